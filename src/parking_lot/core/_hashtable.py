@@ -1,0 +1,226 @@
+"""The parking lot's hashtable of buckets, and the per-thread data that lives in it.
+
+Port of the data half of parking_lot_core's ``parking_lot.rs``:
+
+* A :class:`Bucket` is an interpreter lock plus a FIFO queue of the threads
+  parked on the keys that hash to it (a Python list: O(1) append, C-speed scans
+  and removals) and a fairness timer.
+* A :class:`HashTable` is ``2**hash_bits`` buckets.  Keys are spread with
+  Fibonacci hashing (multiply by 0x9E3779B97F4A7C15, keep the top bits).
+* The table starts at 16 buckets and grows to ``next_pow2(3 * threads)`` when a
+  thread first parks and the live-thread count says it is too small.  Growing
+  locks every bucket of the current table in order, re-checks that the table is
+  still current, rehashes every queued thread in queue order (so per-key FIFO
+  order survives), publishes the new table and unlocks the old buckets.  A thread
+  that locked a bucket of an old table sees ``state.table is not table`` once it
+  holds the lock and retries; the garbage collector keeps old tables alive for
+  as long as anyone still looks at them.  The table never shrinks.
+* :class:`ThreadData` is created on a thread's first park and kept in
+  thread-local storage; its finaliser lowers the live-thread count when the
+  thread ends.
+
+Python-specific: after ``os.fork()`` the child gets a fresh table and a live
+count of one (or zero), since the parent's other threads do not exist there; a
+generation number keeps the finalisers of those phantom threads from touching
+the child's count.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+from parking_lot.thread_parker import ThreadParker, new_parker
+
+from ._types import DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN
+
+LOAD_FACTOR = 3
+INITIAL_BUCKETS = 16
+_FIB_MULTIPLIER = 0x9E3779B97F4A7C15
+_MASK64 = 2**64 - 1
+_MASK32 = 2**32 - 1
+_FAIR_PERIOD_NS = 1_000_000  # the fairness timer fires after a random 0-1 ms
+_monotonic_ns = time.monotonic_ns
+
+
+def hash_key(key: int, bits: int) -> int:
+    """Fibonacci hashing: the top *bits* bits of ``key * 0x9E3779B97F4A7C15 mod 2**64``."""
+    return ((key * _FIB_MULTIPLIER) & _MASK64) >> (64 - bits)
+
+
+def next_power_of_two(value: int) -> int:
+    """The smallest power of two >= *value* (1 for values below 1)."""
+    return 1 if value <= 1 else 1 << (value - 1).bit_length()
+
+
+def xorshift32(seed: int) -> int:
+    """One step of Marsaglia's xorshift32 generator (never returns 0 for a non-zero seed)."""
+    seed ^= (seed << 13) & _MASK32
+    seed ^= seed >> 17
+    seed ^= (seed << 5) & _MASK32
+    return seed
+
+
+class ThreadData:
+    """What the lot knows of one thread: its parker and what it is parked with.
+
+    ``key``, ``park_token``, ``unpark_token`` and ``woken`` are written only under
+    the lock of the bucket the thread is queued in (or before it is queued).
+    """
+
+    __slots__ = ("parker", "key", "park_token", "unpark_token", "woken", "generation", "__weakref__")
+
+    def __init__(self) -> None:
+        self.parker: ThreadParker = new_parker()
+        self.key = 0
+        self.park_token = DEFAULT_PARK_TOKEN
+        self.unpark_token = DEFAULT_UNPARK_TOKEN
+        #: Set by the unparker that takes this thread off its queue.
+        self.woken = False
+        self.generation = -1  # set by register_thread, on the line that counts us
+        state.register_thread(self)
+
+    def __del__(self) -> None:
+        state.unregister_thread(self.generation)
+
+
+class Bucket:
+    """One lock, one FIFO queue, one fairness timer."""
+
+    __slots__ = ("lock", "queue", "fair_deadline_ns", "seed")
+
+    def __init__(self, now_ns: int, seed: int) -> None:
+        self.lock = _thread.allocate_lock()
+        self.queue: list[ThreadData] = []
+        self.fair_deadline_ns = now_ns
+        self.seed = seed
+
+    def should_be_fair(self) -> bool:
+        """True once the fairness timer has expired, re-arming it at a random 0-1 ms.
+
+        Call with the bucket lock held.
+        """
+        now = _monotonic_ns()
+        if now > self.fair_deadline_ns:
+            self.seed = xorshift32(self.seed)
+            self.fair_deadline_ns = now + self.seed % _FAIR_PERIOD_NS
+            return True
+        return False
+
+
+class HashTable:
+    """``2**hash_bits`` buckets, sized for a number of threads."""
+
+    __slots__ = ("buckets", "hash_bits")
+
+    def __init__(self, num_threads: int) -> None:
+        size = max(INITIAL_BUCKETS, next_power_of_two(num_threads * LOAD_FACTOR))
+        now = _monotonic_ns()
+        # Seeds must be non-zero for xorshift; bucket index + 1 is cheap and distinct.
+        self.buckets = [Bucket(now, index + 1) for index in range(size)]
+        self.hash_bits = size.bit_length() - 1
+
+    def bucket_for(self, key: int) -> Bucket:
+        return self.buckets[hash_key(key, self.hash_bits)]
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """A snapshot of the parking lot (taken without locking: counts may be a moment old)."""
+
+    #: Threads in some bucket's queue.
+    threads_parked: int
+    #: Distinct keys with at least one parked thread.
+    keys_parked: int
+    #: Buckets in the current table.
+    buckets: int
+    #: Times the table has grown since the process (or fork child) started.
+    table_growths: int
+    #: Threads alive that have parked at least once (each owns a ThreadData).
+    live_threads: int
+
+
+class LotState:
+    """The process-wide state: the current table and the live-thread count."""
+
+    def __init__(self) -> None:
+        self.table = HashTable(0)
+        self.live_threads = 0
+        self.growths = 0
+        self.generation = 0
+        self._count_lock = _thread.allocate_lock()
+
+    def register_thread(self, thread: ThreadData) -> None:
+        """Count *thread* as live (the table is grown separately, by :func:`thread_data`)."""
+        with self._count_lock:
+            self.live_threads += 1; thread.generation = self.generation  # noqa: E702 (one line: counted iff recorded)
+
+    def unregister_thread(self, generation: int) -> None:
+        with self._count_lock:
+            if generation == self.generation:
+                self.live_threads -= 1
+
+    def grow(self, num_threads: int) -> None:
+        """Make the table big enough for *num_threads* (parking_lot's grow_hashtable)."""
+        while True:
+            table = self.table
+            if len(table.buckets) >= LOAD_FACTOR * num_threads:
+                return
+            with contextlib.ExitStack() as held:
+                # enter_context takes a lock and records it for release in one
+                # step, so no exception can strand a bucket lock.
+                for bucket in table.buckets:
+                    held.enter_context(bucket.lock)
+                if self.table is not table:
+                    continue  # someone else grew it while we were locking
+                new_table = HashTable(num_threads)
+                for bucket in table.buckets:
+                    for thread in bucket.queue:
+                        new_table.bucket_for(thread.key).queue.append(thread)
+                self.table = new_table
+                self.growths += 1
+                return
+
+    def statistics(self) -> Statistics:
+        table = self.table
+        queued = [thread for bucket in table.buckets for thread in list(bucket.queue)]
+        return Statistics(
+            threads_parked=len(queued),
+            keys_parked=len({thread.key for thread in queued}),
+            buckets=len(table.buckets),
+            table_growths=self.growths,
+            live_threads=self.live_threads,
+        )
+
+    def after_fork_in_child(self) -> None:
+        """Forget the parent's threads: fresh locks, an empty table, a new generation."""
+        self._count_lock = _thread.allocate_lock()
+        self.generation += 1
+        self.table = HashTable(0)
+        self.growths = 0
+        current = getattr(_local, "data", None)
+        self.live_threads = 0 if current is None else 1
+        if current is not None:
+            current.generation = self.generation
+
+
+state = LotState()
+_local = threading.local()
+
+
+def thread_data() -> ThreadData:
+    """This thread's ThreadData, created (and the table grown) on first use."""
+    try:
+        data: ThreadData = _local.data
+    except AttributeError:
+        data = _local.data = ThreadData()
+        state.grow(state.live_threads)
+    return data
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=state.after_fork_in_child)

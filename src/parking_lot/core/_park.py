@@ -1,0 +1,443 @@
+"""park / unpark_one / unpark_all / unpark_requeue / unpark_filter.
+
+Port of the operations half of parking_lot_core's ``parking_lot.rs``, with the
+rules Python adds (docs/architecture.md, "The core"):
+
+Locking a bucket
+    ``while True: table = state.table; bucket = ...; with bucket.lock: if
+    state.table is not table: continue`` -- parking_lot's ``lock_bucket``,
+    written inline so that the lock is only ever held inside a ``with``.  Where
+    the key itself may move (a requeue), the loop also re-checks ``thread.key``
+    (``lock_bucket_checked``).  Two buckets are locked lowest index first, and a
+    shared bucket only once.
+
+Callbacks raise
+    ``validate``, ``callback`` and ``filter`` run under the bucket lock *before*
+    the operation changes any queue, so when one raises, the exception reaches
+    the caller and the lot is exactly as it was (only the bucket's fairness timer
+    may have advanced).  ``before_sleep`` runs unlocked after the thread is
+    queued; if it raises, the thread leaves the queue as if it had timed out
+    (``timed_out`` is called) and the exception propagates.  ``timed_out`` runs
+    after the thread has left its queue; if it raises, the thread stays out and
+    the exception propagates.  Callbacks must not call into the parking lot
+    (the bucket lock is held and not reentrant).
+
+Asynchronous exceptions
+    An exception arriving while a thread waits (Ctrl-C) or at any line of this
+    package leaves every bucket lock free and every queue entry owned by a live,
+    parked thread: a parking thread gives up its wait (a past deadline, which
+    settles a keyed-event release already committed to it) and leaves its queue,
+    calling ``timed_out`` as a timeout would; an unparker opens an
+    :class:`UnparkBatch` before it locks a bucket and takes each thread off its
+    queue on the same line that adds the wake-up to the batch, so a thread that
+    has left a queue is always woken.  Each step that must not be split is one
+    line.  When ``park`` raises this way, :func:`interrupted_result` tells the
+    caller whether the thread had already been unparked (and with which token).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+
+from parking_lot.thread_parker import UnparkBatch
+
+from ._hashtable import ThreadData, hash_key, state, thread_data
+from ._types import (
+    DEFAULT_PARK_TOKEN,
+    DEFAULT_UNPARK_TOKEN,
+    WORD_LIMIT,
+    FilterOp,
+    Invalid,
+    ParkResult,
+    ParkToken,
+    RequeueOp,
+    TimedOut,
+    Unparked,
+    UnparkResult,
+    UnparkToken,
+)
+
+_monotonic_ns = time.monotonic_ns
+_NOTHING_UNPARKED = UnparkResult()
+_NO_SECOND_LOCK = contextlib.nullcontext()
+_RESULT_ATTRIBUTE = "_parking_lot_park_result"
+
+
+# --- argument checks: all run before anything is locked or queued -------------------
+
+
+def _check_word(value: object, name: str) -> int:
+    if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        value = int(value)
+    if not 0 <= value < WORD_LIMIT:
+        raise ValueError(f"{name} must satisfy 0 <= {name} < 2**64, got {value}")
+    return value
+
+
+def _check_callable(value: object, name: str) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
+
+
+def _check_seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
+    seconds = float(value)
+    if math.isnan(seconds):
+        raise ValueError(f"{name} must not be NaN")
+    return seconds
+
+
+def deadline_ns(timeout: float | None, deadline: float | None) -> int | None:
+    """A ``monotonic_ns`` deadline from a timeout in seconds or a ``time.monotonic()`` deadline.
+
+    None means no deadline (also for an infinite timeout or deadline).
+    """
+    if timeout is not None:
+        if deadline is not None:
+            raise TypeError("pass timeout or deadline, not both")
+        seconds = _check_seconds(timeout, "timeout")
+        if seconds < 0:
+            raise ValueError(f"timeout must be >= 0, got {timeout!r}")
+        if math.isinf(seconds):
+            return None
+        return _monotonic_ns() + math.ceil(seconds * 1e9)
+    if deadline is not None:
+        seconds = _check_seconds(deadline, "deadline")
+        if math.isinf(seconds):
+            return None if seconds > 0 else 0
+        return math.ceil(seconds * 1e9)
+    return None
+
+
+def interrupted_result(exc: BaseException) -> ParkResult | None:
+    """For an exception that came out of :func:`park`: how the wait really ended.
+
+    ``Unparked(token)`` means an unparker had already taken the thread (and, for
+    example, handed it a lock) when the exception arrived; ``TimedOut`` means the
+    thread left the queue by itself.  None if the exception was not raised while
+    the thread was queued (a bad argument, ``validate`` raising).
+    """
+    result: ParkResult | None = getattr(exc, _RESULT_ATTRIBUTE, None)
+    return result
+
+
+# --- helpers run with the bucket lock held -----------------------------------------------
+
+
+def _first_index(queue: list[ThreadData], key: int, start: int = 0) -> int:
+    for index in range(start, len(queue)):
+        if queue[index].key == key:
+            return index
+    return -1
+
+
+def _check_token(token: object, name: str) -> UnparkToken:
+    return _check_word(token, f"the token returned by {name}")
+
+
+# --- park ------------------------------------------------------------------------------
+
+
+def park(
+    key: int,
+    validate: Callable[[], bool] | None = None,
+    before_sleep: Callable[[], object] | None = None,
+    timed_out: Callable[[int, bool], object] | None = None,
+    park_token: ParkToken = DEFAULT_PARK_TOKEN,
+    timeout: float | None = None,
+    deadline: float | None = None,
+) -> ParkResult:
+    """Park the current thread on *key* until an unparker wakes it or the time runs out.
+
+    Under the lock of *key*'s bucket, ``validate()`` is called; if it returns
+    false the thread does not park and ``Invalid`` is returned.  Otherwise the
+    thread joins the back of *key*'s queue with *park_token*, the lock is
+    released, ``before_sleep()`` is called, and the thread sleeps.  It returns
+    ``Unparked(token)`` when woken, with the token the unparker chose, or
+    ``TimedOut`` when *timeout* seconds (or the ``time.monotonic()`` *deadline*)
+    pass first; in that case ``timed_out(key, was_last_thread)`` is called under
+    the bucket lock after the thread left the queue (*key* is the key it was
+    parked on at the end, which a requeue may have changed).
+
+    Keys are ints with ``0 <= key < 2**64``; ``id(obj)`` is the usual one.
+
+    >>> import threading
+    >>> from parking_lot.core import park, unpark_one, parked_count
+    >>> key = id(object())
+    >>> def waker():
+    ...     while parked_count(key) == 0: pass
+    ...     unpark_one(key, lambda result: 42)
+    >>> t = threading.Thread(target=waker); t.start()
+    >>> park(key, timeout=10)
+    Unparked(42)
+    >>> t.join()
+    """
+    key = _check_word(key, "key")
+    _check_callable(validate, "validate")
+    _check_callable(before_sleep, "before_sleep")
+    _check_callable(timed_out, "timed_out")
+    park_token = _check_word(park_token, "park_token")
+    until_ns = deadline_ns(timeout, deadline)
+    thread = thread_data()
+    parker = thread.parker
+    queued = False
+    try:
+        while True:
+            table = state.table
+            bucket = table.bucket_for(key)
+            with bucket.lock:
+                if state.table is not table:
+                    continue
+                if validate is not None and not validate():
+                    return Invalid
+                thread.key = key
+                thread.park_token = park_token
+                thread.woken = False
+                parker.prepare_park()
+                queued = True; bucket.queue.append(thread)  # noqa: E702
+            break
+        if before_sleep is not None:
+            before_sleep()
+        if until_ns is None:
+            parker.park()
+            return Unparked(thread.unpark_token)
+        if parker.park_until(until_ns):
+            return Unparked(thread.unpark_token)
+        return _leave_queue(thread, timed_out)
+    except BaseException as exc:
+        if queued:
+            # Give the wait up: a deadline in the past settles a wake-up that an
+            # unparker already committed to (the keyed-event rendezvous).
+            if parker.park_until(0):
+                result = Unparked(thread.unpark_token)
+            else:
+                result = _leave_queue(thread, timed_out)
+            setattr(exc, _RESULT_ATTRIBUTE, result)
+        raise
+
+
+def _leave_queue(thread: ThreadData, timed_out: Callable[[int, bool], object] | None) -> ParkResult:
+    """After a failed ``park_until``: leave the queue unless an unparker took us first."""
+    while True:
+        key = thread.key
+        table = state.table
+        bucket = table.bucket_for(key)
+        with bucket.lock:
+            if state.table is not table or thread.key != key:
+                continue  # grown or requeued meanwhile: find the right bucket
+            queue = bucket.queue
+            if not thread.parker.timed_out() or thread not in queue:
+                # An unparker took us between the timeout and the lock, or we
+                # already left (an earlier attempt was interrupted).
+                return Unparked(thread.unpark_token) if thread.woken else TimedOut
+            queue.remove(thread)
+            was_last_thread = _first_index(queue, key) < 0
+            if timed_out is not None:
+                timed_out(key, was_last_thread)
+            return TimedOut
+
+
+# --- unpark ----------------------------------------------------------------------------
+
+
+def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None = None) -> UnparkResult:
+    """Wake the thread that has waited longest on *key*, if any.
+
+    ``callback(result)`` runs under the bucket lock before the thread wakes and
+    returns the UnparkToken it receives (DEFAULT_UNPARK_TOKEN without a callback);
+    it is called even when no thread was parked.  ``result.have_more_threads``
+    says whether others remain; ``result.be_fair`` whether a fair hand-off is due.
+    """
+    key = _check_word(key, "key")
+    _check_callable(callback, "callback")
+    with UnparkBatch() as wake:
+        while True:
+            table = state.table
+            bucket = table.bucket_for(key)
+            with bucket.lock:
+                if state.table is not table:
+                    continue
+                queue = bucket.queue
+                index = _first_index(queue, key)
+                if index < 0:
+                    if callback is not None:
+                        _check_token(callback(_NOTHING_UNPARKED), "callback")
+                    return _NOTHING_UNPARKED
+                result = UnparkResult(
+                    unparked_threads=1,
+                    have_more_threads=_first_index(queue, key, index + 1) >= 0,
+                    be_fair=bucket.should_be_fair(),
+                )
+                token = DEFAULT_UNPARK_TOKEN
+                if callback is not None:
+                    token = _check_token(callback(result), "callback")
+                thread = queue[index]
+                thread.unpark_token = token
+                thread.woken = True
+                wake.append(queue.pop(index).parker.unpark_lock())
+                return result
+
+
+def unpark_all(key: int, unpark_token: UnparkToken = DEFAULT_UNPARK_TOKEN) -> int:
+    """Wake every thread parked on *key*, each with *unpark_token*; return how many."""
+    key = _check_word(key, "key")
+    unpark_token = _check_word(unpark_token, "unpark_token")
+    with UnparkBatch() as wake:
+        while True:
+            table = state.table
+            bucket = table.bucket_for(key)
+            with bucket.lock:
+                if state.table is not table:
+                    continue
+                queue = bucket.queue
+                count = 0
+                index = _first_index(queue, key)
+                while index >= 0:
+                    thread = queue[index]
+                    thread.unpark_token = unpark_token
+                    thread.woken = True
+                    wake.append(queue.pop(index).parker.unpark_lock()); count += 1  # noqa: E702
+                    index = _first_index(queue, key, index)
+                return count
+
+
+def unpark_requeue(
+    key_from: int,
+    key_to: int,
+    validate: Callable[[], RequeueOp],
+    callback: Callable[[RequeueOp, UnparkResult], UnparkToken],
+) -> UnparkResult:
+    """Wake and/or move threads parked on *key_from* to *key_to*, as ``validate()`` decides.
+
+    With both buckets locked (lowest index first), ``validate()`` returns a
+    :class:`RequeueOp`; then ``callback(op, result)`` runs, still locked, and
+    returns the token for the woken thread (if any).  Moved threads keep their
+    order and join the back of *key_to*'s queue; they wake later through *key_to*.
+    ``Abort`` changes nothing and does not call ``callback``.
+    """
+    key_from = _check_word(key_from, "key_from")
+    key_to = _check_word(key_to, "key_to")
+    if not callable(validate):
+        raise TypeError(f"validate must be callable, not {type(validate).__name__}")
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+    with UnparkBatch() as wake:
+        while True:
+            table = state.table
+            index_from = hash_key(key_from, table.hash_bits)
+            index_to = hash_key(key_to, table.hash_bits)
+            bucket_from = table.buckets[index_from]
+            bucket_to = table.buckets[index_to]
+            first, second = (bucket_from, bucket_to) if index_from <= index_to else (bucket_to, bucket_from)
+            with first.lock:
+                if state.table is not table:
+                    continue
+                with _NO_SECOND_LOCK if second is first else second.lock:
+                    op = validate()
+                    if not isinstance(op, RequeueOp):
+                        raise TypeError(f"validate must return a RequeueOp, not {op!r}")
+                    if op is RequeueOp.Abort:
+                        return _NOTHING_UNPARKED
+                    # Plan first: nothing changes until the callback has returned.
+                    from_queue = bucket_from.queue
+                    matching = [thread for thread in from_queue if thread.key == key_from]
+                    wakes_one = op is RequeueOp.UnparkOneRequeueRest or op is RequeueOp.UnparkOne
+                    to_wake = matching[:1] if wakes_one else []
+                    rest = matching[len(to_wake):]
+                    only_one = op is RequeueOp.UnparkOne or op is RequeueOp.RequeueOne
+                    if op is RequeueOp.UnparkOne:
+                        to_move = []
+                    elif op is RequeueOp.RequeueOne:
+                        to_move = rest[:1]
+                    else:
+                        to_move = rest
+                    result = UnparkResult(
+                        unparked_threads=len(to_wake),
+                        requeued_threads=len(to_move),
+                        have_more_threads=only_one and len(matching) > 1,
+                        be_fair=bool(to_wake) and bucket_from.should_be_fair(),
+                    )
+                    token = _check_token(callback(op, result), "callback")
+                    to_queue = bucket_to.queue
+                    for thread in to_move:
+                        # One line: the thread is never in a queue under the wrong key.
+                        from_queue.remove(thread); thread.key = key_to; to_queue.append(thread)  # noqa: E702
+                    for thread in to_wake:
+                        thread.unpark_token = token
+                        thread.woken = True
+                        from_queue.remove(thread); wake.append(thread.parker.unpark_lock())  # noqa: E702
+                    return result
+
+
+def unpark_filter(
+    key: int,
+    filter: Callable[[ParkToken], FilterOp],  # noqa: A002 (parking_lot's name)
+    callback: Callable[[UnparkResult], UnparkToken],
+) -> UnparkResult:
+    """Wake the threads on *key* that ``filter(park_token)`` picks, in queue order.
+
+    ``filter`` sees each parked thread's ParkToken and returns a
+    :class:`FilterOp`: ``Unpark`` it, ``Skip`` it, or ``Stop`` looking.  Then
+    ``callback(result)`` runs under the bucket lock and returns the token every
+    woken thread receives.
+    """
+    key = _check_word(key, "key")
+    if not callable(filter):
+        raise TypeError(f"filter must be callable, not {type(filter).__name__}")
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+    with UnparkBatch() as wake:
+        while True:
+            table = state.table
+            bucket = table.bucket_for(key)
+            with bucket.lock:
+                if state.table is not table:
+                    continue
+                queue = bucket.queue
+                chosen: list[ThreadData] = []
+                have_more = False
+                for thread in list(queue):
+                    if thread.key != key:
+                        continue
+                    op = filter(thread.park_token)
+                    if op is FilterOp.Unpark:
+                        chosen.append(thread)
+                    elif op is FilterOp.Skip:
+                        have_more = True
+                    elif op is FilterOp.Stop:
+                        have_more = True
+                        break
+                    else:
+                        raise TypeError(f"filter must return a FilterOp, not {op!r}")
+                result = UnparkResult(
+                    unparked_threads=len(chosen),
+                    have_more_threads=have_more,
+                    be_fair=bool(chosen) and bucket.should_be_fair(),
+                )
+                token = _check_token(callback(result), "callback")
+                for thread in chosen:
+                    thread.unpark_token = token
+                    thread.woken = True
+                    queue.remove(thread); wake.append(thread.parker.unpark_lock())  # noqa: E702
+                return result
+
+
+# --- introspection ---------------------------------------------------------------------
+
+
+def parked_count(key: int) -> int:
+    """How many threads are parked on *key* right now (exact: taken under the bucket lock)."""
+    key = _check_word(key, "key")
+    while True:
+        table = state.table
+        bucket = table.bucket_for(key)
+        with bucket.lock:
+            if state.table is not table:
+                continue
+            return sum(1 for thread in bucket.queue if thread.key == key)

@@ -1,0 +1,107 @@
+"""Values that cross the parking lot's API: tokens, results and the callbacks' verdicts."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final
+
+#: A ParkToken is an int a parked thread leaves for unparkers to read (``unpark_filter``).
+ParkToken = int
+#: An UnparkToken is an int an unparker hands to the thread it wakes.
+UnparkToken = int
+DEFAULT_PARK_TOKEN: Final[ParkToken] = 0
+DEFAULT_UNPARK_TOKEN: Final[UnparkToken] = 0
+#: Keys and tokens are machine words in parking_lot: ``0 <= value < 2**64``.
+WORD_LIMIT: Final = 2**64
+
+
+class ParkResult:
+    """What :func:`~parking_lot.core.park` returns: ``Unparked(token)``, ``Invalid`` or ``TimedOut``.
+
+    >>> from parking_lot.core import Unparked, TimedOut
+    >>> Unparked(7).is_unparked, TimedOut.is_unparked
+    (True, False)
+    """
+
+    __slots__ = ()
+    is_unparked: bool = False
+
+
+class Unparked(ParkResult):
+    """The thread was woken by an unparker, which handed it ``token``."""
+
+    __slots__ = ("token",)
+    __match_args__ = ("token",)
+    is_unparked = True
+
+    def __init__(self, token: UnparkToken) -> None:
+        self.token = token
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unparked) and other.token == self.token
+
+    def __hash__(self) -> int:
+        return hash((Unparked, self.token))
+
+    def __repr__(self) -> str:
+        return f"Unparked({self.token})"
+
+
+class _Singleton(ParkResult):
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+#: ``validate`` returned false: the thread was never queued.
+Invalid: Final[ParkResult] = _Singleton("Invalid")
+#: The timeout passed (or the wait was given up) before any unparker took the thread.
+TimedOut: Final[ParkResult] = _Singleton("TimedOut")
+
+
+@dataclass(frozen=True)
+class UnparkResult:
+    """What an unpark operation did; also passed to its ``callback`` before threads wake."""
+
+    #: How many threads were (are about to be) woken.
+    unparked_threads: int = 0
+    #: How many threads were moved to another key by ``unpark_requeue``.
+    requeued_threads: int = 0
+    #: Whether threads remain parked on the key (after this operation).
+    have_more_threads: bool = False
+    #: Whether a fair unlock is due: the bucket's random 0-1 ms fairness timer expired.
+    be_fair: bool = False
+
+
+class RequeueOp(enum.Enum):
+    """What ``unpark_requeue``'s ``validate`` asks for."""
+
+    #: Do nothing.
+    Abort = "abort"
+    #: Wake one thread and move the rest to ``key_to``.
+    UnparkOneRequeueRest = "unpark_one_requeue_rest"
+    #: Move every thread to ``key_to``.
+    RequeueAll = "requeue_all"
+    #: Wake one thread; leave the rest where they are.
+    UnparkOne = "unpark_one"
+    #: Move one thread to ``key_to``; leave the rest where they are.
+    RequeueOne = "requeue_one"
+
+
+class FilterOp(enum.Enum):
+    """What ``unpark_filter``'s ``filter`` says of one parked thread."""
+
+    #: Wake this thread.
+    Unpark = "unpark"
+    #: Leave this thread parked and look at the next.
+    Skip = "skip"
+    #: Leave this thread parked and stop looking.
+    Stop = "stop"

@@ -1,0 +1,212 @@
+"""Windows NT keyed-event parker (the port of parking_lot_core's ``windows/keyed_event.rs``).
+
+A keyed event is one kernel object on which any number of threads wait, each on
+its own *key* (an aligned address, low bit clear).  ``NtReleaseKeyedEvent(key)``
+is a rendezvous: it wakes one thread waiting on that key, and if none is waiting
+yet it **blocks until one arrives**.  That single fact shapes the design:
+
+* ``unpark_lock`` (bucket lock held) swaps the state to UNPARKED; only if the old
+  state was PARKED does the handle call ``NtReleaseKeyedEvent`` later.
+* A ``park_until`` whose wait times out swaps the state to TIMED_OUT.  If the old
+  state was UNPARKED an unparker has already committed to a release, which will
+  block until someone waits on our key, so we wait once more, untimed, to take it.
+* After taking a release the state becomes IDLE, so a thread that gives its wait
+  up (``park_until`` with a past deadline, after an exception) never waits for a
+  release that was already consumed.
+
+The handle is created once per process, by the first parker, and never closed:
+a thread may be waiting on it until the process ends.  Key addresses come from
+``ffi.new`` (8-byte aligned), one per parker, kept alive by the parker.
+
+Ctrl-C: CPython runs signal handlers only between bytecodes, and a thread inside
+``NtWaitForKeyedEvent`` runs none.  The main thread therefore waits in slices of
+``MAIN_THREAD_SLICE_NS``; between two slices the interpreter runs its handlers.
+An unparker that releases during the gap simply blocks for the microseconds until
+the next slice begins, and if a handler raises instead, the parking lot gives
+the wait up with a past deadline, which takes the pending release (see above).
+
+The state is a Python int guarded by a per-parker interpreter lock (no C atomics
+are available in ABI mode, and nothing may rely on the GIL).
+"""
+
+from __future__ import annotations
+
+import _thread
+import sys
+import threading
+import time
+from typing import Any
+
+from ._base import MAIN_THREAD_SLICE_NS, NOOP_UNPARK_HANDLE, UnparkHandle
+from ._timeouts import nt_relative_timeout
+
+from parking_lot._ffi._keyed_event import ffi
+
+STATUS_SUCCESS = ffi.integer_const("STATUS_SUCCESS")
+STATUS_TIMEOUT = ffi.integer_const("STATUS_TIMEOUT")
+_GENERIC_READ_WRITE = ffi.integer_const("GENERIC_READ") | ffi.integer_const("GENERIC_WRITE")
+
+UNPARKED = 0
+PARKED = 1
+TIMED_OUT = 2
+IDLE = 3  # Python addition: not parked, and no release pending
+
+_monotonic_ns = time.monotonic_ns
+
+
+class KeyedEventError(OSError):
+    """The keyed-event machinery could not be set up (names the step that failed)."""
+
+
+class KeyedEvent:
+    """The process-wide keyed-event handle and the two ntdll entry points."""
+
+    def __init__(self) -> None:
+        if sys.platform != "win32":
+            raise KeyedEventError("NT keyed events exist only on Windows")
+        self.kernel32 = ffi.dlopen("kernel32.dll")
+        create = lookup_ntdll("NtCreateKeyedEvent", self.kernel32)
+        self.release_fn = lookup_ntdll("NtReleaseKeyedEvent", self.kernel32)
+        self.wait_fn = lookup_ntdll("NtWaitForKeyedEvent", self.kernel32)
+        handle = ffi.new("HANDLE *")
+        status = create(handle, _GENERIC_READ_WRITE, ffi.NULL, 0)
+        if status != STATUS_SUCCESS:
+            raise KeyedEventError(f"NtCreateKeyedEvent failed with NTSTATUS {status & 0xFFFFFFFF:#010x}")
+        self.handle = handle[0]
+
+    def wait(self, key: Any, nt_timeout: int | None) -> int:
+        """NtWaitForKeyedEvent on *key*; None waits forever. Returns the NTSTATUS."""
+        timeout = ffi.NULL if nt_timeout is None else ffi.new("LARGE_INTEGER *", nt_timeout)
+        return int(self.wait_fn(self.handle, key, 0, timeout))
+
+    def release(self, key: Any) -> int:
+        """NtReleaseKeyedEvent on *key* (blocks until a waiter takes it)."""
+        return int(self.release_fn(self.handle, key, 0, ffi.NULL))
+
+
+def lookup_ntdll(name: str, kernel32: Any) -> Any:
+    """Find *name* in ntdll.dll at run time, as a typed function pointer.
+
+    Raises KeyedEventError naming the function when ntdll lacks it.
+    """
+    module = kernel32.GetModuleHandleA(b"ntdll.dll")
+    if module == ffi.NULL:
+        raise KeyedEventError("GetModuleHandleA(ntdll.dll) failed")
+    address = kernel32.GetProcAddress(module, name.encode("ascii"))
+    if address == ffi.NULL:
+        raise KeyedEventError(f"ntdll.dll has no function {name}")
+    pointer_type = "PFN_" + name
+    try:
+        return ffi.cast(pointer_type, address)
+    except ffi.error:  # a name we have no prototype for: hand back the raw address
+        return address
+
+
+_keyed_event: KeyedEvent | None = None
+_create_lock = _thread.allocate_lock()
+creation_count = 0  # how many handles this process created (tests: exactly one)
+
+
+def get_keyed_event() -> KeyedEvent:
+    """The process-wide keyed event, created on first use."""
+    global _keyed_event, creation_count
+    event = _keyed_event
+    if event is None:
+        with _create_lock:
+            event = _keyed_event
+            if event is None:
+                event = KeyedEvent()
+                creation_count += 1
+                _keyed_event = event
+    return event
+
+
+def unavailable_reason() -> str | None:
+    """None when this backend can run here, else why not."""
+    if sys.platform != "win32":
+        return "NT keyed events exist only on Windows"
+    try:
+        get_keyed_event()
+    except (OSError, AttributeError) as exc:
+        return str(exc)
+    return None
+
+
+class _KeyedEventUnparkHandle:
+    __slots__ = ("_event", "_key")
+
+    def __init__(self, event: KeyedEvent, key: Any) -> None:
+        self._event = event
+        self._key = key
+
+    def unpark(self) -> None:
+        self._event.release(self._key)
+
+
+class KeyedEventParker:
+    """ThreadParker on the process-wide NT keyed event."""
+
+    __slots__ = ("_event", "_key", "_state", "_guard", "_slice_ns")
+
+    def __init__(self) -> None:
+        self._event = get_keyed_event()
+        self._key = ffi.new("uint64_t *")  # its address is our key: aligned, low bit clear
+        self._state = IDLE
+        self._guard = _thread.allocate_lock()
+        main = threading.current_thread() is threading.main_thread()
+        self._slice_ns = MAIN_THREAD_SLICE_NS if main else None
+
+    def _swap(self, new: int) -> int:
+        with self._guard:
+            old = self._state
+            self._state = new
+        return old
+
+    def prepare_park(self) -> None:
+        self._swap(PARKED)
+
+    def timed_out(self) -> bool:
+        return self._state == TIMED_OUT
+
+    def _take_release(self) -> None:
+        # An unparker has committed: its release arrives as soon as we wait.
+        self._event.wait(self._key, None)
+        self._state = IDLE
+
+    def park(self) -> None:
+        if self._slice_ns is None:
+            self._take_release()
+            return
+        while True:
+            status = self._event.wait(self._key, nt_relative_timeout(self._slice_ns))
+            if status == STATUS_SUCCESS:
+                self._state = IDLE
+                return
+            # STATUS_TIMEOUT: a slice ended; signal handlers run here.
+
+    def park_until(self, deadline_ns: int) -> bool:
+        while True:
+            remaining = deadline_ns - _monotonic_ns()
+            if remaining <= 0:
+                break
+            if self._slice_ns is not None:
+                remaining = min(remaining, self._slice_ns)
+            nt_timeout = nt_relative_timeout(remaining)
+            if nt_timeout is None:  # overflow: sleep without a timeout
+                self._take_release()
+                return True
+            if self._event.wait(self._key, nt_timeout) == STATUS_SUCCESS:
+                self._state = IDLE
+                return True
+        # The deadline passed.  If an unparker got in first it is (or soon will
+        # be) blocked in NtReleaseKeyedEvent on our key: take that release.
+        old = self._swap(TIMED_OUT)
+        if old == UNPARKED:
+            self._take_release()
+            return True
+        return False
+
+    def unpark_lock(self) -> UnparkHandle:
+        if self._swap(UNPARKED) == PARKED:
+            return _KeyedEventUnparkHandle(self._event, self._key)
+        return NOOP_UNPARK_HANDLE

@@ -1,0 +1,125 @@
+"""Windows WaitOnAddress parker (the port of parking_lot_core's ``windows/waitaddress.rs``).
+
+The state is a pointer-sized word owned by the parker: PARKED (1) while parked,
+UNPARKED (0) once an unparker has claimed the thread.  ``park`` calls
+``WaitOnAddress(word, &PARKED)`` while the word still reads PARKED;
+``UnparkHandle.unpark`` calls ``WakeByAddressSingle`` after the bucket lock is
+released.  Unlike keyed events a wake with no waiter is simply lost, so there is
+no rendezvous to settle.  A FALSE return is a timeout only when the last error is
+ERROR_TIMEOUT; anything else (a spurious wake) loops.  Timeouts are whole
+milliseconds rounded up; one too large for a DWORD waits INFINITE.
+
+The word is written with plain aligned stores through cffi, which are atomic on
+every Windows target; ordering against the waiter comes from the bucket lock on
+the unparker's side and from WaitOnAddress's own comparison on the waiter's.
+The main thread waits in slices so that Ctrl-C handlers run (see keyed_event).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+from ._base import MAIN_THREAD_SLICE_NS, UnparkHandle
+from ._timeouts import INFINITE_MS, wait_address_timeout_ms
+
+from parking_lot._ffi._wait_address import ffi
+
+ERROR_TIMEOUT = ffi.integer_const("ERROR_TIMEOUT")
+INFINITE = ffi.integer_const("INFINITE")
+
+UNPARKED = 0
+PARKED = 1
+
+_monotonic_ns = time.monotonic_ns
+_SYNCH_DLL = "api-ms-win-core-synch-l1-2-0.dll"
+_lib: Any = None
+_load_error: str | None = None
+
+
+def _load() -> Any:
+    global _lib, _load_error
+    if _lib is None and _load_error is None:
+        if sys.platform != "win32":
+            _load_error = "WaitOnAddress exists only on Windows (8 and later)"
+        else:
+            try:
+                lib = ffi.dlopen(_SYNCH_DLL)
+                lib.WaitOnAddress  # resolve now: a missing export fails here
+                lib.WakeByAddressSingle
+                _lib = lib
+            except (OSError, AttributeError) as exc:
+                _load_error = f"{_SYNCH_DLL}: {exc}"
+    if _lib is None:
+        raise RuntimeError(f"wait_address parker unavailable: {_load_error}")
+    return _lib
+
+
+def unavailable_reason() -> str | None:
+    """None when this backend can run here, else why not."""
+    try:
+        _load()
+    except RuntimeError:
+        return _load_error
+    return None
+
+
+class _WakeHandle:
+    __slots__ = ("_word",)
+
+    def __init__(self, word: Any) -> None:
+        self._word = word
+
+    def unpark(self) -> None:
+        _lib.WakeByAddressSingle(self._word)
+
+
+class WaitAddressParker:
+    """ThreadParker on WaitOnAddress / WakeByAddressSingle."""
+
+    __slots__ = ("_word", "_compare", "_slice_ns")
+
+    def __init__(self) -> None:
+        _load()
+        self._word = ffi.new("size_t *", UNPARKED)
+        self._compare = ffi.new("size_t *", PARKED)
+        main = threading.current_thread() is threading.main_thread()
+        self._slice_ns = MAIN_THREAD_SLICE_NS if main else None
+
+    def prepare_park(self) -> None:
+        self._word[0] = PARKED
+
+    def timed_out(self) -> bool:
+        return bool(self._word[0] != UNPARKED)
+
+    def _wait(self, timeout_ms: int) -> None:
+        """One WaitOnAddress.
+
+        A FALSE return with ERROR_TIMEOUT is a timeout, any other FALSE a spurious
+        failure; the callers loop either way, re-reading the word and, for
+        ``park_until``, the clock, so a wait can neither end early nor be lost.
+        """
+        _lib.WaitOnAddress(self._word, self._compare, ffi.sizeof("size_t"), timeout_ms)
+
+    def park(self) -> None:
+        timeout_ms = INFINITE_MS
+        if self._slice_ns is not None:
+            timeout_ms = wait_address_timeout_ms(self._slice_ns)
+        while self._word[0] != UNPARKED:
+            self._wait(timeout_ms)
+
+    def park_until(self, deadline_ns: int) -> bool:
+        while self._word[0] != UNPARKED:
+            remaining = deadline_ns - _monotonic_ns()
+            if remaining <= 0:
+                return False
+            if self._slice_ns is not None:
+                remaining = min(remaining, self._slice_ns)
+            self._wait(wait_address_timeout_ms(remaining))
+        return True
+
+    def unpark_lock(self) -> UnparkHandle:
+        self._word[0] = UNPARKED
+        return _WakeHandle(self._word)
