@@ -1,0 +1,69 @@
+"""Shared helpers: bounded waits only, so that a bug fails a test instead of hanging CI."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from parking_lot import thread_parker
+
+#: Generous bound for anything that should happen "soon" (slow CI, Wine).
+BOUND = float(os.environ.get("PARKING_LOT_TEST_BOUND", "30"))
+AVAILABLE_BACKENDS = thread_parker.available_backends()
+ON_WINDOWS = sys.platform == "win32"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = BOUND, what: str = "condition") -> None:
+    """Poll *predicate* until true; fail the test after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.0005)
+
+
+class Worker(threading.Thread):
+    """A thread that records its target's result or exception; join() is bounded."""
+
+    def __init__(self, target: Callable[..., Any], *args: Any, name: str | None = None) -> None:
+        super().__init__(daemon=True, name=name)
+        self._fn = target
+        self._args = args
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.result = self._fn(*self._args)
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def finish(self, timeout: float = BOUND) -> Any:
+        """Join within *timeout* (fail otherwise) and return the result or raise the error."""
+        self.join(timeout)
+        if self.is_alive():
+            pytest.fail(f"thread {self.name} still running after {timeout}s (lost wake-up or deadlock)")
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def start(target: Callable[..., Any], *args: Any, name: str | None = None) -> Worker:
+    worker = Worker(target, *args, name=name)
+    worker.start()
+    return worker
+
+
+@pytest.fixture(params=AVAILABLE_BACKENDS)
+def parker_class(request: pytest.FixtureRequest) -> Iterator[Callable[[], thread_parker.ThreadParker]]:
+    """Each parker backend this machine can run, one test run per backend."""
+    yield thread_parker.parker_class(request.param)
