@@ -217,14 +217,23 @@ def test_thousands_of_round_trips_lose_no_wakeup(parker_class):
 # --- Ctrl-C ----------------------------------------------------------------------------
 
 
-def _interrupt_main_repeatedly(stop: threading.Event) -> None:
-    """Deliver SIGINT to the main thread every 20 ms until told to stop (it may be mid-wait)."""
+def _interrupt_main_repeatedly(stop: threading.Event, parker) -> str:
+    """Deliver SIGINT to the main thread every 20 ms until told to stop.
+
+    If the main thread has not woken within BOUND seconds, wake it by unparking
+    instead, so that a deaf wait fails the test rather than hanging it.
+    """
     main_ident = threading.main_thread().ident
+    give_up = time.monotonic() + BOUND
     while not stop.wait(0.02):
+        if time.monotonic() > give_up:
+            parker.unpark_lock().unpark()
+            return "gave up: the parked main thread ignored SIGINT"
         if ON_WINDOWS:
             signal.raise_signal(signal.SIGINT)  # runs the C handler, sets CPython's SIGINT event
         else:
             signal.pthread_kill(main_ident, signal.SIGINT)
+    return "interrupted"
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="needs the main thread")
@@ -234,8 +243,7 @@ def test_ctrl_c_reaches_a_parked_main_thread(parker_class, timed):
     parker = parker_class()
     parker.prepare_park()
     stop = threading.Event()
-    sender = start(_interrupt_main_repeatedly, stop, name="sigint-sender")
-    started = time.monotonic()
+    sender = start(_interrupt_main_repeatedly, stop, parker, name="sigint-sender")
     try:
         with pytest.raises(KeyboardInterrupt):
             if timed:
@@ -244,8 +252,8 @@ def test_ctrl_c_reaches_a_parked_main_thread(parker_class, timed):
                 parker.park()
     finally:
         stop.set()
-        sender.finish()
-    assert time.monotonic() - started < BOUND
+        outcome = sender.finish()
+    assert outcome == "interrupted"
     # The interrupted wait is given up the way the parking lot does it.
     assert parker.park_until(0) is False
     assert parker.timed_out() is True

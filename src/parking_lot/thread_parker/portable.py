@@ -8,15 +8,18 @@ already timed out and moved on) lands on a lock nobody waits on any more, so it
 can never wake a later park by mistake.
 
 CPython's lock acquire is interruptible by signals on POSIX, so a parked main
-thread wakes for Ctrl-C with the handler's exception.
+thread wakes for Ctrl-C with the handler's exception.  On Windows it is not, so
+there the main thread waits in slices, like the Windows backends.
 """
 
 from __future__ import annotations
 
 import _thread
+import sys
+import threading
 import time
 
-from ._base import NOOP_UNPARK_HANDLE, UnparkHandle
+from ._base import MAIN_THREAD_SLICE_NS, NOOP_UNPARK_HANDLE, UnparkHandle
 
 _allocate_lock = _thread.allocate_lock
 _monotonic_ns = time.monotonic_ns
@@ -37,11 +40,13 @@ class _LockUnparkHandle:
 class PortableParker:
     """ThreadParker on ``_thread`` locks; works wherever Python threads do."""
 
-    __slots__ = ("_lock", "_parked")
+    __slots__ = ("_lock", "_parked", "_slice_ns")
 
     def __init__(self) -> None:
         self._lock = _allocate_lock()
         self._parked = False
+        sliced = sys.platform == "win32" and threading.current_thread() is threading.main_thread()
+        self._slice_ns = MAIN_THREAD_SLICE_NS if sliced else None
 
     def prepare_park(self) -> None:
         lock = _allocate_lock()
@@ -50,7 +55,11 @@ class PortableParker:
         self._parked = True
 
     def park(self) -> None:
-        self._lock.acquire()
+        if self._slice_ns is None:
+            self._lock.acquire()
+            return
+        while not self._lock.acquire(True, self._slice_ns / 1e9):
+            pass  # a slice ended: signal handlers run between slices
 
     def park_until(self, deadline_ns: int) -> bool:
         lock = self._lock
@@ -58,6 +67,8 @@ class PortableParker:
             remaining = deadline_ns - _monotonic_ns()
             if remaining <= 0:
                 return lock.acquire(False)
+            if self._slice_ns is not None:
+                remaining = min(remaining, self._slice_ns)
             # Round up so the acquire never ends before the deadline.
             seconds = min(remaining, _MAX_WAIT_NS) / 1e9 + 1e-9
             if lock.acquire(True, seconds):
