@@ -16,13 +16,14 @@ Port of the data half of parking_lot_core's ``parking_lot.rs``:
   holds the lock and retries; the garbage collector keeps old tables alive for
   as long as anyone still looks at them.  The table never shrinks.
 * :class:`ThreadData` is created on a thread's first park and kept in
-  thread-local storage; its finaliser lowers the live-thread count when the
-  thread ends.
+  thread-local storage.  The live-thread count is the size of a weak set of
+  them: when a thread ends its thread-local storage is cleared, the ThreadData
+  dies and leaves the set, with no finaliser of ours that an exception could cut
+  short.
 
 Python-specific: after ``os.fork()`` the child gets a fresh table and a live
-count of one (or zero), since the parent's other threads do not exist there; a
-generation number keeps the finalisers of those phantom threads from touching
-the child's count.
+set holding at most the forking thread, since the parent's other threads do not
+exist there.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from parking_lot.thread_parker import ThreadParker, new_parker
@@ -72,7 +74,7 @@ class ThreadData:
     the lock of the bucket the thread is queued in (or before it is queued).
     """
 
-    __slots__ = ("parker", "key", "park_token", "unpark_token", "woken", "generation", "__weakref__")
+    __slots__ = ("parker", "key", "park_token", "unpark_token", "woken", "__weakref__")
 
     def __init__(self) -> None:
         self.parker: ThreadParker = new_parker()
@@ -81,11 +83,6 @@ class ThreadData:
         self.unpark_token = DEFAULT_UNPARK_TOKEN
         #: Set by the unparker that takes this thread off its queue.
         self.woken = False
-        self.generation = -1  # set by register_thread, on the line that counts us
-        state.register_thread(self)
-
-    def __del__(self) -> None:
-        state.unregister_thread(self.generation)
 
 
 class Bucket:
@@ -149,20 +146,19 @@ class LotState:
 
     def __init__(self) -> None:
         self.table = HashTable(0)
-        self.live_threads = 0
         self.growths = 0
-        self.generation = 0
-        self._count_lock = _thread.allocate_lock()
+        self._threads: weakref.WeakSet[ThreadData] = weakref.WeakSet()
+        self._threads_lock = _thread.allocate_lock()
+
+    @property
+    def live_threads(self) -> int:
+        """Threads alive that own a ThreadData."""
+        return len(self._threads)
 
     def register_thread(self, thread: ThreadData) -> None:
-        """Count *thread* as live (the table is grown separately, by :func:`thread_data`)."""
-        with self._count_lock:
-            self.live_threads += 1; thread.generation = self.generation  # noqa: E702 (one line: counted iff recorded)
-
-    def unregister_thread(self, generation: int) -> None:
-        with self._count_lock:
-            if generation == self.generation:
-                self.live_threads -= 1
+        """Count *thread* as live until it is garbage (the table grows in :func:`thread_data`)."""
+        with self._threads_lock:
+            self._threads.add(thread)
 
     def grow(self, num_threads: int) -> None:
         """Make the table big enough for *num_threads* (parking_lot's grow_hashtable)."""
@@ -197,15 +193,14 @@ class LotState:
         )
 
     def after_fork_in_child(self) -> None:
-        """Forget the parent's threads: fresh locks, an empty table, a new generation."""
-        self._count_lock = _thread.allocate_lock()
-        self.generation += 1
+        """Forget the parent's threads: fresh locks, an empty table, only this thread live."""
+        self._threads_lock = _thread.allocate_lock()
         self.table = HashTable(0)
         self.growths = 0
+        self._threads = weakref.WeakSet()
         current = getattr(_local, "data", None)
-        self.live_threads = 0 if current is None else 1
         if current is not None:
-            current.generation = self.generation
+            self._threads.add(current)
 
 
 state = LotState()
@@ -218,6 +213,7 @@ def thread_data() -> ThreadData:
         data: ThreadData = _local.data
     except AttributeError:
         data = _local.data = ThreadData()
+        state.register_thread(data)
         state.grow(state.live_threads)
     return data
 

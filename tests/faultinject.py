@@ -1,0 +1,95 @@
+"""Fault injection for the parking lot: raise an exception at the N-th line of the core.
+
+``FaultInjector(n).run(fn)`` runs *fn* with a trace function that counts the
+'line' events of code in ``parking_lot/core/`` (only in the calling thread) and
+raises :class:`Injected` at the *n*-th.  With ``n=None`` it only counts, which
+tells a test how many points there are to try.
+
+One kind of line event is skipped: the one CPython emits when a ``with`` block
+ends normally, just before it calls ``__exit__``.  An exception raised by a trace
+function there makes CPython skip ``__exit__`` (a tracing artifact: no signal
+handler can run at that point, since the interpreter checks for pending signals
+only at calls, function entries and backward jumps), so it would "prove" that
+``with lock:`` leaks locks.  Those events are recognised by the instructions at
+``f_lasti``: the ``None, None, None`` (or ``None, DUP_TOP, DUP_TOP`` on 3.10)
+arguments of the ``__exit__`` call, after any stack shuffles.
+"""
+
+from __future__ import annotations
+
+import dis
+import os
+import sys
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+from parking_lot import core
+
+CORE_DIR = os.path.dirname(os.path.abspath(core.__file__))
+_exit_offsets_cache: dict[CodeType, frozenset[int]] = {}
+
+
+class Injected(Exception):
+    """The exception the injector raises."""
+
+
+def _is_none_const(instruction: dis.Instruction) -> bool:
+    return instruction.opname == "LOAD_CONST" and instruction.argval is None
+
+
+_SHUFFLES = {"POP_BLOCK", "ROT_TWO", "SWAP", "NOP"}
+
+
+def with_exit_offsets(code: CodeType) -> frozenset[int]:
+    """Offsets at which a ``with`` block's normal exit sequence begins.
+
+    The sequence is the three ``None`` arguments of the ``__exit__`` call, possibly
+    after stack shuffles that set a return value aside (``SWAP``/``ROT_TWO``) or
+    close the block (``POP_BLOCK``, 3.10).
+    """
+    cached = _exit_offsets_cache.get(code)
+    if cached is None:
+        instructions = list(dis.get_instructions(code))
+        offsets = set()
+        for index, instruction in enumerate(instructions):
+            start = index
+            while start < len(instructions) and instructions[start].opname in _SHUFFLES:
+                start += 1
+            window = instructions[start : start + 3]
+            if len(window) < 3 or not _is_none_const(window[0]):
+                continue
+            rest = window[1:]
+            if all(_is_none_const(i) for i in rest) or [i.opname for i in rest] == ["DUP_TOP", "DUP_TOP"]:
+                offsets.add(instruction.offset)
+        cached = _exit_offsets_cache[code] = frozenset(offsets)
+    return cached
+
+
+class FaultInjector:
+    def __init__(self, target: int | None) -> None:
+        self.target = target
+        self.count = 0
+        self.fired_at: tuple[str, int] | None = None
+
+    def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename.startswith(CORE_DIR):
+            return self._local
+        return None
+
+    def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "line" and self.fired_at is None:
+            if frame.f_lasti in with_exit_offsets(frame.f_code):
+                return self._local
+            self.count += 1
+            if self.count == self.target:
+                self.fired_at = (os.path.basename(frame.f_code.co_filename), frame.f_lineno)
+                raise Injected(f"injected at {self.fired_at[0]}:{self.fired_at[1]} (line event {self.count})")
+        return self._local
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        sys.settrace(self._global)
+        try:
+            return fn()
+        finally:
+            sys.settrace(None)
