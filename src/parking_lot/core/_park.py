@@ -137,6 +137,17 @@ def _first_index(queue: list[ThreadData], key: int, start: int = 0) -> int:
     return -1
 
 
+def _threads_on(queue: list[ThreadData], key: int) -> list[ThreadData]:
+    # A loop, not a list comprehension: on 3.12+ comprehensions are inlined, and
+    # an exception raised inside one by a trace function skips the enclosing
+    # with-block's __exit__ (seen with the fault injector), leaking the bucket lock.
+    threads = []
+    for thread in queue:
+        if thread.key == key:
+            threads.append(thread)
+    return threads
+
+
 def _check_token(token: object, name: str) -> UnparkToken:
     return _check_word(token, f"the token returned by {name}")
 
@@ -346,7 +357,7 @@ def unpark_requeue(
                         return _NOTHING_UNPARKED
                     # Plan first: nothing changes until the callback has returned.
                     from_queue = bucket_from.queue
-                    matching = [thread for thread in from_queue if thread.key == key_from]
+                    matching = _threads_on(from_queue, key_from)
                     wakes_one = op is RequeueOp.UnparkOneRequeueRest or op is RequeueOp.UnparkOne
                     to_wake = matching[:1] if wakes_one else []
                     rest = matching[len(to_wake):]
