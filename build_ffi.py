@@ -101,13 +101,18 @@ ffi_futex.cdef(
    forever.  Returns 0 when woken (possibly spuriously), else the errno
    (EINTR, EAGAIN, ETIMEDOUT, ...).  The GIL is released around the call. */
 int pl_futex_wait(int32_t *word, int32_t expected, int64_t timeout_ns);
+/* The futex parker's whole wait in one call (one GIL release): loop on
+   FUTEX_WAIT_PRIVATE while *word != 0.  deadline_ns is a CLOCK_MONOTONIC time
+   (time.monotonic_ns() on Linux), < 0 for none.  Returns 0 once *word == 0,
+   ETIMEDOUT at the deadline, EINTR when a signal arrived (so that Python can
+   run its handlers before calling again). */
+int pl_futex_park(int32_t *word, int64_t deadline_ns);
 /* FUTEX_WAKE_PRIVATE: returns the number of threads woken, or -errno. */
 int pl_futex_wake(int32_t *word, int32_t count);
 
-/* Sequentially consistent atomics on a 32-bit word. */
+/* Sequentially consistent loads and stores of a 32-bit word. */
 int32_t pl_atomic_load(int32_t *word);
 void pl_atomic_store(int32_t *word, int32_t value);
-int32_t pl_atomic_exchange(int32_t *word, int32_t value);
 """
 )
 _FUTEX_SOURCE = r"""
@@ -132,6 +137,27 @@ static int pl_futex_wait(int32_t *word, int32_t expected, int64_t timeout_ns)
     return errno;
 }
 
+static int pl_futex_park(int32_t *word, int64_t deadline_ns)
+{
+    for (;;) {
+        int64_t timeout_ns = -1;
+        if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == 0)
+            return 0;
+        if (deadline_ns >= 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+            if (now_ns >= deadline_ns)
+                return ETIMEDOUT;
+            timeout_ns = deadline_ns - now_ns;
+        }
+        if (pl_futex_wait(word, 1, timeout_ns) == EINTR)
+            return EINTR;
+        /* 0 (woken, maybe spuriously), EAGAIN (word already changed) or
+           ETIMEDOUT (re-checked against the clock above): look again. */
+    }
+}
+
 static int pl_futex_wake(int32_t *word, int32_t count)
 {
     long woken = syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
@@ -146,11 +172,6 @@ static int32_t pl_atomic_load(int32_t *word)
 static void pl_atomic_store(int32_t *word, int32_t value)
 {
     __atomic_store_n(word, value, __ATOMIC_SEQ_CST);
-}
-
-static int32_t pl_atomic_exchange(int32_t *word, int32_t value)
-{
-    return __atomic_exchange_n(word, value, __ATOMIC_SEQ_CST);
 }
 """
 # optional=True: a Linux machine without a C compiler still installs the

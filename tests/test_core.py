@@ -322,6 +322,8 @@ def test_invalid_ops_and_tokens_from_callbacks_are_type_errors_before_changes():
         (lambda: core.park(1, before_sleep="x"), TypeError, "before_sleep must be callable"),
         (lambda: core.park(1, timed_out=1), TypeError, "timed_out must be callable"),
         (lambda: core.park(1, park_token=-3), ValueError, "park_token"),
+        (lambda: core.park(1, park_token=0.0), TypeError, "park_token"),
+        (lambda: core.park(1, park_token=False), TypeError, "park_token"),
         (lambda: core.unpark_one(2**70), ValueError, "key"),
         (lambda: core.unpark_one(1, callback=3), TypeError, "callback must be callable"),
         (lambda: core.unpark_all(1, unpark_token="t"), TypeError, "unpark_token"),

@@ -112,7 +112,7 @@ class Bucket:
 class HashTable:
     """``2**hash_bits`` buckets, sized for a number of threads."""
 
-    __slots__ = ("buckets", "hash_bits")
+    __slots__ = ("buckets", "hash_bits", "_shift")
 
     def __init__(self, num_threads: int) -> None:
         size = max(INITIAL_BUCKETS, next_power_of_two(num_threads * LOAD_FACTOR))
@@ -120,9 +120,11 @@ class HashTable:
         # Seeds must be non-zero for xorshift; bucket index + 1 is cheap and distinct.
         self.buckets = [Bucket(now, index + 1) for index in range(size)]
         self.hash_bits = size.bit_length() - 1
+        self._shift = 64 - self.hash_bits
 
     def bucket_for(self, key: int) -> Bucket:
-        return self.buckets[hash_key(key, self.hash_bits)]
+        """The bucket of *key* (:func:`hash_key`, inlined: this is on every operation's path)."""
+        return self.buckets[((key * _FIB_MULTIPLIER) & _MASK64) >> self._shift]
 
 
 @dataclass(frozen=True)

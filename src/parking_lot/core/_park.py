@@ -46,6 +46,7 @@ from parking_lot.thread_parker import UnparkBatch
 
 from ._hashtable import ThreadData, hash_key, state, thread_data
 from ._types import (
+    ONE_THREAD_RESULTS,
     DEFAULT_PARK_TOKEN,
     DEFAULT_UNPARK_TOKEN,
     WORD_LIMIT,
@@ -189,12 +190,15 @@ def park(
     Unparked(42)
     >>> t.join()
     """
-    key = _check_word(key, "key")
-    _check_callable(validate, "validate")
-    _check_callable(before_sleep, "before_sleep")
-    _check_callable(timed_out, "timed_out")
-    park_token = _check_word(park_token, "park_token")
-    until_ns = deadline_ns(timeout, deadline)
+    if type(key) is not int or not 0 <= key < WORD_LIMIT:
+        key = _check_word(key, "key")
+    if validate is not None or before_sleep is not None or timed_out is not None:
+        _check_callable(validate, "validate")
+        _check_callable(before_sleep, "before_sleep")
+        _check_callable(timed_out, "timed_out")
+    if type(park_token) is not int or not 0 <= park_token < WORD_LIMIT:
+        park_token = _check_word(park_token, "park_token")
+    until_ns = None if timeout is None and deadline is None else deadline_ns(timeout, deadline)
     thread = thread_data()
     parker = thread.parker
     queued = False
@@ -265,7 +269,8 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
     it is called even when no thread was parked.  ``result.have_more_threads``
     says whether others remain; ``result.be_fair`` whether a fair hand-off is due.
     """
-    key = _check_word(key, "key")
+    if type(key) is not int or not 0 <= key < WORD_LIMIT:
+        key = _check_word(key, "key")
     _check_callable(callback, "callback")
     with UnparkBatch() as wake:
         while True:
@@ -280,11 +285,7 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
                     if callback is not None:
                         _check_token(callback(_NOTHING_UNPARKED), "callback")
                     return _NOTHING_UNPARKED
-                result = UnparkResult(
-                    unparked_threads=1,
-                    have_more_threads=_first_index(queue, key, index + 1) >= 0,
-                    be_fair=bucket.should_be_fair(),
-                )
+                result = ONE_THREAD_RESULTS[_first_index(queue, key, index + 1) >= 0][bucket.should_be_fair()]
                 token = DEFAULT_UNPARK_TOKEN
                 if callback is not None:
                     token = _check_token(callback(result), "callback")

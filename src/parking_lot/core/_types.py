@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 #: A ParkToken is an int a parked thread leaves for unparkers to read (``unpark_filter``).
 ParkToken = int
@@ -67,9 +66,11 @@ Invalid: Final[ParkResult] = _Singleton("Invalid")
 TimedOut: Final[ParkResult] = _Singleton("TimedOut")
 
 
-@dataclass(frozen=True)
-class UnparkResult:
-    """What an unpark operation did; also passed to its ``callback`` before threads wake."""
+class UnparkResult(NamedTuple):
+    """What an unpark operation did; also passed to its ``callback`` before threads wake.
+
+    A named tuple: immutable, cheap to make (unpark operations are hot paths).
+    """
 
     #: How many threads were (are about to be) woken.
     unparked_threads: int = 0
@@ -79,6 +80,13 @@ class UnparkResult:
     have_more_threads: bool = False
     #: Whether a fair unlock is due: the bucket's random 0-1 ms fairness timer expired.
     be_fair: bool = False
+
+
+#: unpark_one's possible results, made once: ``ONE_THREAD_RESULTS[have_more_threads][be_fair]``.
+ONE_THREAD_RESULTS: Final = (
+    (UnparkResult(1, 0, False, False), UnparkResult(1, 0, False, True)),
+    (UnparkResult(1, 0, True, False), UnparkResult(1, 0, True, True)),
+)
 
 
 class RequeueOp(enum.Enum):

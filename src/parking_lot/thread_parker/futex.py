@@ -3,17 +3,20 @@
 The futex word is a C ``int32_t`` owned by this parker: 1 while parked, 0 once
 an unparker has claimed the thread.  ``unpark_lock`` stores 0 under the bucket
 lock; ``UnparkHandle.unpark`` then issues ``FUTEX_WAKE_PRIVATE`` after the bucket
-lock is released.  ``park`` loops on ``FUTEX_WAIT_PRIVATE`` while the word is
-still 1, so spurious wake-ups, ``EAGAIN`` (the word already changed) and
-``EINTR`` (a signal) are harmless; each ``EINTR`` returns to Python, which runs
-the signal handlers, so a parked main thread wakes for Ctrl-C.  Every access to
-the word is a sequentially consistent C atomic (compiled by build_ffi.py), never
-a plain Python write: nothing here relies on the GIL.
+lock is released.  The wait is one C call, ``pl_futex_park``, which loops on
+``FUTEX_WAIT_PRIVATE`` while the word is still 1 (spurious wake-ups and
+``EAGAIN`` are harmless) and recomputes the remaining time from
+CLOCK_MONOTONIC -- the clock of ``time.monotonic_ns()`` -- each turn.  It returns
+on ``EINTR``, so that Python runs its signal handlers (a parked main thread wakes
+for Ctrl-C), and the Python loop calls it again if no handler raised.  One call
+instead of a Python loop means one GIL release per wait, which matters in a
+ping-pong where every release is a chance for the GIL to change hands.  Every
+access to the word is a sequentially consistent C atomic, never a plain Python
+write: nothing here relies on the GIL.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ._base import UnparkHandle
@@ -27,7 +30,8 @@ except ImportError as exc:  # not Linux, or built without a C compiler
 else:
     _IMPORT_ERROR = None
 
-_monotonic_ns = time.monotonic_ns
+_EINTR = _lib.EINTR if _lib is not None else -1
+_NO_DEADLINE_BEYOND = 2**62
 
 
 def unavailable_reason() -> str | None:
@@ -50,33 +54,35 @@ class _FutexUnparkHandle:
 class FutexParker:
     """ThreadParker on a Linux futex word."""
 
-    __slots__ = ("_word",)
+    __slots__ = ("_word", "_handle")
 
     def __init__(self) -> None:
         if _IMPORT_ERROR is not None:
             raise RuntimeError(f"futex parker unavailable: {unavailable_reason()}")
         self._word = _ffi.new("int32_t *")
+        # One handle serves every wake: it holds nothing but the word, and a wake
+        # that arrives late only makes a later park re-check its word.
+        self._handle = _FutexUnparkHandle(self._word)
 
     def prepare_park(self) -> None:
         _lib.pl_atomic_store(self._word, 1)
 
     def park(self) -> None:
-        word = self._word
-        while _lib.pl_atomic_load(word) != 0:
-            _lib.pl_futex_wait(word, 1, -1)
+        while _lib.pl_futex_park(self._word, -1) == _EINTR:
+            pass  # a signal: its handler has run (and did not raise); wait again
 
     def park_until(self, deadline_ns: int) -> bool:
-        word = self._word
-        while _lib.pl_atomic_load(word) != 0:
-            remaining = deadline_ns - _monotonic_ns()
-            if remaining <= 0:
-                return False
-            _lib.pl_futex_wait(word, 1, min(remaining, 2**62))
-        return True
+        if deadline_ns > _NO_DEADLINE_BEYOND:  # too far to represent: wait without one
+            self.park()
+            return True
+        while True:
+            status = _lib.pl_futex_park(self._word, max(deadline_ns, 0))
+            if status != _EINTR:
+                return status == 0
 
     def timed_out(self) -> bool:
         return _lib.pl_atomic_load(self._word) != 0
 
     def unpark_lock(self) -> UnparkHandle:
         _lib.pl_atomic_store(self._word, 0)
-        return _FutexUnparkHandle(self._word)
+        return self._handle
