@@ -229,6 +229,7 @@ def park(
         if queued:
             # Give the wait up: a deadline in the past settles a wake-up that an
             # unparker already committed to (the keyed-event rendezvous).
+            result: ParkResult
             if parker.park_until(0):
                 result = Unparked(thread.unpark_token)
             else:

@@ -78,10 +78,10 @@ class FutexParker:
         while True:
             status = _lib.pl_futex_park(self._word, max(deadline_ns, 0))
             if status != _EINTR:
-                return status == 0
+                return bool(status == 0)
 
     def timed_out(self) -> bool:
-        return _lib.pl_atomic_load(self._word) != 0
+        return bool(_lib.pl_atomic_load(self._word) != 0)
 
     def unpark_lock(self) -> UnparkHandle:
         _lib.pl_atomic_store(self._word, 0)

@@ -64,15 +64,15 @@ class KeyedEvent:
     def __init__(self) -> None:
         if sys.platform != "win32":
             raise KeyedEventError("NT keyed events exist only on Windows")
-        self.kernel32 = ffi.dlopen("kernel32.dll")
+        self.kernel32: Any = ffi.dlopen("kernel32.dll")
         create = lookup_ntdll("NtCreateKeyedEvent", self.kernel32)
-        self.release_fn = lookup_ntdll("NtReleaseKeyedEvent", self.kernel32)
-        self.wait_fn = lookup_ntdll("NtWaitForKeyedEvent", self.kernel32)
+        self.release_fn: Any = lookup_ntdll("NtReleaseKeyedEvent", self.kernel32)
+        self.wait_fn: Any = lookup_ntdll("NtWaitForKeyedEvent", self.kernel32)
         handle = ffi.new("HANDLE *")
         status = create(handle, _GENERIC_READ_WRITE, ffi.NULL, 0)
         if status != STATUS_SUCCESS:
             raise KeyedEventError(f"NtCreateKeyedEvent failed with NTSTATUS {status & 0xFFFFFFFF:#010x}")
-        self.handle = handle[0]
+        self.handle: Any = handle[0]
 
     def wait(self, key: Any, nt_timeout: int | None) -> int:
         """NtWaitForKeyedEvent on *key*; None waits forever. Returns the NTSTATUS."""
