@@ -40,34 +40,35 @@ def _pingpong(side_a, side_b, rounds: int) -> float:
 
 def lot_pingpong(rounds: int) -> float:
     key_a, key_b = id(object()) | 1 << 60, id(object()) | 1 << 61
-    tokens = {key_a: False, key_b: False}  # "you have the ball", written under the key's bucket lock
+    ball = {key_a: False, key_b: False}  # "the ball is here", read and written under the key's bucket lock
 
-    def give(key):
-        def mark(result):
-            tokens[key] = result.unparked_threads == 0  # nobody parked: leave the ball
+    def make_side(key):
+        def give_callback(result):
+            ball[key] = result.unparked_threads == 0  # nobody parked: leave the ball for later
             return 1
 
-        core.unpark_one(key, mark)
-
-    def take(key):
-        def validate():
-            if tokens[key]:
-                tokens[key] = False
-                return False
+        def take_validate():
+            if ball[key]:
+                ball[key] = False
+                return False  # the ball was already here: do not park
             return True
 
-        core.park(key, validate)
+        return give_callback, take_validate
+
+    give_to_a, take_a = make_side(key_a)
+    give_to_b, take_b = make_side(key_b)
+    park, unpark_one = core.park, core.unpark_one
 
     def side_b(n, ready):
         ready.wait()
         for _ in range(n):
-            take(key_b)
-            give(key_a)
+            park(key_b, take_b)
+            unpark_one(key_a, give_to_a)
 
     def side_a(n):
         for _ in range(n):
-            give(key_b)
-            take(key_a)
+            unpark_one(key_b, give_to_b)
+            park(key_a, take_a)
 
     return _pingpong(side_a, side_b, rounds)
 

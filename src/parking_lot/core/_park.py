@@ -150,6 +150,8 @@ def _threads_on(queue: list[ThreadData], key: int) -> list[ThreadData]:
 
 
 def _check_token(token: object, name: str) -> UnparkToken:
+    if type(token) is int and 0 <= token < WORD_LIMIT:
+        return token
     return _check_word(token, f"the token returned by {name}")
 
 
@@ -272,7 +274,8 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
     """
     if type(key) is not int or not 0 <= key < WORD_LIMIT:
         key = _check_word(key, "key")
-    _check_callable(callback, "callback")
+    if callback is not None:
+        _check_callable(callback, "callback")
     with UnparkBatch() as wake:
         while True:
             table = state.table

@@ -11,8 +11,9 @@ on ``EINTR``, so that Python runs its signal handlers (a parked main thread wake
 for Ctrl-C), and the Python loop calls it again if no handler raised.  One call
 instead of a Python loop means one GIL release per wait, which matters in a
 ping-pong where every release is a chance for the GIL to change hands.  Every
-access to the word is a sequentially consistent C atomic, never a plain Python
-write: nothing here relies on the GIL.
+access to the word by another thread is a sequentially consistent C atomic (the
+unparker's store, the waiter's loads in C); the one plain store is the owner's
+own ``prepare_park``, under the bucket lock.  Nothing here relies on the GIL.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ class FutexParker:
         self._handle = _FutexUnparkHandle(self._word)
 
     def prepare_park(self) -> None:
-        _lib.pl_atomic_store(self._word, 1)
+        # A plain store: only this thread writes the word before it is queued, the
+        # bucket lock it holds orders the store before any unparker's, and a cffi
+        # call here would release the GIL -- in a ping-pong, a hand-over of the GIL
+        # to the thread just woken, right before this one goes to sleep anyway.
+        self._word[0] = 1
 
     def park(self) -> None:
         while _lib.pl_futex_park(self._word, -1) == _EINTR:
