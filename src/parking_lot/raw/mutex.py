@@ -1,0 +1,213 @@
+"""RawMutex and RawFairMutex: the port of parking_lot's ``raw_mutex.rs`` onto the Python parking lot.
+
+Rust keeps a mutex in one atomic byte, LOCKED_BIT | PARKED_BIT, and takes it with
+one compare-and-swap.  Python has no CAS that costs less than a lock, so the
+LOCKED bit *is* an interpreter lock (``_thread.lock``, whose non-blocking
+``acquire`` is a test-and-set in C, ~40 ns) and the PARKED bit is a plain
+attribute that only changes under the parking lot's bucket lock for this
+mutex's key (``id(self)``).
+
+The one subtle point is the fast unlock, which reads PARKED without the bucket
+lock.  A thread about to park sets PARKED and *then* checks LOCKED, both inside
+``validate`` (under the bucket lock); the unlocker releases LOCKED and *then*
+checks PARKED.  Whichever runs second sees the other's write, so either the
+parker sees the mutex free and retries instead of sleeping, or the unlocker sees
+PARKED and calls ``unpark_one``, which waits for that bucket lock and so finds
+the parker queued.  No wake-up is lost.
+
+Fairness (parking_lot's eventual fairness): when a thread is parked, ``unlock``
+goes through ``unpark_one`` *before* releasing; if the bucket's fairness timer
+has fired (``be_fair``, about once a millisecond) or the unlock is explicitly
+fair, the mutex is handed to the woken thread without ever being released
+(``TOKEN_HANDOFF``), so a thread that keeps re-locking cannot starve the queue.
+"""
+
+from __future__ import annotations
+
+import _thread
+from types import TracebackType
+
+from parking_lot.core import (
+    SpinWait,
+    TimedOut,
+    Unparked,
+    UnparkResult,
+    deadline_ns,
+    interrupted_result,
+    park,
+    unpark_one,
+)
+
+#: Unpark tokens: the mutex was released (retry), or handed to you (you own it).
+TOKEN_NORMAL = 0
+TOKEN_HANDOFF = 1
+_HANDED_OFF = Unparked(TOKEN_HANDOFF)
+
+
+class RawMutex:
+    """A mutual-exclusion lock with no data, on the parking lot.
+
+    >>> m = RawMutex()
+    >>> m.lock(); m.is_locked()
+    True
+    >>> m.try_lock()
+    False
+    >>> m.unlock(); m.is_locked()
+    False
+    >>> with m:
+    ...     m.is_locked()
+    True
+
+    Unlike ``threading.Lock`` it spins briefly before it sleeps, hands itself to
+    a waiter fairly about once a millisecond (``unlock_fair`` always), and is
+    released by whoever holds it (ownership is not checked, as in parking_lot).
+    """
+
+    __slots__ = ("_locked", "_parked", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        self._locked = _thread.allocate_lock()  # the LOCKED bit
+        self._parked = False  # the PARKED bit: written only under the bucket lock of _key
+        self._key = id(self)
+
+    # --- acquire ---------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Block until the mutex is locked by this thread."""
+        if not self._locked.acquire(False):
+            self._lock_slow(None)
+
+    def try_lock(self) -> bool:
+        """Lock the mutex if it is free; never blocks."""
+        return self._locked.acquire(False)
+
+    def try_lock_for(self, timeout: float) -> bool:
+        """Lock within *timeout* seconds; False if the time ran out first."""
+        until_ns = deadline_ns(timeout, None)  # validates: a number, not NaN, >= 0
+        if self._locked.acquire(False):
+            return True
+        return self._lock_slow(None if until_ns is None else until_ns / 1e9)
+
+    def try_lock_until(self, deadline: float) -> bool:
+        """Lock before the ``time.monotonic()`` *deadline*; False if it passed first."""
+        until_ns = deadline_ns(None, deadline)  # validates: a number, not NaN
+        if self._locked.acquire(False):
+            return True
+        return self._lock_slow(None if until_ns is None else until_ns / 1e9)
+
+    def _lock_slow(self, deadline: float | None) -> bool:
+        """Spin, then park until the mutex is ours (True) or *deadline* passes (False)."""
+        locked = self._locked
+        key = self._key
+        spin = SpinWait()
+
+        def validate() -> bool:
+            # Under the bucket lock: announce ourselves, then look once more.
+            self._parked = True
+            return locked.locked()
+
+        def timed_out(_key: int, was_last_thread: bool) -> None:
+            if was_last_thread:
+                self._parked = False
+
+        while True:
+            if locked.acquire(False):
+                return True
+            if not self._parked and spin.spin():
+                continue
+            result = None
+            try:
+                result = park(key, validate, None, timed_out, TOKEN_NORMAL, None, deadline)
+                if result == _HANDED_OFF:
+                    return True
+            except BaseException as exc:
+                # An exception (Ctrl-C) while parked or just after: if the mutex had
+                # been handed to us, give it back before letting the exception out.
+                if result == _HANDED_OFF or interrupted_result(exc) == _HANDED_OFF:
+                    self.unlock()
+                raise
+            if result is TimedOut:
+                return False
+            spin.reset()  # woken normally, or validate saw the mutex free: try again
+
+    # --- release ---------------------------------------------------------------------
+
+    def unlock(self) -> None:
+        """Release the mutex (held by this thread or, as in parking_lot, any thread)."""
+        if self._parked:
+            self._unlock_slow(False)
+            return
+        self._locked.release()
+        if self._parked:  # a thread parked between our check and the release
+            self._wake_one()
+
+    def unlock_fair(self) -> None:
+        """Release the mutex, handing it straight to the longest waiter if there is one."""
+        if self._parked:
+            self._unlock_slow(True)
+        else:
+            self._locked.release()
+            if self._parked:
+                self._wake_one()
+
+    def bump(self) -> None:
+        """Let a waiting thread have the mutex, then take it back (a fair unlock and a lock)."""
+        if self._parked:
+            self._unlock_slow(True)
+            self.lock()
+
+    def is_locked(self) -> bool:
+        """Whether some thread holds the mutex (a snapshot)."""
+        return self._locked.locked()
+
+    def _unlock_slow(self, force_fair: bool) -> None:
+        locked = self._locked
+
+        def callback(result: UnparkResult) -> int:
+            self._parked = result.have_more_threads
+            if result.unparked_threads and (force_fair or result.be_fair):
+                return TOKEN_HANDOFF  # stay locked: the woken thread owns it now
+            locked.release()
+            return TOKEN_NORMAL
+
+        unpark_one(self._key, callback)
+
+    def _wake_one(self) -> None:
+        def callback(result: UnparkResult) -> int:
+            self._parked = result.have_more_threads
+            return TOKEN_NORMAL
+
+        unpark_one(self._key, callback)
+
+    # --- context manager -------------------------------------------------------------
+
+    def __enter__(self) -> RawMutex:
+        if not self._locked.acquire(False):
+            self._lock_slow(None)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock()
+
+    def __repr__(self) -> str:
+        state = "locked" if self._locked.locked() else "unlocked"
+        waiters = ", threads parked" if self._parked else ""
+        return f"<{type(self).__name__} {state}{waiters} at {id(self):#x}>"
+
+
+class RawFairMutex(RawMutex):
+    """A RawMutex whose every unlock is fair: a waiting thread always gets it next.
+
+    >>> m = RawFairMutex()
+    >>> with m:
+    ...     m.is_locked()
+    True
+    """
+
+    __slots__ = ()
+
+    def unlock(self) -> None:
+        self.unlock_fair()
+
