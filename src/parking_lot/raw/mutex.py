@@ -64,6 +64,8 @@ class RawMutex:
     """
 
     __slots__ = ("_locked", "_parked", "_key", "__weakref__")
+    #: Whether every unlock hands the mutex over (RawFairMutex); read by inlined unlocks.
+    _always_fair = False
 
     def __init__(self) -> None:
         self._locked = _thread.allocate_lock()  # the LOCKED bit
@@ -207,6 +209,7 @@ class RawFairMutex(RawMutex):
     """
 
     __slots__ = ()
+    _always_fair = True
 
     def unlock(self) -> None:
         self.unlock_fair()

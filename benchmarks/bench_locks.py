@@ -1,0 +1,144 @@
+"""Benchmarks of the locks built so far (Mutex, FairMutex, RawMutex) against threading.Lock.
+
+1. Uncontended ``with m.lock():`` against ``with threading.Lock():`` (target >= 0.5x the
+   throughput), and the raw ``lock()``/``unlock()`` pair against ``acquire()``/``release()``.
+2. Four threads incrementing a shared counter under the lock: total time against
+   threading.Lock's (target <= 1.25x), and the fairness spread: max/min acquisitions
+   per thread while all four compete for a fixed time.
+
+Run: ``python benchmarks/bench_locks.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import measure, report  # noqa: E402
+
+from parking_lot.mutex import FairMutex, Mutex  # noqa: E402
+from parking_lot.raw import RawMutex  # noqa: E402
+
+
+def with_threading_lock(n: int) -> float:
+    lock = threading.Lock()
+    started = time.perf_counter()
+    for _ in range(n):
+        with lock:
+            pass
+    return time.perf_counter() - started
+
+
+def with_mutex(n: int) -> float:
+    mutex = Mutex(None)
+    started = time.perf_counter()
+    for _ in range(n):
+        with mutex.lock():
+            pass
+    return time.perf_counter() - started
+
+
+def acquire_release(n: int) -> float:
+    lock = threading.Lock()
+    acquire, release = lock.acquire, lock.release
+    started = time.perf_counter()
+    for _ in range(n):
+        acquire()
+        release()
+    return time.perf_counter() - started
+
+
+def raw_lock_unlock(n: int) -> float:
+    raw = RawMutex()
+    lock, unlock = raw.lock, raw.unlock
+    started = time.perf_counter()
+    for _ in range(n):
+        lock()
+        unlock()
+    return time.perf_counter() - started
+
+
+def _contended(make_cm, threads: int, per_thread: int) -> float:
+    """*threads* threads each add 1 to a counter *per_thread* times; seconds for all."""
+    counter = [0]
+    ready = threading.Barrier(threads + 1)
+
+    def work():
+        ready.wait()
+        for _ in range(per_thread):
+            with make_cm():
+                counter[0] += 1
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    assert counter[0] == threads * per_thread
+    return time.perf_counter() - started
+
+
+def contended_candidates() -> dict:
+    lock = threading.Lock()
+    mutex = Mutex(None)
+    fair = FairMutex(None)
+    return {
+        "threading.Lock, 4 threads": lambda n: _contended(lambda: lock, 4, n // 4),
+        "Mutex, 4 threads": lambda n: _contended(mutex.lock, 4, n // 4),
+        "FairMutex, 4 threads": lambda n: _contended(fair.lock, 4, n // 4),
+    }
+
+
+def fairness_spread(make_cm, seconds: float, threads: int = 4) -> float:
+    """max/min acquisitions per thread while *threads* threads compete for *seconds*."""
+    counts = [0] * threads
+    stop = threading.Event()
+    ready = threading.Barrier(threads + 1)
+
+    def work(index):
+        ready.wait()
+        while not stop.is_set():
+            with make_cm():
+                counts[index] += 1
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return max(counts) / max(1, min(counts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer operations and rounds")
+    args = parser.parse_args(argv)
+    rounds = 3 if args.quick else 7
+    ops = 50_000 if args.quick else 300_000
+    print(f"Python {sys.version.split()[0]}", flush=True)
+    results = measure({"with threading.Lock()": with_threading_lock, "with Mutex.lock()": with_mutex}, ops, rounds)
+    print(report("uncontended with-statement", results, "with threading.Lock()"))
+    results = measure({"Lock.acquire/release": acquire_release, "RawMutex.lock/unlock": raw_lock_unlock}, ops, rounds)
+    print(report("uncontended raw pair", results, "Lock.acquire/release"))
+    results = measure(contended_candidates(), 40_000 if args.quick else 200_000, rounds)
+    print(report("4 threads incrementing a counter (total time)", results, "threading.Lock, 4 threads"))
+    window = 0.5 if args.quick else 2.0
+    lock, mutex, fair = threading.Lock(), Mutex(None), FairMutex(None)
+    print(f"fairness spread (max/min acquisitions per thread in {window} s, 4 threads; 1.0 is perfectly even)")
+    for name, make_cm in (("threading.Lock", lambda: lock), ("Mutex", mutex.lock), ("FairMutex", fair.lock)):
+        print(f"  {name:<16} {fairness_spread(make_cm, window):8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

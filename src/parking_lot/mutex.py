@@ -1,0 +1,186 @@
+"""Mutex[T] and FairMutex[T]: data-owning mutexes with guards, as Rust's ``lock_api::Mutex``.
+
+>>> from parking_lot.mutex import Mutex
+>>> m = Mutex([])
+>>> with m.lock() as guard:
+...     guard.value.append(1)
+>>> with m.lock() as guard:
+...     guard.value
+[1]
+
+The guard is made once per mutex and handed out by every ``lock()`` (allocating
+one per lock costs a third of the uncontended throughput).  It is valid from the
+``lock()`` that returned it until its release; touching it after that raises
+RuntimeError.  Because the object is reused, a stale guard from an earlier
+``lock()`` is only caught while the mutex is not locked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from .raw.mutex import RawFairMutex, RawMutex
+
+T = TypeVar("T")
+
+
+class MutexGuard(Generic[T]):
+    """Access to a :class:`Mutex`'s value while the mutex is held; a context manager that unlocks."""
+
+    __slots__ = ("_mutex", "_raw", "_locked", "_held")
+
+    def __init__(self, mutex: Mutex[T]) -> None:
+        self._mutex = mutex
+        self._raw = mutex._raw
+        self._locked = mutex._raw._locked  # the raw mutex's LOCKED bit (see raw/mutex.py)
+        self._held = False
+
+    def _check(self) -> None:
+        if not self._held:
+            raise RuntimeError("this guard's mutex has been unlocked; lock it again to get a new guard")
+
+    @property
+    def value(self) -> T:
+        """The protected value (readable and assignable while the guard is held)."""
+        if not self._held:
+            self._check()
+        return self._mutex._value
+
+    @value.setter
+    def value(self, new_value: T) -> None:
+        if not self._held:
+            self._check()
+        self._mutex._value = new_value
+
+    def __enter__(self) -> MutexGuard[T]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # RawMutex.unlock, inlined: this is half of every `with m.lock():`.
+        self._held = False
+        raw = self._raw
+        if raw._parked:
+            raw._unlock_slow(raw._always_fair)
+            return
+        self._locked.release()
+        if raw._parked:  # a thread parked between the check and the release
+            raw._wake_one()
+
+    def unlock(self) -> None:
+        """Release the mutex now (``with`` does it on exit)."""
+        self._check()
+        self._held = False
+        self._raw.unlock()
+
+    def unlock_fair(self) -> None:
+        """Release the mutex, handing it to the longest waiter if there is one."""
+        self._check()
+        self._held = False
+        self._raw.unlock_fair()
+
+    def bump(self) -> None:
+        """Let a waiting thread have the mutex for a moment, then take it back."""
+        self._check()
+        self._raw.bump()
+        self._held = True  # the guard object is shared: the thread that had it meanwhile released it
+
+    @contextmanager
+    def unlocked(self) -> Iterator[None]:
+        """Release the mutex for the duration of a ``with`` block, then lock it again.
+
+        >>> m = Mutex(0)
+        >>> with m.lock() as guard:
+        ...     with guard.unlocked():
+        ...         m.is_locked()
+        False
+        """
+        self._check()
+        self._held = False
+        self._raw.unlock()
+        try:
+            yield
+        finally:
+            self._raw.lock()
+            self._held = True
+
+    def __repr__(self) -> str:
+        state = "held" if self._held else "released"
+        return f"<{type(self).__name__} {state} of {self._mutex!r}>"
+
+
+class Mutex(Generic[T]):
+    """A mutex that owns a value: reach the value only through the guard ``lock()`` returns.
+
+    ``lock()`` blocks; ``try_lock()`` never does; ``try_lock_for(seconds)`` and
+    ``try_lock_until(monotonic_deadline)`` give up after a time; the last three
+    return None instead of a guard when they fail.
+    """
+
+    __slots__ = ("_raw", "_locked", "_value", "_guard", "__weakref__")
+    _raw_class: type[RawMutex] = RawMutex
+
+    def __init__(self, value: T) -> None:
+        self._raw = self._raw_class()
+        self._locked = self._raw._locked  # the LOCKED bit, for the inlined fast path
+        self._value = value
+        self._guard: MutexGuard[T] = MutexGuard(self)
+
+    def lock(self) -> MutexGuard[T]:
+        """Block until locked; return the guard."""
+        if not self._locked.acquire(False):  # RawMutex.lock, inlined
+            self._raw._lock_slow(None)
+        guard = self._guard
+        guard._held = True
+        return guard
+
+    def try_lock(self) -> MutexGuard[T] | None:
+        """The guard if the mutex was free, else None."""
+        if not self._raw.try_lock():
+            return None
+        self._guard._held = True
+        return self._guard
+
+    def try_lock_for(self, timeout: float) -> MutexGuard[T] | None:
+        """The guard if the mutex could be locked within *timeout* seconds, else None."""
+        if not self._raw.try_lock_for(timeout):
+            return None
+        self._guard._held = True
+        return self._guard
+
+    def try_lock_until(self, deadline: float) -> MutexGuard[T] | None:
+        """The guard if the mutex could be locked before the monotonic *deadline*, else None."""
+        if not self._raw.try_lock_until(deadline):
+            return None
+        self._guard._held = True
+        return self._guard
+
+    def is_locked(self) -> bool:
+        """Whether some thread holds the mutex (a snapshot)."""
+        return self._raw.is_locked()
+
+    @property
+    def raw(self) -> RawMutex:
+        """The raw lock underneath (for Condvar and other low-level uses)."""
+        return self._raw
+
+    def __repr__(self) -> str:
+        state = "locked" if self._raw.is_locked() else f"unlocked, value={self._value!r}"
+        return f"<{type(self).__name__} {state}>"
+
+
+class FairMutex(Mutex[T]):
+    """A Mutex whose every unlock hands it to the longest waiter (no barging).
+
+    >>> m = FairMutex("x")
+    >>> with m.lock() as guard:
+    ...     guard.value
+    'x'
+    """
+
+    __slots__ = ()
+    _raw_class = RawFairMutex
