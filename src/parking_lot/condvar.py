@@ -1,0 +1,64 @@
+"""Condvar for the data-owning mutexes: wait with the guard, as Rust's ``parking_lot::Condvar``.
+
+>>> from parking_lot.mutex import Mutex
+>>> from parking_lot.condvar import Condvar
+>>> m, cv = Mutex(0), Condvar()
+>>> with m.lock() as guard:
+...     cv.wait_for(guard, 0.01)
+WaitTimeoutResult(timed_out=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .mutex import MutexGuard
+from .raw.condvar import Condvar as RawCondvar
+from .raw.condvar import WaitTimeoutResult
+
+T = TypeVar("T")
+
+__all__ = ["Condvar", "WaitTimeoutResult"]
+
+
+class Condvar(RawCondvar):
+    """A condition variable; its waits take the guard of a :class:`~parking_lot.mutex.Mutex`.
+
+    ``notify_one()`` returns whether a waiter was there; ``notify_all()`` how many.
+    ``notify_all`` wakes one waiter and moves the rest onto the mutex's queue, so
+    they wake one by one as the mutex frees up instead of all fighting for it.
+    """
+
+    __slots__ = ()
+
+    def wait(self, guard: MutexGuard[Any]) -> None:
+        """Release the guard's mutex, sleep until notified, and hold the mutex again."""
+        self._wait_guard(guard, None, None)
+
+    def wait_for(self, guard: MutexGuard[Any], timeout: float) -> WaitTimeoutResult:
+        """Like :meth:`wait`, giving up after *timeout* seconds (``timed_out`` says which)."""
+        return self._wait_guard(guard, timeout, None)
+
+    def wait_until(self, guard: MutexGuard[Any], deadline: float) -> WaitTimeoutResult:
+        """Like :meth:`wait`, giving up at the ``time.monotonic()`` *deadline*."""
+        return self._wait_guard(guard, None, deadline)
+
+    def wait_while(
+        self, guard: MutexGuard[T], predicate: Callable[[T], bool], timeout: float | None = None
+    ) -> WaitTimeoutResult:
+        """Wait while ``predicate(guard.value)`` is true; ``timed_out`` if it still is at the end."""
+        guard._check()
+        try:
+            return self.wait_while_raw(guard._raw, lambda: predicate(guard._mutex._value), timeout)
+        finally:
+            guard._held = True
+
+    def _wait_guard(self, guard: MutexGuard[Any], timeout: float | None, deadline: float | None) -> WaitTimeoutResult:
+        guard._check()
+        try:
+            return self.wait_raw(guard._raw, timeout, deadline)
+        finally:
+            # The guard object is shared by every lock() of its mutex: while we slept
+            # another thread held and released it.  We hold the mutex again now.
+            guard._held = True

@@ -1,0 +1,181 @@
+"""Condvar: the port of parking_lot's ``condvar.rs`` (requeue instead of a thundering herd).
+
+A Condvar is keyed on its own ``id()`` in the parking lot and remembers the raw
+mutex its waiters use (``_mutex``, changed only under the condvar's bucket lock).
+
+* ``wait``: under the condvar's bucket lock, ``validate`` records the mutex (or
+  rejects a second one), the thread queues, ``before_sleep`` unlocks the mutex,
+  the thread sleeps; afterwards it locks the mutex again, unless the mutex was
+  handed to it directly (``TOKEN_HANDOFF``).
+* ``notify_one``: ``unpark_requeue`` with both bucket locks held: if the mutex is
+  locked, the waiter is *moved* onto the mutex's queue (it will wake when the
+  mutex is released, already in line for it), else it is woken.
+* ``notify_all``: everyone is moved onto the mutex's queue except, if the mutex
+  is free, one thread that is woken to take it.  Nobody stampedes for the mutex.
+
+Setting the mutex's PARKED bit here relies on the rule of raw/mutex.py: PARKED
+changes only under the mutex's bucket lock, which ``unpark_requeue`` holds, and
+it is set *before* LOCKED is checked, so an unlock running at the same moment
+either sees PARKED or is seen as unlocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from parking_lot.core import (
+    DEFAULT_PARK_TOKEN,
+    Invalid,
+    RequeueOp,
+    Unparked,
+    UnparkResult,
+    deadline_ns,
+    interrupted_result,
+    park,
+    unpark_requeue,
+)
+
+from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawMutex
+
+_HANDOFF = Unparked(TOKEN_HANDOFF)
+
+
+class WaitTimeoutResult(NamedTuple):
+    """What a timed wait returns: ``timed_out`` is True when no notification came in time."""
+
+    timed_out: bool
+
+
+def _mark_parked_if_locked(mutex: RawMutex) -> bool:
+    # Under the mutex's bucket lock. PARKED first, then look at LOCKED (see module doc).
+    mutex._parked = True
+    return mutex._locked.locked()
+
+
+class Condvar:
+    """A condition variable for :class:`~parking_lot.raw.RawMutex` (and the Mutex guards).
+
+    >>> from parking_lot.raw import RawMutex
+    >>> m, cv = RawMutex(), Condvar()
+    >>> m.lock()
+    >>> cv.wait_raw(m, timeout=0.01)
+    WaitTimeoutResult(timed_out=True)
+    >>> m.unlock()
+    >>> cv.notify_one(), cv.notify_all()
+    (False, 0)
+    """
+
+    __slots__ = ("_mutex", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        self._mutex: RawMutex | None = None
+        self._key = id(self)
+
+    # --- notify ----------------------------------------------------------------------
+
+    def notify_one(self) -> bool:
+        """Wake (or move to the mutex's queue) one waiter; True if there was one."""
+        mutex = self._mutex
+        if mutex is None:
+            return False
+
+        def validate() -> RequeueOp:
+            if self._mutex is not mutex:
+                return RequeueOp.Abort  # everyone left; a new waiter may use another mutex
+            return RequeueOp.RequeueOne if _mark_parked_if_locked(mutex) else RequeueOp.UnparkOne
+
+        def callback(op: RequeueOp, result: UnparkResult) -> int:
+            if not result.have_more_threads:
+                self._mutex = None
+            return TOKEN_NORMAL
+
+        result = unpark_requeue(self._key, mutex._key, validate, callback)
+        return result.unparked_threads + result.requeued_threads != 0
+
+    def notify_all(self) -> int:
+        """Wake one waiter (if the mutex is free) and move the rest to the mutex's queue.
+
+        Returns how many threads were woken or moved.
+        """
+        mutex = self._mutex
+        if mutex is None:
+            return 0
+
+        def validate() -> RequeueOp:
+            if self._mutex is not mutex:
+                return RequeueOp.Abort
+            self._mutex = None
+            return RequeueOp.RequeueAll if _mark_parked_if_locked(mutex) else RequeueOp.UnparkOneRequeueRest
+
+        def callback(op: RequeueOp, result: UnparkResult) -> int:
+            if op is RequeueOp.UnparkOneRequeueRest and result.requeued_threads:
+                mutex._parked = True  # the woken thread will find the others queued behind it
+            return TOKEN_NORMAL
+
+        result = unpark_requeue(self._key, mutex._key, validate, callback)
+        return result.unparked_threads + result.requeued_threads
+
+    # --- wait ------------------------------------------------------------------------
+
+    def wait_raw(self, mutex: RawMutex, timeout: float | None = None, deadline: float | None = None) -> WaitTimeoutResult:
+        """Unlock *mutex* (held by this thread), sleep until notified or timed out, lock it again.
+
+        There are no spurious wake-ups: ``timed_out`` is False only after a notify.
+        """
+        until_ns = deadline_ns(timeout, deadline)  # validates before anything changes
+        state = {"requeued": False, "unlocked": False}
+
+        def validate() -> bool:
+            current = self._mutex
+            if current is None:
+                self._mutex = mutex
+            elif current is not mutex:
+                return False
+            return True
+
+        def before_sleep() -> None:
+            mutex.unlock(); state["unlocked"] = True  # noqa: E702 (one line: unlocked iff recorded)
+
+        def timed_out(key: int, was_last_thread: bool) -> None:
+            state["requeued"] = key != self._key
+            if not state["requeued"] and was_last_thread:
+                self._mutex = None
+
+        result = None
+        try:
+            result = park(
+                self._key,
+                validate,
+                before_sleep,
+                timed_out,
+                DEFAULT_PARK_TOKEN,
+                None,
+                None if until_ns is None else until_ns / 1e9,
+            )
+        except BaseException as exc:
+            # Interrupted (Ctrl-C): hold the mutex again before the exception leaves,
+            # as the caller's `with` block expects to release it.
+            if state["unlocked"] and interrupted_result(exc) != _HANDOFF:
+                mutex.lock()
+            raise
+        if result is Invalid:  # validate refuses only a second mutex; ours is still held
+            raise RuntimeError("a Condvar was used with two different mutexes at the same time")
+        if result != _HANDOFF:
+            mutex.lock()
+        return WaitTimeoutResult(not (result.is_unparked or state["requeued"]))
+
+    def wait_while_raw(
+        self, mutex: RawMutex, predicate: Callable[[], bool], timeout: float | None = None
+    ) -> WaitTimeoutResult:
+        """Wait while ``predicate()`` is true (checked with *mutex* held); False once it is not."""
+        until_ns = deadline_ns(timeout, None)
+        deadline = None if until_ns is None else until_ns / 1e9
+        while predicate():
+            if self.wait_raw(mutex, deadline=deadline).timed_out:
+                return WaitTimeoutResult(bool(predicate()))
+        return WaitTimeoutResult(False)
+
+    def __repr__(self) -> str:
+        return f"<Condvar {'with waiters' if self._mutex is not None else 'idle'} at {id(self):#x}>"
+
