@@ -5,5 +5,18 @@ Each lock is keyed in the parking lot on its own ``id()``.
 
 from .condvar import Condvar, WaitTimeoutResult
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawFairMutex, RawMutex
+from .once import Once, OnceState, PoisonError
+from .reentrant import RawReentrantMutex
 
-__all__ = ["TOKEN_HANDOFF", "TOKEN_NORMAL", "Condvar", "RawFairMutex", "RawMutex", "WaitTimeoutResult"]
+__all__ = [
+    "TOKEN_HANDOFF",
+    "TOKEN_NORMAL",
+    "Condvar",
+    "Once",
+    "OnceState",
+    "PoisonError",
+    "RawFairMutex",
+    "RawMutex",
+    "RawReentrantMutex",
+    "WaitTimeoutResult",
+]

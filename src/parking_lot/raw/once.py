@@ -1,0 +1,133 @@
+"""Once: run a function exactly once, with poisoning (the port of parking_lot's ``once.rs``).
+
+The state is DONE / POISONED / LOCKED bits changed under a small interpreter lock
+(the compare-and-swap Python lacks); threads that find the function running park
+on the Once's ``id()`` until the runner finishes, then look again.  If the
+function raises, the Once is *poisoned*: the exception reaches the runner's
+caller, later ``call_once`` calls raise :class:`PoisonError`, and
+``call_once_force`` may run a function again (it is told the state was poisoned)
+to recover.
+"""
+
+from __future__ import annotations
+
+import _thread
+import enum
+from collections.abc import Callable
+
+from parking_lot.core import SpinWait, park, unpark_all
+
+_DONE = 1
+_POISONED = 2
+_LOCKED = 4
+
+
+class OnceState(enum.Enum):
+    """Where a :class:`Once` stands."""
+
+    New = "new"
+    Poisoned = "poisoned"
+    InProgress = "in progress"
+    Done = "done"
+
+    @property
+    def poisoned(self) -> bool:
+        return self is OnceState.Poisoned
+
+    @property
+    def done(self) -> bool:
+        return self is OnceState.Done
+
+
+class PoisonError(RuntimeError):
+    """A Once whose function raised before was asked to run again with ``call_once``."""
+
+
+class Once:
+    """Run an initialiser exactly once, however many threads race to call it.
+
+    >>> once = Once()
+    >>> calls = []
+    >>> once.call_once(lambda: calls.append("init"))
+    >>> once.call_once(lambda: calls.append("again"))
+    >>> calls, once.state
+    (['init'], <OnceState.Done: 'done'>)
+    """
+
+    __slots__ = ("_bits", "_guard", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        self._bits = 0
+        self._guard = _thread.allocate_lock()
+        self._key = id(self)
+
+    @property
+    def state(self) -> OnceState:
+        """New, InProgress, Poisoned or Done (a snapshot)."""
+        bits = self._bits
+        if bits & _DONE:
+            return OnceState.Done
+        if bits & _LOCKED:
+            return OnceState.InProgress
+        if bits & _POISONED:
+            return OnceState.Poisoned
+        return OnceState.New
+
+    def is_completed(self) -> bool:
+        """Whether the function has run to completion."""
+        return self._bits == _DONE
+
+    def call_once(self, fn: Callable[[], object]) -> None:
+        """Run *fn* if no call has completed yet; wait if another thread is running it.
+
+        Raises PoisonError if an earlier run raised.
+        """
+        if self._bits == _DONE:
+            return
+        self._call_slow(False, lambda state: fn())
+
+    def call_once_force(self, fn: Callable[[OnceState], object]) -> None:
+        """Like :meth:`call_once`, but runs even after a poisoning; *fn* receives the state
+        (``OnceState.Poisoned`` if it is recovering, else ``OnceState.New``)."""
+        if self._bits == _DONE:
+            return
+        self._call_slow(True, fn)
+
+    def _call_slow(self, ignore_poison: bool, fn: Callable[[OnceState], object]) -> None:
+        spin = SpinWait()
+        claimed = False
+        try:
+            while True:
+                with self._guard:
+                    bits = self._bits
+                    if bits & _DONE:
+                        return
+                    if bits & _POISONED and not ignore_poison:
+                        raise PoisonError("Once instance has previously been poisoned")
+                    if not bits & _LOCKED:
+                        self._bits = _LOCKED; claimed = True  # noqa: E702 (one line: ours iff recorded)
+                        break
+                if spin.spin():
+                    continue
+                park(self._key, self._still_running)
+            fn(OnceState.Poisoned if bits & _POISONED else OnceState.New)
+            self._finish(_DONE)
+        except BaseException:
+            # fn raised (or an exception hit us while we held the Once): poison it and
+            # wake the waiters, who will raise PoisonError or recover with force.
+            if claimed:
+                self._finish(_POISONED)
+            raise
+
+    def _still_running(self) -> bool:
+        # validate, under the bucket lock: sleep only while someone runs the function.
+        with self._guard:
+            return bool(self._bits & _LOCKED)
+
+    def _finish(self, bits: int) -> None:
+        with self._guard:
+            self._bits = bits
+        unpark_all(self._key)
+
+    def __repr__(self) -> str:
+        return f"<Once {self.state.value}>"

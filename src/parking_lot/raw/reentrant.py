@@ -1,0 +1,114 @@
+"""RawReentrantMutex: a mutex the owning thread may lock again (lock_api's ``RawReentrantMutex``).
+
+A :class:`RawMutex` plus the owner's thread id and a lock count.  Only the
+owner touches the count, so it needs no atomics; the owner id is written only by
+the thread that holds the inner mutex.
+"""
+
+from __future__ import annotations
+
+from _thread import get_ident
+from collections.abc import Callable
+from types import TracebackType
+
+from .mutex import RawMutex
+
+
+class RawReentrantMutex:
+    """A reentrant mutex: ``lock()`` by the owner just counts; each lock needs an unlock.
+
+    >>> m = RawReentrantMutex()
+    >>> m.lock(); m.lock()
+    >>> m.is_owned_by_current_thread(), m.count
+    (True, 2)
+    >>> m.unlock(); m.unlock(); m.is_locked()
+    False
+    """
+
+    __slots__ = ("_mutex", "_owner", "_count", "__weakref__")
+
+    def __init__(self) -> None:
+        self._mutex = RawMutex()
+        self._owner = 0
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        """How many times the owner holds it (0 when unlocked; meaningful to the owner)."""
+        return self._count
+
+    def lock(self) -> None:
+        """Lock, or count one more lock if this thread already owns it."""
+        me = get_ident()
+        if self._owner == me:
+            self._count += 1
+            return
+        self._mutex.lock()
+        self._owner = me
+        self._count = 1
+
+    def try_lock(self) -> bool:
+        """Lock without blocking; True if this thread now holds it (once more)."""
+        return self._try(lambda: self._mutex.try_lock())
+
+    def try_lock_for(self, timeout: float) -> bool:
+        """Lock within *timeout* seconds."""
+        return self._try(lambda: self._mutex.try_lock_for(timeout))
+
+    def try_lock_until(self, deadline: float) -> bool:
+        """Lock before the ``time.monotonic()`` *deadline*."""
+        return self._try(lambda: self._mutex.try_lock_until(deadline))
+
+    def _try(self, acquire: Callable[[], bool]) -> bool:
+        me = get_ident()
+        if self._owner == me:
+            self._count += 1
+            return True
+        if not acquire():
+            return False
+        self._owner = me
+        self._count = 1
+        return True
+
+    def unlock(self) -> None:
+        """Undo one lock; the last one releases.  RuntimeError (and no change) if not the owner."""
+        self._release(fair=False)
+
+    def unlock_fair(self) -> None:
+        """Undo one lock; the last one hands the mutex to the longest waiter."""
+        self._release(fair=True)
+
+    def _release(self, fair: bool) -> None:
+        if self._owner != get_ident():
+            raise RuntimeError("cannot unlock a reentrant mutex that this thread does not own")
+        if self._count > 1:
+            self._count -= 1
+            return
+        self._count = 0
+        self._owner = 0
+        if fair:
+            self._mutex.unlock_fair()
+        else:
+            self._mutex.unlock()
+
+    def is_locked(self) -> bool:
+        """Whether some thread holds it."""
+        return self._mutex.is_locked()
+
+    def is_owned_by_current_thread(self) -> bool:
+        """Whether this thread holds it."""
+        return self._owner == get_ident()
+
+    def __enter__(self) -> RawReentrantMutex:
+        self.lock()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock()
+
+    def __repr__(self) -> str:
+        if not self._mutex.is_locked():
+            return f"<RawReentrantMutex unlocked at {id(self):#x}>"
+        return f"<RawReentrantMutex locked by thread {self._owner} x{self._count} at {id(self):#x}>"

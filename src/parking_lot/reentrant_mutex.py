@@ -1,0 +1,85 @@
+"""ReentrantMutex[T]: a data-owning reentrant mutex; its guards give read access to the value.
+
+>>> from parking_lot.reentrant_mutex import ReentrantMutex
+>>> m = ReentrantMutex({"a": 1})
+>>> with m.lock() as outer:
+...     with m.lock() as inner:   # the same thread may lock again
+...         inner.value["a"]
+1
+
+As in Rust, the guard hands out the value but not a way to replace it (several
+guards of one thread can be alive at once); mutate the value's contents.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from .raw.reentrant import RawReentrantMutex
+
+T = TypeVar("T")
+
+
+class ReentrantMutexGuard(Generic[T]):
+    """One lock of a :class:`ReentrantMutex`; unlocks once on ``with`` exit or ``unlock()``."""
+
+    __slots__ = ("_mutex", "_held")
+
+    def __init__(self, mutex: ReentrantMutex[T]) -> None:
+        self._mutex = mutex
+        self._held = True
+
+    @property
+    def value(self) -> T:
+        """The protected value."""
+        if not self._held:
+            raise RuntimeError("this guard has been released; lock the mutex again")
+        return self._mutex._value
+
+    def unlock(self) -> None:
+        """Release this lock (the mutex is free once every lock is released)."""
+        if not self._held:
+            raise RuntimeError("this guard has already been released")
+        self._mutex._raw.unlock()
+        self._held = False
+
+    def __enter__(self) -> ReentrantMutexGuard[T]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock()
+
+
+class ReentrantMutex(Generic[T]):
+    """A mutex that owns a value and that its owning thread may lock again."""
+
+    __slots__ = ("_raw", "_value", "__weakref__")
+
+    def __init__(self, value: T) -> None:
+        self._raw = RawReentrantMutex()
+        self._value = value
+
+    def lock(self) -> ReentrantMutexGuard[T]:
+        """Block until this thread holds the mutex (once more); return a guard."""
+        self._raw.lock()
+        return ReentrantMutexGuard(self)
+
+    def try_lock(self) -> ReentrantMutexGuard[T] | None:
+        """A guard if the mutex is free or already ours, else None."""
+        return ReentrantMutexGuard(self) if self._raw.try_lock() else None
+
+    def try_lock_for(self, timeout: float) -> ReentrantMutexGuard[T] | None:
+        """A guard if the mutex could be had within *timeout* seconds, else None."""
+        return ReentrantMutexGuard(self) if self._raw.try_lock_for(timeout) else None
+
+    def is_locked(self) -> bool:
+        return self._raw.is_locked()
+
+    def is_owned_by_current_thread(self) -> bool:
+        return self._raw.is_owned_by_current_thread()
+
+    def __repr__(self) -> str:
+        return f"<ReentrantMutex {'locked' if self.is_locked() else 'unlocked'}>"

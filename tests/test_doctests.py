@@ -1,0 +1,29 @@
+"""The runnable examples in the package's docstrings run and say what they claim."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import parking_lot
+
+MODULES = sorted(
+    info.name
+    for info in pkgutil.walk_packages(parking_lot.__path__, "parking_lot.")
+    if not info.name.startswith("parking_lot._ffi") and info.name != "parking_lot.__main__"
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_the_examples_are_really_there():
+    total = sum(doctest.testmod(importlib.import_module(n)).attempted for n in MODULES)
+    assert total >= 40
