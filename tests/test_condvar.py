@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import threading
 import time
@@ -194,3 +195,60 @@ def test_ctrl_c_during_wait_leaves_the_mutex_held_and_the_condvar_usable():
     assert core.parked_count(id(cv)) == 0 and cv._mutex is None
     with m.lock() as guard:
         assert cv.wait_for(guard, 0.001).timed_out
+
+
+def _condvar_fault_scenario(target, notify_all):
+    """The actor waits on a condvar; a notifier notifies once it is parked; exception at line *target*.
+
+    The lines counted are the core's and the condvar module's.  RawMutex's own
+    lines are left out here: an exception raised inside the ``unlock`` that the
+    wait performs for the caller would leave it unknowable whether the release
+    happened (its lock slow path has its own fault test in test_raw_mutex.py).
+    """
+    from faultinject import CORE_DIR, RAW_DIR, FaultInjector, Injected
+
+    m, cv = Mutex(0), Condvar()
+    injector = FaultInjector(target, dirs=(CORE_DIR, os.path.join(RAW_DIR, "condvar.py")))
+    outcome = {}
+    done = threading.Event()
+
+    def actor():
+        guard = m.lock()
+        try:
+            injector.run(lambda: cv.wait_for(guard, BOUND))
+            outcome["returned"] = True
+        except Injected as exc:
+            outcome["injected"] = exc
+        # Whatever happened, wait_for leaves with the mutex held by us.
+        outcome["held_after"] = m.is_locked()
+        guard.unlock()
+        done.set()
+
+    def notifier():
+        deadline = time.monotonic() + BOUND
+        while time.monotonic() < deadline and not done.is_set():
+            if core.parked_count(id(cv)):
+                with m.lock():
+                    (cv.notify_all if notify_all else cv.notify_one)()
+                return
+            time.sleep(0.0002)
+
+    notifying = start(notifier)
+    start(actor).finish()
+    notifying.finish()
+    assert outcome["held_after"], f"wait_for returned without the mutex: {outcome}"
+    assert start(m.try_lock_for, BOUND).finish() is not None, f"mutex stuck after {outcome}"
+    m._guard.unlock()
+    assert core.parked_count(id(cv)) == 0 and core.parked_count(id(m.raw)) == 0
+    # the condvar still works
+    with m.lock() as guard:
+        assert cv.wait_for(guard, 0).timed_out
+    return injector
+
+
+@pytest.mark.parametrize("notify_all", [False, True], ids=["notify_one", "notify_all"])
+def test_an_exception_at_every_line_of_the_wait_slow_path(notify_all):
+    total = _condvar_fault_scenario(None, notify_all).count
+    assert total > 20
+    for target in range(1, total + 1):
+        _condvar_fault_scenario(target, notify_all)
