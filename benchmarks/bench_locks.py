@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import measure, report  # noqa: E402
 
+from parking_lot.condvar import Condvar  # noqa: E402
 from parking_lot.mutex import FairMutex, Mutex  # noqa: E402
 from parking_lot.raw import RawMutex  # noqa: E402
 
@@ -96,6 +97,100 @@ def contended_candidates() -> dict:
     }
 
 
+def condition_pingpong(n: int) -> float:
+    """threading.Condition: two threads take turns n times (wait/notify)."""
+    cond = threading.Condition(threading.Lock())
+    turn = [0]
+    return _turns(n, cond, lambda: cond, lambda me: cond.wait_for(lambda: turn[0] == me), cond.notify, turn)
+
+
+def condvar_pingpong(n: int) -> float:
+    """Mutex + Condvar: the same two-thread turn-taking."""
+    mutex, cv = Mutex(None), Condvar()
+    turn = [0]
+    holder = {}
+
+    def wait_turn(me):
+        cv.wait_while(holder["guard"], lambda _: turn[0] != me)
+
+    def enter():
+        holder["guard"] = mutex.lock()
+        return holder["guard"]
+
+    return _turns(n, None, enter, wait_turn, cv.notify_one, turn)
+
+
+def _turns(n, _unused, enter, wait_turn, notify, turn) -> float:
+    def player(me):
+        for _ in range(n):
+            with enter():
+                wait_turn(me)
+                turn[0] = 1 - me
+                notify()
+
+    other = threading.Thread(target=player, args=(1,))
+    started = time.perf_counter()
+    other.start()
+    player(0)
+    other.join()
+    return time.perf_counter() - started
+
+
+def condition_notify_all(n: int) -> float:
+    """16 threads wait; notify_all; all re-take the lock. n rounds; time for the wake-ups."""
+    return _broadcast_rounds(n, "threading")
+
+
+def condvar_notify_all(n: int) -> float:
+    return _broadcast_rounds(n, "parking_lot")
+
+
+def _broadcast_rounds(rounds: int, kind: str) -> float:
+    waiters = 16
+    if kind == "threading":
+        cond = threading.Condition(threading.Lock())
+        generation = [0]
+        arrived = [0]
+
+        def waiter():
+            for round_no in range(rounds):
+                with cond:
+                    arrived[0] += 1
+                    cond.notify_all()
+                    cond.wait_for(lambda: generation[0] > round_no)
+
+        def broadcast(round_no):
+            with cond:
+                cond.wait_for(lambda: arrived[0] == waiters * (round_no + 1))
+                generation[0] += 1
+                cond.notify_all()
+    else:
+        mutex, cv, arrived_cv = Mutex([0, 0]), Condvar(), Condvar()
+
+        def waiter():
+            for round_no in range(rounds):
+                with mutex.lock() as guard:
+                    guard.value[1] += 1
+                    arrived_cv.notify_one()
+                    cv.wait_while(guard, lambda state: state[0] <= round_no)
+
+        def broadcast(round_no):
+            with mutex.lock() as guard:
+                arrived_cv.wait_while(guard, lambda state: state[1] < waiters * (round_no + 1))
+                guard.value[0] += 1
+                cv.notify_all()
+
+    threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    for round_no in range(rounds):
+        broadcast(round_no)
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def fairness_spread(make_cm, seconds: float, threads: int = 4) -> float:
     """max/min acquisitions per thread while *threads* threads compete for *seconds*."""
     counts = [0] * threads
@@ -132,6 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     print(report("uncontended raw pair", results, "Lock.acquire/release"))
     results = measure(contended_candidates(), 40_000 if args.quick else 200_000, rounds)
     print(report("4 threads incrementing a counter (total time)", results, "threading.Lock, 4 threads"))
+    results = measure(
+        {"threading.Condition ping-pong": condition_pingpong, "Condvar ping-pong": condvar_pingpong},
+        500 if args.quick else 3000,
+        rounds,
+    )
+    print(report("two threads taking turns on a condition", results, "threading.Condition ping-pong"))
+    results = measure(
+        {"threading.Condition notify_all x16": condition_notify_all, "Condvar notify_all x16": condvar_notify_all},
+        20 if args.quick else 100,
+        rounds,
+    )
+    print(report("notify_all to 16 waiters that all re-take the lock (per round)", results, "threading.Condition notify_all x16"))
     window = 0.5 if args.quick else 2.0
     lock, mutex, fair = threading.Lock(), Mutex(None), FairMutex(None)
     print(f"fairness spread (max/min acquisitions per thread in {window} s, 4 threads; 1.0 is perfectly even)")
