@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import measure, report  # noqa: E402
+from harness import lock_acquire_release, measure, report  # noqa: E402
 
 from parking_lot import core, thread_parker  # noqa: E402
 
@@ -73,106 +73,75 @@ def lot_pingpong(rounds: int) -> float:
     return _pingpong(side_a, side_b, rounds)
 
 
+def _symmetric_pingpong(rounds: int, pass_to, wait, a, b) -> float:
+    """Ping-pong on two waitable objects: ``pass_to(theirs, mine)`` wakes the other side."""
+
+    def side_b(n, ready):
+        ready.wait()
+        for _ in range(n):
+            wait(b)
+            pass_to(a, b)
+
+    def side_a(n):
+        for _ in range(n):
+            pass_to(b, a)
+            wait(a)
+
+    return _pingpong(side_a, side_b, rounds)
+
+
 def raw_pingpong_factory(backend: str):
+    """The same ping-pong straight on the backend's OS primitive, without the parking lot."""
     if backend == "futex":
         from parking_lot._ffi._futex import ffi, lib
 
-        def run(rounds: int) -> float:
-            word_a, word_b = ffi.new("int32_t *", 1), ffi.new("int32_t *", 1)
+        def pass_to(word, mine):
+            lib.pl_atomic_store(mine, 1)
+            lib.pl_atomic_store(word, 0)
+            lib.pl_futex_wake(word, 1)
 
-            def pass_to(word, mine):
-                lib.pl_atomic_store(mine, 1)
-                lib.pl_atomic_store(word, 0)
-                lib.pl_futex_wake(word, 1)
+        def wait(mine):
+            lib.pl_futex_park(mine, -1)  # the same one-call wait the futex parker uses
 
-            def wait(mine):
-                lib.pl_futex_park(mine, -1)  # the same one-call wait the futex parker uses
-
-            def side_b(n, ready):
-                ready.wait()
-                for _ in range(n):
-                    wait(word_b)
-                    pass_to(word_a, word_b)
-
-            def side_a(n):
-                for _ in range(n):
-                    pass_to(word_b, word_a)
-                    wait(word_a)
-
-            return _pingpong(side_a, side_b, rounds)
-
-        return run
+        return lambda rounds: _symmetric_pingpong(
+            rounds, pass_to, wait, ffi.new("int32_t *", 1), ffi.new("int32_t *", 1)
+        )
     if backend == "keyed_event":
         from parking_lot.thread_parker import keyed_event
 
-        def run(rounds: int) -> float:
-            event = keyed_event.get_keyed_event()
-            key_a, key_b = keyed_event.ffi.new("uint64_t *"), keyed_event.ffi.new("uint64_t *")
+        event = keyed_event.get_keyed_event()
 
-            def side_b(n, ready):
-                ready.wait()
-                for _ in range(n):
-                    event.wait(key_b, None)
-                    event.release(key_a)
+        def release(key, mine):
+            event.release(key)  # a rendezvous: returns once the other side waits
 
-            def side_a(n):
-                for _ in range(n):
-                    event.release(key_b)  # a rendezvous: returns once B waits
-                    event.wait(key_a, None)
+        def wait_key(key):
+            event.wait(key, None)
 
-            return _pingpong(side_a, side_b, rounds)
-
-        return run
+        new_key = keyed_event.ffi.new
+        return lambda rounds: _symmetric_pingpong(rounds, release, wait_key, new_key("uint64_t *"), new_key("uint64_t *"))
     if backend == "wait_address":
         from parking_lot.thread_parker import wait_address
 
-        def run(rounds: int) -> float:
-            lib, ffi = wait_address._load(), wait_address.ffi
-            word_a, word_b = ffi.new("size_t *", 1), ffi.new("size_t *", 1)
-            one = ffi.new("size_t *", 1)
-            size = ffi.sizeof("size_t")
+        lib, ffi = wait_address._load(), wait_address.ffi
+        one = ffi.new("size_t *", 1)
+        size = ffi.sizeof("size_t")
 
-            def pass_to(word, mine):
-                mine[0] = 1
-                word[0] = 0
-                lib.WakeByAddressSingle(word)
+        def wake(word, mine):
+            mine[0] = 1
+            word[0] = 0
+            lib.WakeByAddressSingle(word)
 
-            def wait(mine):
-                while mine[0] != 0:
-                    lib.WaitOnAddress(mine, one, size, 0xFFFFFFFF)
+        def wait_word(mine):
+            while mine[0] != 0:
+                lib.WaitOnAddress(mine, one, size, 0xFFFFFFFF)
 
-            def side_b(n, ready):
-                ready.wait()
-                for _ in range(n):
-                    wait(word_b)
-                    pass_to(word_a, word_b)
-
-            def side_a(n):
-                for _ in range(n):
-                    pass_to(word_b, word_a)
-                    wait(word_a)
-
-            return _pingpong(side_a, side_b, rounds)
-
-        return run
+        return lambda rounds: _symmetric_pingpong(rounds, wake, wait_word, ffi.new("size_t *", 1), ffi.new("size_t *", 1))
 
     def run(rounds: int) -> float:  # portable: a lock handed back and forth
         lock_a, lock_b = threading.Lock(), threading.Lock()
         lock_a.acquire()
         lock_b.acquire()
-
-        def side_b(n, ready):
-            ready.wait()
-            for _ in range(n):
-                lock_b.acquire()
-                lock_a.release()
-
-        def side_a(n):
-            for _ in range(n):
-                lock_b.release()
-                lock_a.acquire()
-
-        return _pingpong(side_a, side_b, rounds)
+        return _symmetric_pingpong(rounds, lambda theirs, mine: theirs.release(), lambda mine: mine.acquire(), lock_a, lock_b)
 
     return run
 
@@ -183,16 +152,6 @@ def uncontended_unpark_one(n: int) -> float:
     started = time.perf_counter()
     for _ in range(n):
         unpark_one(key)
-    return time.perf_counter() - started
-
-
-def lock_acquire_release(n: int) -> float:
-    lock = threading.Lock()
-    acquire, release = lock.acquire, lock.release
-    started = time.perf_counter()
-    for _ in range(n):
-        acquire()
-        release()
     return time.perf_counter() - started
 
 

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import measure, report  # noqa: E402
+from harness import lock_acquire_release, measure, report  # noqa: E402
 
 from parking_lot.condvar import Condvar  # noqa: E402
 from parking_lot.mutex import FairMutex, Mutex  # noqa: E402
@@ -41,16 +41,6 @@ def with_mutex(n: int) -> float:
     for _ in range(n):
         with mutex.lock():
             pass
-    return time.perf_counter() - started
-
-
-def acquire_release(n: int) -> float:
-    lock = threading.Lock()
-    acquire, release = lock.acquire, lock.release
-    started = time.perf_counter()
-    for _ in range(n):
-        acquire()
-        release()
     return time.perf_counter() - started
 
 
@@ -223,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {sys.version.split()[0]}", flush=True)
     results = measure({"with threading.Lock()": with_threading_lock, "with Mutex.lock()": with_mutex}, ops, rounds)
     print(report("uncontended with-statement", results, "with threading.Lock()"))
-    results = measure({"Lock.acquire/release": acquire_release, "RawMutex.lock/unlock": raw_lock_unlock}, ops, rounds)
+    results = measure({"Lock.acquire/release": lock_acquire_release, "RawMutex.lock/unlock": raw_lock_unlock}, ops, rounds)
     print(report("uncontended raw pair", results, "Lock.acquire/release"))
     results = measure(contended_candidates(), 40_000 if args.quick else 200_000, rounds)
     print(report("4 threads incrementing a counter (total time)", results, "threading.Lock, 4 threads"))

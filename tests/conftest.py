@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -55,6 +56,14 @@ class Worker(threading.Thread):
         if self.error is not None:
             raise self.error
         return self.result
+
+
+def sigint_main_thread() -> None:
+    """Deliver a real SIGINT to the main thread (on Windows: CPython's C handler, as Ctrl-C does)."""
+    if ON_WINDOWS:
+        signal.raise_signal(signal.SIGINT)
+    else:
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
 
 def start(target: Callable[..., Any], *args: Any, name: str | None = None) -> Worker:

@@ -127,3 +127,14 @@ class FaultInjector:
             return fn()
         finally:
             sys.settrace(None)
+
+
+def at_every_line(scenario: Callable[[int | None], FaultInjector], minimum: int) -> int:
+    """Run *scenario* once counting line events, then once with an exception at each.
+
+    *scenario(target)* sets a fresh situation up, runs it under ``FaultInjector(target)``,
+    checks its invariants and returns the injector.  Returns how many injections fired.
+    """
+    total = scenario(None).count
+    assert total >= minimum, f"only {total} line events: is the tracer working?"
+    return sum(scenario(target).fired_at is not None for target in range(1, total + 1))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gc
 import math
 import os
-import sys
-import threading
 import time
 
 import pytest

@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
-import time
 
-import pytest
 
 from conftest import BOUND, ON_WINDOWS, start, wait_until
 from lot_helpers import all_bucket_locks_free, fresh_key

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import signal
 import threading
 import time
 
 import pytest
 
-from conftest import BOUND, ON_WINDOWS, start, wait_until
-from faultinject import CORE_DIR, RAW_DIR, FaultInjector, Injected
+from conftest import BOUND, sigint_main_thread, start, wait_until
+from faultinject import CORE_DIR, RAW_DIR, FaultInjector, Injected, at_every_line
 from lot_helpers import all_bucket_locks_free
 from parking_lot import core
 from parking_lot.raw import RawFairMutex, RawMutex
@@ -183,16 +182,7 @@ def test_ctrl_c_in_a_blocked_lock_leaves_the_mutex_usable(mutex_class):
 
     worker = start(holder)
     wait_until(m.is_locked, what="the holder to lock")
-    main_ident = threading.main_thread().ident
-
-    def interrupt():
-        _wait_for_waiters(m, 1)
-        if ON_WINDOWS:
-            signal.raise_signal(signal.SIGINT)
-        else:
-            signal.pthread_kill(main_ident, signal.SIGINT)
-
-    sender = start(interrupt)
+    sender = start(lambda: (_wait_for_waiters(m, 1), sigint_main_thread()))
     with pytest.raises(KeyboardInterrupt):
         m.lock()
     sender.finish()
@@ -241,7 +231,4 @@ def _fault_scenario(mutex_class, target, fair):
 
 @pytest.mark.parametrize("fair", [False, True], ids=["unlock", "unlock_fair"])
 def test_an_exception_at_every_line_of_the_lock_slow_path(mutex_class, fair):
-    total = _fault_scenario(mutex_class, None, fair).count
-    assert total > 10
-    for target in range(1, total + 1):
-        _fault_scenario(mutex_class, target, fair)
+    assert at_every_line(lambda target: _fault_scenario(mutex_class, target, fair), minimum=10) > 0

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import AVAILABLE_BACKENDS, BOUND, ON_WINDOWS, start, wait_until
+from conftest import AVAILABLE_BACKENDS, BOUND, ON_WINDOWS, sigint_main_thread, start, wait_until
 from parking_lot import thread_parker
 from parking_lot.thread_parker import _timeouts
 
@@ -223,16 +223,12 @@ def _interrupt_main_repeatedly(stop: threading.Event, parker) -> str:
     If the main thread has not woken within BOUND seconds, wake it by unparking
     instead, so that a deaf wait fails the test rather than hanging it.
     """
-    main_ident = threading.main_thread().ident
     give_up = time.monotonic() + BOUND
     while not stop.wait(0.02):
         if time.monotonic() > give_up:
             parker.unpark_lock().unpark()
             return "gave up: the parked main thread ignored SIGINT"
-        if ON_WINDOWS:
-            signal.raise_signal(signal.SIGINT)  # runs the C handler, sets CPython's SIGINT event
-        else:
-            signal.pthread_kill(main_ident, signal.SIGINT)
+        sigint_main_thread()
     return "interrupted"
 
 
