@@ -7,6 +7,7 @@ from .condvar import Condvar, WaitTimeoutResult
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawFairMutex, RawMutex
 from .once import Once, OnceState, PoisonError
 from .reentrant import RawReentrantMutex
+from .rwlock import RawRwLock
 
 __all__ = [
     "TOKEN_HANDOFF",
@@ -18,5 +19,6 @@ __all__ = [
     "RawFairMutex",
     "RawMutex",
     "RawReentrantMutex",
+    "RawRwLock",
     "WaitTimeoutResult",
 ]

@@ -1,0 +1,484 @@
+"""RawRwLock: parking_lot's task-fair reader-writer lock (``raw_rwlock.rs``) on the Python parking lot.
+
+The state is one int, changed only under a small interpreter lock (``_guard``,
+standing in for the compare-and-swap Python lacks), with parking_lot's layout:
+
+==================  =========================================================
+``PARKED``   0b0001 threads are parked on the main key (``id(self)``)
+``WRITER_PARKED``   a writer holding ``WRITER`` is parked on the second key
+             0b0010 (``id(self) + 1``), waiting for the readers to leave
+``UPGRADABLE``      a reader holds the upgradable lock
+             0b0100
+``WRITER``   0b1000 no readers: a writer holds the lock; readers: a writer is
+                    waiting for them to leave, and no new reader may enter
+readers  ``>> 4``   the number of readers (an upgradable reader counts as one)
+==================  =========================================================
+
+Task-fair: once a writer has set ``WRITER`` no new reader gets in (except
+``lock_shared_recursive``, which may, so that a thread already reading cannot
+deadlock behind the writer), so a stream of readers cannot starve a writer.
+Writers and upgraders first take ``WRITER`` (or ``UPGRADABLE``) through the main
+queue, then, for writers, wait on the second key for the readers to drain.  The
+last reader out wakes that writer, clearing ``WRITER_PARKED`` under the second
+key's bucket lock (parking_lot's fix #465).  Unlocks wake parked threads with
+``unpark_filter``: all readers and at most one writer or upgrader; a fair unlock
+(or the fairness timer) hands them the lock directly (``TOKEN_HANDOFF``).  A
+writer that times out waiting for readers gives ``WRITER`` back and wakes the
+threads it was holding off, upgraders included.
+"""
+
+from __future__ import annotations
+
+import _thread
+from collections.abc import Callable
+from functools import partial
+from types import TracebackType
+
+from parking_lot.core import (
+    FilterOp,
+    SpinWait,
+    TimedOut,
+    Unparked,
+    UnparkResult,
+    deadline_ns,
+    interrupted_result,
+    park,
+    unpark_filter,
+    unpark_one,
+)
+
+from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL
+
+PARKED = 0b0001
+WRITER_PARKED = 0b0010
+UPGRADABLE = 0b0100
+WRITER = 0b1000
+READERS_MASK = ~0b1111
+ONE_READER = 0b10000
+
+TOKEN_SHARED = ONE_READER
+TOKEN_EXCLUSIVE = WRITER
+TOKEN_UPGRADABLE = ONE_READER | UPGRADABLE
+_HANDED_OFF = Unparked(TOKEN_HANDOFF)
+
+
+def _deadline(timeout: float | None, deadline: float | None) -> float | None:
+    until_ns = deadline_ns(timeout, deadline)  # validates: numbers, not NaN, timeout >= 0
+    return None if until_ns is None else until_ns / 1e9
+
+
+class RawRwLock:
+    """A reader-writer lock with upgradable reads; readers share, a writer excludes.
+
+    >>> rw = RawRwLock()
+    >>> rw.lock_shared(); rw.lock_shared(); rw.is_locked(), rw.is_locked_exclusive()
+    (True, False)
+    >>> rw.try_lock_exclusive()
+    False
+    >>> rw.unlock_shared(); rw.unlock_shared()
+    >>> rw.lock_upgradable(); rw.upgrade(); rw.is_locked_exclusive()
+    True
+    >>> rw.downgrade(); rw.unlock_shared(); rw.is_locked()
+    False
+    """
+
+    __slots__ = ("_state", "_guard", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        self._state = 0
+        self._guard = _thread.allocate_lock()
+        self._key = id(self)
+
+    # --- introspection -----------------------------------------------------------------
+
+    def is_locked(self) -> bool:
+        """Whether anyone holds the lock in any mode."""
+        return bool(self._state & ~(PARKED | WRITER_PARKED))
+
+    def is_locked_exclusive(self) -> bool:
+        """Whether a writer holds the lock (or is waiting for the readers to leave)."""
+        return bool(self._state & WRITER)
+
+    @property
+    def readers(self) -> int:
+        """How many readers (shared and upgradable) hold the lock."""
+        return self._state >> 4
+
+    # --- exclusive ---------------------------------------------------------------------
+
+    def _take_writer_bit(self, writer: list[bool]) -> bool:
+        with self._guard:
+            state = self._state
+            if state & (WRITER | UPGRADABLE):
+                return False
+            # Even if threads are parked; readers may still drain.  One line: taken iff recorded.
+            self._state = state | WRITER; writer[0] = True; return True  # noqa: E702
+
+    def try_lock_exclusive(self) -> bool:
+        """Take the write lock if nobody holds the lock at all."""
+        with self._guard:
+            if self._state & ~(PARKED | WRITER_PARKED):
+                return False
+            self._state |= WRITER; return True  # noqa: E702 (one line: taken iff reported)
+
+    def lock_exclusive(self) -> None:
+        """Block until this thread holds the write lock."""
+        if not self.try_lock_exclusive():
+            self._lock_exclusive_slow(None)
+
+    def try_lock_exclusive_for(self, timeout: float) -> bool:
+        deadline = _deadline(timeout, None)
+        return self.try_lock_exclusive() or self._lock_exclusive_slow(deadline)
+
+    def try_lock_exclusive_until(self, deadline: float) -> bool:
+        until = _deadline(None, deadline)
+        return self.try_lock_exclusive() or self._lock_exclusive_slow(until)
+
+    def _lock_exclusive_slow(self, deadline: float | None) -> bool:
+        # Step 1: own WRITER (through the main queue). Step 2: wait for readers to leave.
+        # `writer` says whether this call owns WRITER, set on the line that takes it, so
+        # that any exception, wherever it lands, gives WRITER back.
+        writer = [False]
+        try:
+            take = partial(self._take_writer_bit, writer)
+            if not self._lock_common(deadline, TOKEN_EXCLUSIVE, take, WRITER | UPGRADABLE, writer):
+                return False
+            return self._wait_for_readers(deadline, 0, writer)
+        except BaseException:
+            self._abandon_writer(0, writer)
+            raise
+
+    def unlock_exclusive(self) -> None:
+        with self._guard:
+            if self._state == WRITER:
+                self._state = 0
+                return
+        self._unlock_exclusive_slow(False)
+
+    def unlock_exclusive_fair(self) -> None:
+        with self._guard:
+            if self._state == WRITER:
+                self._state = 0
+                return
+        self._unlock_exclusive_slow(True)
+
+    def _unlock_exclusive_slow(self, force_fair: bool) -> None:
+        def callback(new_state: int, result: UnparkResult) -> int:
+            with self._guard:
+                if result.unparked_threads and (force_fair or result.be_fair):
+                    self._state = new_state | (PARKED if result.have_more_threads else 0)
+                    return TOKEN_HANDOFF
+                self._state = PARKED if result.have_more_threads else 0
+                return TOKEN_NORMAL
+
+        self._wake_parked_threads(0, callback)
+
+    def bump_exclusive(self) -> None:
+        """Let parked threads have the lock (fairly), then take the write lock back."""
+        if self._state & PARKED:
+            self._unlock_exclusive_slow(True)
+            self.lock_exclusive()
+
+    def downgrade(self) -> None:
+        """Turn the write lock into a read lock, waking readers that waited."""
+        with self._guard:
+            state = self._state
+            self._state = state + ONE_READER - WRITER
+        if state & PARKED:
+            self._wake_parked_threads(ONE_READER, self._clear_parked_unless_more)
+
+    def downgrade_to_upgradable(self) -> None:
+        """Turn the write lock into an upgradable read lock, waking readers that waited."""
+        with self._guard:
+            state = self._state
+            self._state = state + ONE_READER + UPGRADABLE - WRITER
+        if state & PARKED:
+            self._wake_parked_threads(ONE_READER | UPGRADABLE, self._clear_parked_unless_more)
+
+    # --- shared ------------------------------------------------------------------------
+
+    def _try_shared(self, recursive: bool) -> bool:
+        with self._guard:
+            state = self._state
+            if state & WRITER and (not recursive or not state & READERS_MASK):
+                return False
+            self._state = state + ONE_READER; return True  # noqa: E702 (one line: taken iff reported)
+
+    def try_lock_shared(self) -> bool:
+        """Take a read lock unless a writer holds or waits for the lock."""
+        return self._try_shared(False)
+
+    def lock_shared(self) -> None:
+        """Block until this thread holds a read lock (queued behind a waiting writer)."""
+        if not self._try_shared(False):
+            self._lock_common(None, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+
+    def lock_shared_recursive(self) -> None:
+        """A read lock even while a writer waits, provided readers still hold it.
+
+        For a thread that already reads: a plain ``lock_shared`` would queue behind
+        the waiting writer, which waits for this very thread, a deadlock.
+        """
+        if not self._try_shared(True):
+            self._lock_common(None, TOKEN_SHARED, lambda: self._try_shared(True), WRITER)
+
+    def try_lock_shared_for(self, timeout: float) -> bool:
+        deadline = _deadline(timeout, None)
+        return self._try_shared(False) or self._lock_common(deadline, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+
+    def try_lock_shared_until(self, deadline: float) -> bool:
+        until = _deadline(None, deadline)
+        return self._try_shared(False) or self._lock_common(until, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+
+    def unlock_shared(self) -> None:
+        with self._guard:
+            state = self._state
+            self._state = state - ONE_READER
+        if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        # The last reader left and a writer is parked on the second key: wake it,
+        # clearing WRITER_PARKED under that key's bucket lock (parking_lot #465).
+        def callback(result: UnparkResult) -> int:
+            with self._guard:
+                self._state &= ~WRITER_PARKED
+            return TOKEN_NORMAL
+
+        unpark_one(self._key + 1, callback)
+
+    def bump_shared(self) -> None:
+        """Let parked threads in, then take a read lock again."""
+        if self._state & PARKED:
+            self.unlock_shared()
+            self.lock_shared()
+
+    # --- upgradable --------------------------------------------------------------------
+
+    def _try_upgradable(self) -> bool:
+        with self._guard:
+            state = self._state
+            if state & (WRITER | UPGRADABLE):
+                return False
+            self._state = state + ONE_READER + UPGRADABLE; return True  # noqa: E702 (one line)
+
+    def try_lock_upgradable(self) -> bool:
+        """Take the upgradable read lock (one at a time; readers may share with it)."""
+        return self._try_upgradable()
+
+    def lock_upgradable(self) -> None:
+        if not self._try_upgradable():
+            self._lock_common(None, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+
+    def try_lock_upgradable_for(self, timeout: float) -> bool:
+        deadline = _deadline(timeout, None)
+        return self._try_upgradable() or self._lock_common(deadline, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+
+    def try_lock_upgradable_until(self, deadline: float) -> bool:
+        until = _deadline(None, deadline)
+        return self._try_upgradable() or self._lock_common(until, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+
+    def unlock_upgradable(self) -> None:
+        self._unlock_upgradable(False)
+
+    def unlock_upgradable_fair(self) -> None:
+        self._unlock_upgradable(True)
+
+    def _unlock_upgradable(self, force_fair: bool) -> None:
+        with self._guard:
+            state = self._state
+            if not state & PARKED:
+                self._state = state - ONE_READER - UPGRADABLE
+                return
+
+        def callback(new_state: int, result: UnparkResult) -> int:
+            with self._guard:
+                state = self._state - ONE_READER - UPGRADABLE
+                parked = PARKED if result.have_more_threads else 0
+                if result.unparked_threads and (force_fair or result.be_fair):
+                    self._state = ((state + new_state) & ~PARKED) | parked
+                    return TOKEN_HANDOFF
+                self._state = (state & ~PARKED) | parked
+                return TOKEN_NORMAL
+
+        self._wake_parked_threads(0, callback)
+
+    def bump_upgradable(self) -> None:
+        if self._state & PARKED:
+            self._unlock_upgradable(True)
+            self.lock_upgradable()
+
+    def downgrade_upgradable(self) -> None:
+        """Turn the upgradable lock into a plain read lock (another thread may then upgrade)."""
+        with self._guard:
+            state = self._state
+            self._state = state - UPGRADABLE
+        if state & PARKED:
+            self._wake_parked_threads(0, self._clear_parked_unless_more)
+
+    def try_upgrade(self) -> bool:
+        """Upgrade to the write lock if no other reader holds the lock; never blocks."""
+        with self._guard:
+            state = self._state
+            if state & READERS_MASK != ONE_READER:
+                return False
+            self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # noqa: E702 (one line)
+
+    def upgrade(self) -> None:
+        """Turn the upgradable lock into the write lock, waiting for the other readers to leave."""
+        if not self.try_upgrade():
+            self._upgrade_slow(None)
+
+    def try_upgrade_for(self, timeout: float) -> bool:
+        deadline = _deadline(timeout, None)
+        return self.try_upgrade() or self._upgrade_slow(deadline)
+
+    def try_upgrade_until(self, deadline: float) -> bool:
+        until = _deadline(None, deadline)
+        return self.try_upgrade() or self._upgrade_slow(until)
+
+    def _upgrade_slow(self, deadline: float | None) -> bool:
+        writer = [False]  # as in _lock_exclusive_slow
+        try:
+            with self._guard:
+                # Trade the upgradable read lock for WRITER; readers still inside drain out.
+                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # noqa: E702
+            return self._wait_for_readers(deadline, ONE_READER | UPGRADABLE, writer)
+        except BaseException:
+            self._abandon_writer(ONE_READER | UPGRADABLE, writer)
+            raise
+
+    # --- the shared slow paths ---------------------------------------------------------
+
+    def _lock_common(
+        self,
+        deadline: float | None,
+        token: int,
+        try_lock: Callable[[], bool],
+        validate_flags: int,
+        writer: list[bool] | None = None,
+    ) -> bool:
+        spin = SpinWait()
+        while True:
+            if try_lock():
+                return True
+            if not self._state & (PARKED | WRITER_PARKED) and spin.spin():
+                continue
+
+            def validate() -> bool:
+                with self._guard:
+                    state = self._state
+                    if not state & validate_flags:
+                        return False  # the lock became available: do not sleep
+                    self._state = state | PARKED
+                    return True
+
+            result = None
+            try:
+                result = park(self._key, validate, None, self._clear_parked_if_last, token, None, deadline)
+                if result == _HANDED_OFF:
+                    if writer is not None:
+                        writer[0] = True  # handed WRITER: the caller's to give back on failure
+                    return True
+            except BaseException as exc:
+                handed = result == _HANDED_OFF or interrupted_result(exc) == _HANDED_OFF
+                if handed and writer is not None:
+                    writer[0] = True  # the caller gives WRITER back
+                elif handed:
+                    self._release_token(token)  # handed a read lock we will not use
+                raise
+            if result is TimedOut:
+                return False
+            spin.reset()
+
+    def _release_token(self, token: int) -> None:
+        if token == TOKEN_UPGRADABLE:
+            self.unlock_upgradable()
+        else:
+            self.unlock_shared()
+
+    def _wait_for_readers(self, deadline: float | None, prev_value: int, writer: list[bool]) -> bool:
+        """With WRITER held: wait until no reader is left.  On timeout, give WRITER back."""
+        spin = SpinWait()
+        while self._state & READERS_MASK:
+            if spin.spin():
+                continue
+            # Unparked or Invalid: look again (a timed-out writer may have let a reader in).
+            if park(self._key + 1, self._writer_may_sleep, None, None, TOKEN_EXCLUSIVE, None, deadline) is TimedOut:
+                self._give_writer_back(prev_value, writer)
+                return False
+        return True
+
+    def _writer_may_sleep(self) -> bool:
+        # validate for the second key, under its bucket lock.
+        with self._guard:
+            state = self._state
+            if not state & READERS_MASK:
+                return False
+            self._state = state | WRITER_PARKED; return True  # noqa: E702 (one line)
+
+    def _abandon_writer(self, prev_value: int, writer: list[bool]) -> None:
+        """An exception is leaving a writer's (or upgrader's) slow path: undo WRITER if we own it."""
+        if writer[0]:
+            self._give_writer_back(prev_value, writer)
+        else:  # never had it, or already gave it back: a wake that may have been cut short
+            self._wake_after_writer_left(prev_value)
+
+    def _give_writer_back(self, prev_value: int, writer: list[bool]) -> None:
+        # Release WRITER (and WRITER_PARKED), restore what we held before (an upgradable
+        # read lock, for an upgrade), and wake the threads WRITER was holding off.
+        with self._guard:
+            self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # noqa: E702
+        self._wake_after_writer_left(prev_value)
+
+    def _wake_after_writer_left(self, prev_value: int) -> None:
+        if self._state & PARKED:
+            self._wake_parked_threads(ONE_READER | UPGRADABLE if prev_value else 0, self._clear_parked_unless_more)
+
+    def _wake_parked_threads(self, new_state: int, callback: Callable[[int, UnparkResult], int]) -> None:
+        granted = [new_state]
+
+        def filter_(token: int) -> FilterOp:
+            state = granted[0]
+            if state & WRITER:
+                return FilterOp.Stop  # waking a writer: nobody else
+            if token & (UPGRADABLE | WRITER) and state & UPGRADABLE:
+                return FilterOp.Skip  # one writer or upgrader at most
+            granted[0] = state + token
+            return FilterOp.Unpark
+
+        unpark_filter(self._key, filter_, lambda result: callback(granted[0], result))
+
+    def _clear_parked_unless_more(self, new_state: int, result: UnparkResult) -> int:
+        if not result.have_more_threads:
+            with self._guard:
+                self._state &= ~PARKED
+        return TOKEN_NORMAL
+
+    def _clear_parked_if_last(self, key: int, was_last_thread: bool) -> None:
+        if was_last_thread:
+            with self._guard:
+                self._state &= ~PARKED
+
+    # --- context manager: the write lock ------------------------------------------------
+
+    def __enter__(self) -> RawRwLock:
+        self.lock_exclusive()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock_exclusive()
+
+    def __repr__(self) -> str:
+        state = self._state
+        if state & WRITER and not state & READERS_MASK:
+            mode = "write-locked"
+        elif state & READERS_MASK:
+            mode = f"read-locked by {state >> 4}" + (" (one upgradable)" if state & UPGRADABLE else "")
+            if state & WRITER:
+                mode += ", a writer waiting"
+        else:
+            mode = "unlocked"
+        return f"<RawRwLock {mode} at {id(self):#x}>"
