@@ -1,8 +1,10 @@
-"""Benchmarks of the locks built so far (Mutex, FairMutex, RawMutex) against threading.Lock.
+"""Benchmarks of the locks built so far (Mutex, FairMutex, RawMutex, RwLock, Condvar) against threading.
 
 1. Uncontended ``with m.lock():`` against ``with threading.Lock():`` (target >= 0.5x the
    throughput), and the raw ``lock()``/``unlock()`` pair against ``acquire()``/``release()``.
-2. Four threads incrementing a shared counter under the lock: total time against
+2. Uncontended ``with rw.read():`` against ``with threading.Lock():`` (target >= 0.25x)
+   and readerwriterlock's RWLockFair read lock (target >= 4x; when installed).
+3. Four threads incrementing a shared counter under the lock: total time against
    threading.Lock's (target <= 1.25x), and the fairness spread: max/min acquisitions
    per thread while all four compete for a fixed time.
 
@@ -23,6 +25,7 @@ from harness import lock_acquire_release, measure, report  # noqa: E402
 
 from parking_lot.condvar import Condvar  # noqa: E402
 from parking_lot.mutex import FairMutex, Mutex  # noqa: E402
+from parking_lot.rwlock import RwLock  # noqa: E402
 from parking_lot.raw import RawMutex  # noqa: E402
 
 
@@ -51,6 +54,28 @@ def raw_lock_unlock(n: int) -> float:
     for _ in range(n):
         lock()
         unlock()
+    return time.perf_counter() - started
+
+
+def with_rwlock_read(n: int) -> float:
+    rw = RwLock(None)
+    read = rw.read
+    started = time.perf_counter()
+    for _ in range(n):
+        with read():
+            pass
+    return time.perf_counter() - started
+
+
+def with_rwlock_fair_read_peer(n: int) -> float:
+    """readerwriterlock's RWLockFair read lock (installed for the benchmark only)."""
+    from readerwriterlock import rwlock
+
+    reader = rwlock.RWLockFair().gen_rlock()
+    started = time.perf_counter()
+    for _ in range(n):
+        with reader:
+            pass
     return time.perf_counter() - started
 
 
@@ -213,6 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {sys.version.split()[0]}", flush=True)
     results = measure({"with threading.Lock()": with_threading_lock, "with Mutex.lock()": with_mutex}, ops, rounds)
     print(report("uncontended with-statement", results, "with threading.Lock()"))
+    candidates = {"with threading.Lock()": with_threading_lock, "with RwLock.read()": with_rwlock_read}
+    try:
+        import readerwriterlock  # noqa: F401
+    except ImportError:
+        print("(readerwriterlock is not installed: its RWLockFair is left out; pip install readerwriterlock)")
+    else:
+        candidates["readerwriterlock RWLockFair read"] = with_rwlock_fair_read_peer
+    results = measure(candidates, ops, rounds)
+    print(report("uncontended read lock", results, "with threading.Lock()"))
     results = measure({"Lock.acquire/release": lock_acquire_release, "RawMutex.lock/unlock": raw_lock_unlock}, ops, rounds)
     print(report("uncontended raw pair", results, "Lock.acquire/release"))
     results = measure(contended_candidates(), 40_000 if args.quick else 200_000, rounds)
