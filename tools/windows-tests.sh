@@ -100,7 +100,7 @@ for backend in keyed_event wait_address; do
         -o "addopts=-ra" tests "$@" 2>&1 | tr -d '\r' | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
-    line=$(grep -E '^=*\s*[0-9]+ (passed|failed)|^=*\s*no tests ran' "$log" | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
+    line=$( (grep -E '^=*\s*[0-9]+ (passed|failed)|^=*\s*no tests ran' "$log" || true) | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
     summary[$backend]="${line:-no summary line (exit $rc)}"
     if [ "$rc" -ne 0 ]; then status=1; fi
 done
