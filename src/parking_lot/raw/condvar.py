@@ -21,6 +21,7 @@ either sees PARKED or is seen as unlocked.
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -47,9 +48,16 @@ class WaitTimeoutResult(NamedTuple):
     timed_out: bool
 
 
+_fence = _thread.allocate_lock()
+
+
 def _mark_parked_if_locked(mutex: RawMutex) -> bool:
-    # Under the mutex's bucket lock. PARKED first, then look at LOCKED (see module doc).
+    # Under the mutex's bucket lock. PARKED first, then look at LOCKED (see module
+    # doc); the acquire/release of a lock between them is a full memory barrier, so
+    # on a free-threaded build the store cannot pass the read.
     mutex._parked = True
+    with _fence:
+        pass
     return mutex._locked.locked()
 
 

@@ -8,9 +8,11 @@ attribute that only changes under the parking lot's bucket lock for this
 mutex's key (``id(self)``).
 
 The one subtle point is the fast unlock, which reads PARKED without the bucket
-lock.  A thread about to park sets PARKED and *then* checks LOCKED, both inside
-``validate`` (under the bucket lock); the unlocker releases LOCKED and *then*
-checks PARKED.  Whichever runs second sees the other's write, so either the
+lock.  A thread about to park sets PARKED and *then* tries to take LOCKED, both
+inside ``validate`` (under the bucket lock); the unlocker releases LOCKED and
+*then* checks PARKED.  Both middle steps are atomic read-modify-writes on the
+interpreter lock, which order the surrounding store and load on every memory
+model.  Whichever runs second sees the other's write, so either the
 parker sees the mutex free and retries instead of sleeping, or the unlocker sees
 PARKED and calls ``unpark_one``, which waits for that bucket lock and so finds
 the parker queued.  No wake-up is lost.
@@ -103,10 +105,18 @@ class RawMutex:
         key = self._key
         spin = SpinWait()
 
+        got_it = [False]
+
         def validate() -> bool:
-            # Under the bucket lock: announce ourselves, then look once more.
+            # Under the bucket lock: announce ourselves, then look once more.  The look
+            # is a try-acquire, an atomic read-modify-write, so it also orders the store
+            # above before the read (the Dekker pair with unlock holds on free-threaded
+            # builds too, where a plain read could pass the store).
             self._parked = True
-            return locked.locked()
+            if locked.acquire(False):
+                got_it[0] = True  # free after all: it is ours, do not sleep
+                return False
+            return True
 
         def timed_out(_key: int, was_last_thread: bool) -> None:
             if was_last_thread:
@@ -120,12 +130,12 @@ class RawMutex:
             result = None
             try:
                 result = park(key, validate, None, timed_out, TOKEN_NORMAL, None, deadline)
-                if result == _HANDED_OFF:
+                if result == _HANDED_OFF or got_it[0]:
                     return True
             except BaseException as exc:
                 # An exception (Ctrl-C) while parked or just after: if the mutex had
-                # been handed to us, give it back before letting the exception out.
-                if result == _HANDED_OFF or interrupted_result(exc) == _HANDED_OFF:
+                # become ours (handed over, or taken in validate), give it back first.
+                if result == _HANDED_OFF or got_it[0] or interrupted_result(exc) == _HANDED_OFF:
                     self.unlock()
                 raise
             if result is TimedOut:
