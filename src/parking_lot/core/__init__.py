@@ -16,6 +16,7 @@ See docs/architecture.md for the design, its invariants and what Python adds.
 from ._hashtable import Statistics, state
 from ._park import (
     deadline_ns,
+    deadline_seconds,
     interrupted_result,
     park,
     parked_count,
@@ -54,6 +55,7 @@ __all__ = [
     "UnparkToken",
     "Unparked",
     "deadline_ns",
+    "deadline_seconds",
     "interrupted_result",
     "park",
     "parked_count",

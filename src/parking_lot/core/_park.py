@@ -116,6 +116,16 @@ def deadline_ns(timeout: float | None, deadline: float | None) -> int | None:
     return None
 
 
+def deadline_seconds(timeout: float | None, deadline: float | None) -> float | None:
+    """:func:`deadline_ns` as ``time.monotonic()`` seconds, the form ``park(deadline=...)`` takes.
+
+    For primitives that validate a timeout up front and carry one deadline through
+    several parks (a lock's spin-then-park loop, a writer's two waits).
+    """
+    until_ns = deadline_ns(timeout, deadline)
+    return None if until_ns is None else until_ns / 1e9
+
+
 def interrupted_result(exc: BaseException) -> ParkResult | None:
     """For an exception that came out of :func:`park`: how the wait really ended.
 

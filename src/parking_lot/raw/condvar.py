@@ -31,7 +31,7 @@ from parking_lot.core import (
     RequeueOp,
     Unparked,
     UnparkResult,
-    deadline_ns,
+    deadline_seconds,
     interrupted_result,
     park,
     unpark_requeue,
@@ -131,7 +131,7 @@ class Condvar:
 
         There are no spurious wake-ups: ``timed_out`` is False only after a notify.
         """
-        until_ns = deadline_ns(timeout, deadline)  # validates before anything changes
+        until = deadline_seconds(timeout, deadline)  # validates before anything changes
         state = {"requeued": False, "unlocked": False}
 
         def validate() -> bool:
@@ -159,7 +159,7 @@ class Condvar:
                 timed_out,
                 DEFAULT_PARK_TOKEN,
                 None,
-                None if until_ns is None else until_ns / 1e9,
+                until,
             )
         except BaseException as exc:
             # Interrupted (Ctrl-C): hold the mutex again before the exception leaves,
@@ -177,8 +177,7 @@ class Condvar:
         self, mutex: RawMutex, predicate: Callable[[], bool], timeout: float | None = None
     ) -> WaitTimeoutResult:
         """Wait while ``predicate()`` is true (checked with *mutex* held); False once it is not."""
-        until_ns = deadline_ns(timeout, None)
-        deadline = None if until_ns is None else until_ns / 1e9
+        deadline = deadline_seconds(timeout, None)
         while predicate():
             if self.wait_raw(mutex, deadline=deadline).timed_out:
                 return WaitTimeoutResult(bool(predicate()))

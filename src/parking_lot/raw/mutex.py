@@ -34,7 +34,7 @@ from parking_lot.core import (
     TimedOut,
     Unparked,
     UnparkResult,
-    deadline_ns,
+    deadline_seconds,
     interrupted_result,
     park,
     unpark_one,
@@ -87,24 +87,23 @@ class RawMutex:
 
     def try_lock_for(self, timeout: float) -> bool:
         """Lock within *timeout* seconds; False if the time ran out first."""
-        until_ns = deadline_ns(timeout, None)  # validates: a number, not NaN, >= 0
+        deadline = deadline_seconds(timeout, None)  # validates: a number, not NaN, >= 0
         if self._locked.acquire(False):
             return True
-        return self._lock_slow(None if until_ns is None else until_ns / 1e9)
+        return self._lock_slow(deadline)
 
     def try_lock_until(self, deadline: float) -> bool:
         """Lock before the ``time.monotonic()`` *deadline*; False if it passed first."""
-        until_ns = deadline_ns(None, deadline)  # validates: a number, not NaN
+        until = deadline_seconds(None, deadline)  # validates: a number, not NaN
         if self._locked.acquire(False):
             return True
-        return self._lock_slow(None if until_ns is None else until_ns / 1e9)
+        return self._lock_slow(until)
 
     def _lock_slow(self, deadline: float | None) -> bool:
         """Spin, then park until the mutex is ours (True) or *deadline* passes (False)."""
         locked = self._locked
         key = self._key
         spin = SpinWait()
-
         got_it = [False]
 
         def validate() -> bool:
@@ -157,7 +156,7 @@ class RawMutex:
         """Release the mutex, handing it straight to the longest waiter if there is one."""
         if self._parked:
             self._unlock_slow(True)
-        else:
+        else:  # not self.unlock(): RawFairMutex.unlock is this method
             self._locked.release()
             if self._parked:
                 self._wake_one()

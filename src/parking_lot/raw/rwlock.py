@@ -40,7 +40,7 @@ from parking_lot.core import (
     TimedOut,
     Unparked,
     UnparkResult,
-    deadline_ns,
+    deadline_seconds,
     interrupted_result,
     park,
     unpark_filter,
@@ -60,11 +60,6 @@ TOKEN_SHARED = ONE_READER
 TOKEN_EXCLUSIVE = WRITER
 TOKEN_UPGRADABLE = ONE_READER | UPGRADABLE
 _HANDED_OFF = Unparked(TOKEN_HANDOFF)
-
-
-def _deadline(timeout: float | None, deadline: float | None) -> float | None:
-    until_ns = deadline_ns(timeout, deadline)  # validates: numbers, not NaN, timeout >= 0
-    return None if until_ns is None else until_ns / 1e9
 
 
 class RawRwLock:
@@ -127,11 +122,11 @@ class RawRwLock:
             self._lock_exclusive_slow(None)
 
     def try_lock_exclusive_for(self, timeout: float) -> bool:
-        deadline = _deadline(timeout, None)
+        deadline = deadline_seconds(timeout, None)
         return self.try_lock_exclusive() or self._lock_exclusive_slow(deadline)
 
     def try_lock_exclusive_until(self, deadline: float) -> bool:
-        until = _deadline(None, deadline)
+        until = deadline_seconds(None, deadline)
         return self.try_lock_exclusive() or self._lock_exclusive_slow(until)
 
     def _lock_exclusive_slow(self, deadline: float | None) -> bool:
@@ -223,11 +218,11 @@ class RawRwLock:
             self._lock_common(None, TOKEN_SHARED, lambda: self._try_shared(True), WRITER)
 
     def try_lock_shared_for(self, timeout: float) -> bool:
-        deadline = _deadline(timeout, None)
+        deadline = deadline_seconds(timeout, None)
         return self._try_shared(False) or self._lock_common(deadline, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
     def try_lock_shared_until(self, deadline: float) -> bool:
-        until = _deadline(None, deadline)
+        until = deadline_seconds(None, deadline)
         return self._try_shared(False) or self._lock_common(until, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
     def unlock_shared(self) -> None:
@@ -271,11 +266,11 @@ class RawRwLock:
             self._lock_common(None, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def try_lock_upgradable_for(self, timeout: float) -> bool:
-        deadline = _deadline(timeout, None)
+        deadline = deadline_seconds(timeout, None)
         return self._try_upgradable() or self._lock_common(deadline, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def try_lock_upgradable_until(self, deadline: float) -> bool:
-        until = _deadline(None, deadline)
+        until = deadline_seconds(None, deadline)
         return self._try_upgradable() or self._lock_common(until, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def unlock_upgradable(self) -> None:
@@ -330,11 +325,11 @@ class RawRwLock:
             self._upgrade_slow(None)
 
     def try_upgrade_for(self, timeout: float) -> bool:
-        deadline = _deadline(timeout, None)
+        deadline = deadline_seconds(timeout, None)
         return self.try_upgrade() or self._upgrade_slow(deadline)
 
     def try_upgrade_until(self, deadline: float) -> bool:
-        until = _deadline(None, deadline)
+        until = deadline_seconds(None, deadline)
         return self.try_upgrade() or self._upgrade_slow(until)
 
     def _upgrade_slow(self, deadline: float | None) -> bool:
