@@ -23,46 +23,72 @@ are called on and return the new one.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .raw.rwlock import ONE_READER, READERS_MASK, WRITER, WRITER_PARKED, RawRwLock
 
 T = TypeVar("T")
+G = TypeVar("G", bound="_Guard[Any]")
+
+
+_new = object.__new__
 
 
 class _Guard(Generic[T]):
-    __slots__ = ("_lock", "_held")
+    # One slot: the RwLock while held, None once released.  Guards are made by
+    # _make (object.__new__ and one store, no Python-level __init__): a read guard
+    # is allocated on every `rw.read()`, and a Python __init__ call would cost a
+    # fifth of the uncontended read.
+    __slots__ = ("_lock",)
+    _lock: RwLock[T] | None
 
     def __init__(self, lock: RwLock[T]) -> None:
         self._lock = lock
-        self._held = True
 
-    def _check(self) -> None:
-        if not self._held:
+    def _held_lock(self) -> RwLock[T]:
+        lock = self._lock
+        if lock is None:
             raise RuntimeError(f"this {type(self).__name__} has been released")
+        return lock
+
+    def _take(self) -> RwLock[T]:
+        """The lock, and mark this guard released (an unlock, upgrade or downgrade consumes it)."""
+        lock = self._held_lock()
+        self._lock = None
+        return lock
 
     @property
     def value(self) -> T:
         """The protected value."""
-        if not self._held:
-            self._check()
-        return self._lock._value
+        lock = self._lock
+        if lock is None:
+            lock = self._held_lock()
+        return lock._value
 
-    def _release(self) -> None:
+    def _release(self, lock: RwLock[T]) -> None:
         raise NotImplementedError
 
     def unlock(self) -> None:
         """Release the lock now (``with`` does it on exit)."""
-        self._check()
-        self._held = False
-        self._release()
+        self._release(self._take())
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._held:  # an upgrade or downgrade may have consumed the guard
-            self._held = False
-            self._release()
+        lock = self._lock
+        if lock is not None:  # an unlock, upgrade or downgrade may have consumed the guard
+            self._lock = None
+            self._release(lock)
+
+    def __repr__(self) -> str:
+        state = "held" if self._lock is not None else "released"
+        return f"<{type(self).__name__} {state}>"
+
+
+def _make(cls: type[G], lock: RwLock[Any]) -> G:
+    guard = _new(cls)
+    guard._lock = lock
+    return guard
 
 
 class ReadGuard(_Guard[T]):
@@ -76,19 +102,20 @@ class ReadGuard(_Guard[T]):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if not self._held:  # consumed by unlock()
+        lock = self._lock
+        if lock is None:  # consumed by unlock() or downgrade
             return
-        self._held = False
+        self._lock = None
         # RawRwLock.unlock_shared, inlined: this is half of every `with rw.read():`.
-        raw = self._lock._raw
+        raw = lock._raw
         with raw._guard:
             state = raw._state
             raw._state = state - ONE_READER
         if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
             raw._wake_writer()
 
-    def _release(self) -> None:
-        self._lock._raw.unlock_shared()
+    def _release(self, lock: RwLock[T]) -> None:
+        lock._raw.unlock_shared()
 
 
 class UpgradableReadGuard(_Guard[T]):
@@ -99,30 +126,30 @@ class UpgradableReadGuard(_Guard[T]):
     def __enter__(self) -> UpgradableReadGuard[T]:
         return self
 
-    def _release(self) -> None:
-        self._lock._raw.unlock_upgradable()
+    def _release(self, lock: RwLock[T]) -> None:
+        lock._raw.unlock_upgradable()
 
     def upgrade(self) -> WriteGuard[T]:
         """Wait for the other readers to leave and become the writer (consumes this guard)."""
-        self._check()
-        self._lock._raw.upgrade()
-        self._held = False
-        return WriteGuard(self._lock)
+        lock = self._held_lock()
+        lock._raw.upgrade()
+        self._lock = None
+        return _make(WriteGuard, lock)
 
     def try_upgrade_for(self, timeout: float) -> WriteGuard[T] | None:
         """:meth:`upgrade` within *timeout* seconds, else None (this guard stays valid)."""
-        self._check()
-        if not self._lock._raw.try_upgrade_for(timeout):
+        lock = self._held_lock()
+        if not lock._raw.try_upgrade_for(timeout):
             return None
-        self._held = False
-        return WriteGuard(self._lock)
+        self._lock = None
+        return _make(WriteGuard, lock)
 
     def downgrade(self) -> ReadGuard[T]:
         """Become a plain reader, letting another thread take the upgradable lock."""
-        self._check()
-        self._lock._raw.downgrade_upgradable()
-        self._held = False
-        return ReadGuard(self._lock)
+        lock = self._held_lock()
+        lock._raw.downgrade_upgradable()
+        self._lock = None
+        return _make(ReadGuard, lock)
 
 
 class WriteGuard(_Guard[T]):
@@ -135,31 +162,28 @@ class WriteGuard(_Guard[T]):
 
     @_Guard.value.setter  # type: ignore[attr-defined, untyped-decorator]
     def value(self, new_value: T) -> None:
-        self._check()
-        self._lock._value = new_value
+        self._held_lock()._value = new_value
 
-    def _release(self) -> None:
-        self._lock._raw.unlock_exclusive()
+    def _release(self, lock: RwLock[T]) -> None:
+        lock._raw.unlock_exclusive()
 
     def unlock_fair(self) -> None:
         """Release, handing the lock to the threads waiting for it."""
-        self._check()
-        self._held = False
-        self._lock._raw.unlock_exclusive_fair()
+        self._take()._raw.unlock_exclusive_fair()
 
     def downgrade(self) -> ReadGuard[T]:
         """Become a reader without letting a writer in between (consumes this guard)."""
-        self._check()
-        self._lock._raw.downgrade()
-        self._held = False
-        return ReadGuard(self._lock)
+        lock = self._held_lock()
+        lock._raw.downgrade()
+        self._lock = None
+        return _make(ReadGuard, lock)
 
     def downgrade_to_upgradable(self) -> UpgradableReadGuard[T]:
         """Become the upgradable reader (consumes this guard)."""
-        self._check()
-        self._lock._raw.downgrade_to_upgradable()
-        self._held = False
-        return UpgradableReadGuard(self._lock)
+        lock = self._held_lock()
+        lock._raw.downgrade_to_upgradable()
+        self._lock = None
+        return _make(UpgradableReadGuard, lock)
 
 
 class RwLock(Generic[T]):
@@ -184,38 +208,40 @@ class RwLock(Generic[T]):
                 raw._state = state + ONE_READER
         if state & WRITER:
             raw.lock_shared()
-        return ReadGuard(self)
+        guard = _new(ReadGuard)  # _make, inlined
+        guard._lock = self
+        return guard
 
     def read_recursive(self) -> ReadGuard[T]:
         """A read lock that does not queue behind a waiting writer (for a thread already reading)."""
         self._raw.lock_shared_recursive()
-        return ReadGuard(self)
+        return _make(ReadGuard, self)
 
     def write(self) -> WriteGuard[T]:
         self._raw.lock_exclusive()
-        return WriteGuard(self)
+        return _make(WriteGuard, self)
 
     def upgradable_read(self) -> UpgradableReadGuard[T]:
         self._raw.lock_upgradable()
-        return UpgradableReadGuard(self)
+        return _make(UpgradableReadGuard, self)
 
     def try_read(self) -> ReadGuard[T] | None:
-        return ReadGuard(self) if self._raw.try_lock_shared() else None
+        return _make(ReadGuard, self) if self._raw.try_lock_shared() else None
 
     def try_read_for(self, timeout: float) -> ReadGuard[T] | None:
-        return ReadGuard(self) if self._raw.try_lock_shared_for(timeout) else None
+        return _make(ReadGuard, self) if self._raw.try_lock_shared_for(timeout) else None
 
     def try_write(self) -> WriteGuard[T] | None:
-        return WriteGuard(self) if self._raw.try_lock_exclusive() else None
+        return _make(WriteGuard, self) if self._raw.try_lock_exclusive() else None
 
     def try_write_for(self, timeout: float) -> WriteGuard[T] | None:
-        return WriteGuard(self) if self._raw.try_lock_exclusive_for(timeout) else None
+        return _make(WriteGuard, self) if self._raw.try_lock_exclusive_for(timeout) else None
 
     def try_upgradable_read(self) -> UpgradableReadGuard[T] | None:
-        return UpgradableReadGuard(self) if self._raw.try_lock_upgradable() else None
+        return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable() else None
 
     def try_upgradable_read_for(self, timeout: float) -> UpgradableReadGuard[T] | None:
-        return UpgradableReadGuard(self) if self._raw.try_lock_upgradable_for(timeout) else None
+        return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable_for(timeout) else None
 
     def is_locked(self) -> bool:
         return self._raw.is_locked()
