@@ -1,0 +1,760 @@
+"""threading's synchronisation classes, rebuilt on the parking lot.
+
+``Lock``, ``RLock``, ``Condition``, ``Semaphore``, ``BoundedSemaphore``, ``Event``
+and ``Barrier`` take the same arguments, return the same values and raise the
+same exceptions as CPython 3.13's ``threading`` classes of those names, so that
+
+    import parking_lot.compat as threading   # for these names
+
+changes speed and fairness, not behaviour.  ``Barrier`` raises
+``threading.BrokenBarrierError`` itself, so existing ``except`` clauses still work.
+
+>>> from parking_lot.compat import Condition, Event, Lock, Semaphore
+>>> lock = Lock()
+>>> with lock:
+...     lock.locked()
+True
+>>> lock.acquire(timeout=0.01), lock.acquire(False)
+(True, False)
+>>> lock.release()
+>>> sem = Semaphore(2)
+>>> sem.acquire(), sem.acquire(), sem.acquire(timeout=0.01)
+(True, True, False)
+>>> Event().wait(0.01)
+False
+
+What differs underneath:
+
+* ``Lock`` is a :class:`~parking_lot.raw.RawMutex` (spin, then park; eventual
+  fairness), ``RLock`` an owner and a count on one.
+* ``Condition`` on one of these locks waits on a :class:`~parking_lot.raw.Condvar`:
+  ``notify_all`` wakes one waiter and *moves* the rest onto the lock's queue,
+  so they take the lock one after another instead of stampeding.  With any
+  other lock (``threading.Lock``/``RLock`` included) it parks its waiters on
+  its own key and wakes them directly.
+* ``Semaphore``, ``Event`` and ``Barrier`` keep their state in a few fields behind
+  a tiny lock and park on their own key; none allocates a lock per wait, and a
+  thread released by a ``Barrier`` or an ``Event`` does not have to take any lock
+  again on its way out.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from .core import Invalid, TimedOut, UnparkResult, park, parked_count, unpark_all, unpark_one
+from .raw.condvar import Condvar
+from .raw.mutex import RawMutex
+
+__all__ = [
+    "TIMEOUT_MAX",
+    "Barrier",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
+    "Condition",
+    "Event",
+    "Lock",
+    "RLock",
+    "Semaphore",
+]
+
+#: The largest timeout the waits accept, as ``threading.TIMEOUT_MAX``.
+TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
+BrokenBarrierError = threading.BrokenBarrierError
+
+_get_ident = _thread.get_ident
+_monotonic = time.monotonic
+_UNSET = -1
+R = TypeVar("R")
+
+
+class _Lockish(Protocol):
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
+
+
+# --- argument checks, worded as threading's ------------------------------------------
+
+
+def _lock_deadline(timeout: float) -> float | None:
+    """A checked blocking ``acquire`` timeout of Lock/RLock -> deadline (None: forever).
+
+    Only called once the fast path failed.
+    """
+    return None if timeout == _UNSET else _monotonic() + timeout
+
+
+def _check_lock_args(blocking: bool, timeout: float) -> None:
+    if timeout != _UNSET:
+        if not blocking:
+            raise ValueError("can't specify a timeout for a non-blocking call")
+        if timeout < 0:
+            raise ValueError("timeout value must be a non-negative number")
+        if timeout != timeout:  # NaN
+            raise ValueError("Invalid value NaN (not a number)")
+        if timeout > TIMEOUT_MAX:
+            raise OverflowError("timeout value is too large")
+
+
+def _wait_deadline(timeout: float | None) -> float | None:
+    """A wait's timeout (None: forever; > 0: that long) -> deadline.  Callers handle <= 0."""
+    if timeout is None:
+        return None
+    if timeout > TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return _monotonic() + timeout
+
+
+# --- Lock --------------------------------------------------------------------------------
+
+
+class Lock(RawMutex):
+    """``threading.Lock`` on the parking lot: any thread may release it.
+
+    >>> lock = Lock()
+    >>> lock.acquire()
+    True
+    >>> lock.acquire(blocking=False)
+    False
+    >>> lock.release(); lock.locked()
+    False
+    >>> lock.release()
+    Traceback (most recent call last):
+        ...
+    RuntimeError: release unlocked lock
+    """
+
+    __slots__ = ()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; with *blocking* false, only if it is free; give up after *timeout* seconds."""
+        if timeout == _UNSET:
+            if self._locked.acquire(False):  # the common call, checked in one comparison
+                return True
+        else:
+            _check_lock_args(blocking, timeout)
+            if self._locked.acquire(False):
+                return True
+        if not blocking or timeout == 0:
+            return False
+        return self._lock_slow(_lock_deadline(timeout))
+
+    def release(self) -> None:
+        """Release the lock (RuntimeError if it is not locked)."""
+        if self._parked:
+            if not self._locked.locked():
+                raise RuntimeError("release unlocked lock")
+            self._unlock_slow(False)
+            return
+        self._locked.release()  # raises RuntimeError("release unlocked lock") itself
+        if self._parked:  # a thread parked between the check and the release
+            self._wake_one()
+
+    def locked(self) -> bool:
+        """Whether the lock is held (a snapshot)."""
+        return self._locked.locked()
+
+    def __enter__(self) -> bool:  # type: ignore[override]  # threading's returns True
+        if not self._locked.acquire(False):
+            self._lock_slow(None)
+        return True
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._parked:
+            self._unlock_slow(False)
+            return
+        self._locked.release()
+        if self._parked:
+            self._wake_one()
+
+    def _at_fork_reinit(self) -> None:
+        self._locked = _thread.allocate_lock()
+        self._parked = False
+
+    def __repr__(self) -> str:
+        state = "locked" if self._locked.locked() else "unlocked"
+        return f"<{state} {type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
+
+
+# --- RLock -------------------------------------------------------------------------------
+
+
+class RLock:
+    """``threading.RLock`` on the parking lot: the owner may take it again; only the owner releases.
+
+    >>> lock = RLock()
+    >>> with lock:
+    ...     with lock:
+    ...         lock._recursion_count()
+    2
+    >>> lock.release()
+    Traceback (most recent call last):
+        ...
+    RuntimeError: cannot release un-acquired lock
+    """
+
+    __slots__ = ("_mutex", "_owner", "_count", "__weakref__")
+
+    def __init__(self) -> None:
+        self._mutex = RawMutex()
+        self._owner: int | None = None
+        self._count = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock (again, if this thread holds it); arguments as ``Lock.acquire``."""
+        if timeout != _UNSET or not blocking:
+            _check_lock_args(blocking, timeout)
+        me = _get_ident()
+        if self._owner == me:
+            self._count += 1
+            return True
+        mutex = self._mutex
+        if not mutex._locked.acquire(False):
+            if not blocking or timeout == 0 or not mutex._lock_slow(_lock_deadline(timeout)):
+                return False
+        self._owner = me; self._count = 1  # noqa: E702
+        return True
+
+    def __enter__(self) -> bool:
+        me = _get_ident()
+        if self._owner == me:
+            self._count += 1
+            return True
+        mutex = self._mutex
+        if not mutex._locked.acquire(False):
+            mutex._lock_slow(None)
+        self._owner = me; self._count = 1  # noqa: E702
+        return True
+
+    def release(self) -> None:
+        """Undo one acquire of this thread (RuntimeError if this thread does not hold it)."""
+        if self._owner != _get_ident():
+            raise RuntimeError("cannot release un-acquired lock")
+        count = self._count - 1
+        if count:
+            self._count = count
+            return
+        self._count = 0; self._owner = None  # noqa: E702
+        self._mutex.unlock()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    # The hooks threading.Condition uses (so threading.Condition(RLock()) works too).
+
+    def _is_owned(self) -> bool:
+        return self._owner == _get_ident()
+
+    def _recursion_count(self) -> int:
+        return self._count if self._owner == _get_ident() else 0
+
+    def _release_save(self) -> tuple[int, int | None]:
+        if self._owner != _get_ident():
+            raise RuntimeError("cannot release un-acquired lock")
+        saved = (self._count, self._owner)
+        self._count = 0; self._owner = None  # noqa: E702
+        self._mutex.unlock()
+        return saved
+
+    def _acquire_restore(self, saved: tuple[int, int | None]) -> None:
+        self._mutex.lock()
+        self._count, self._owner = saved
+
+    def _at_fork_reinit(self) -> None:
+        self._mutex = RawMutex()
+        self._owner = None
+        self._count = 0
+
+    def __repr__(self) -> str:
+        state = "locked" if self._mutex.is_locked() else "unlocked"
+        cls = type(self)
+        return (
+            f"<{state} {cls.__module__}.{cls.__qualname__} object owner={self._owner or 0} "
+            f"count={self._count} at {id(self):#x}>"
+        )
+
+
+# --- Condition ---------------------------------------------------------------------------
+
+
+class Condition:
+    """``threading.Condition`` on the parking lot (default lock: this module's RLock).
+
+    >>> cond, items = Condition(), []
+    >>> with cond:
+    ...     cond.wait_for(lambda: items, timeout=0.01)
+    []
+    >>> with cond:
+    ...     cond.wait(0.01)
+    False
+    >>> cond.notify()
+    Traceback (most recent call last):
+        ...
+    RuntimeError: cannot notify on un-acquired lock
+    """
+
+    def __init__(self, lock: Any = None) -> None:
+        if lock is None:
+            lock = RLock()
+        self._lock = lock
+        self.acquire = lock.acquire
+        self.release = lock.release
+        self._cv = Condvar()
+        # The raw mutex to wait on with requeue, when the lock is one of ours.
+        self._raw: RawMutex | None
+        if isinstance(lock, Lock):
+            self._raw = lock
+        elif isinstance(lock, RLock):
+            self._raw = lock._mutex
+        else:
+            self._raw = None
+        self._key = self._cv._key  # foreign locks: waiters park here and are woken directly
+
+    def __enter__(self) -> bool:
+        return bool(self._lock.__enter__())
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.__exit__(exc_type, exc, tb)
+
+    def __repr__(self) -> str:
+        return f"<Condition({self._lock}, {parked_count(self._key)})>"
+
+    def _is_owned(self) -> bool:
+        is_owned = getattr(self._lock, "_is_owned", None)
+        if is_owned is not None:
+            return bool(is_owned())
+        # A plain lock: held by someone if it cannot be taken (threading's own test).
+        if self._lock.acquire(False):
+            self._lock.release()
+            return False
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, sleep until notified or *timeout* seconds pass, take the lock again.
+
+        True if notified, False on timeout.
+        """
+        if not self._is_owned():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        if timeout is not None and timeout <= 0:
+            return False  # threading releases, polls once and re-takes: nobody can notify meanwhile
+        deadline = _wait_deadline(timeout)
+        raw = self._raw
+        if raw is None:
+            return self._wait_foreign(deadline)
+        lock = self._lock
+        if raw is lock:
+            return not self._cv.wait_raw(raw, deadline=deadline).timed_out
+        # Our RLock: hand the ownership over to the condvar wait, and take it back.
+        saved = (lock._count, lock._owner)
+        lock._count = 0; lock._owner = None  # noqa: E702
+        try:
+            return not self._cv.wait_raw(raw, deadline=deadline).timed_out
+        finally:
+            lock._count, lock._owner = saved
+
+    def _wait_foreign(self, deadline: float | None) -> bool:
+        lock = self._lock
+        release_save = getattr(lock, "_release_save", None)
+        acquire_restore = getattr(lock, "_acquire_restore", None)
+        saved: list[Any] = []
+
+        def before_sleep() -> None:
+            # Queued first, released second: a notify needs the lock, so it finds us.
+            saved.append(release_save() if release_save is not None else lock.release())
+
+        try:
+            result = park(self._key, None, before_sleep, None, 0, None, deadline)
+        finally:
+            if saved:
+                if acquire_restore is not None:
+                    acquire_restore(saved[0])
+                else:
+                    lock.acquire()
+        return result is not TimedOut
+
+    def wait_for(self, predicate: Callable[[], R], timeout: float | None = None) -> R:
+        """Wait until ``predicate()`` is true (or *timeout* seconds pass); return its last value."""
+        result = predicate()
+        if result or timeout is None:
+            while not result:
+                self.wait()
+                result = predicate()
+            return result
+        deadline = _monotonic() + timeout
+        while not result:
+            remaining = deadline - _monotonic()
+            if remaining <= 0:
+                break
+            self.wait(remaining)
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to *n* waiters (with our locks: move them onto the lock's queue)."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        if self._raw is not None:
+            notify_one = self._cv.notify_one
+            while n > 0 and notify_one():
+                n -= 1
+        else:
+            key = self._key
+            while n > 0 and unpark_one(key).unparked_threads:
+                n -= 1
+
+    def notify_all(self) -> None:
+        """Wake every waiter (with our locks: one wakes, the rest queue on the lock)."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        if self._raw is not None:
+            self._cv.notify_all()
+        else:
+            unpark_all(self._key)
+
+    def notifyAll(self) -> None:  # noqa: N802 (threading's deprecated spelling)
+        """Deprecated alias of :meth:`notify_all`, as in threading."""
+        warnings.warn("notifyAll() is deprecated, use notify_all() instead", DeprecationWarning, stacklevel=2)
+        self.notify_all()
+
+
+# --- Semaphore ---------------------------------------------------------------------------
+
+
+class Semaphore:
+    """``threading.Semaphore``: a counter that ``acquire`` takes from and ``release`` adds to.
+
+    >>> sem = Semaphore(1)
+    >>> with sem:
+    ...     sem.acquire(blocking=False)
+    False
+    >>> repr(sem).endswith(": value=1>")
+    True
+    """
+
+    __slots__ = ("_value", "_guard", "_parked", "_key", "__weakref__")
+
+    def __init__(self, value: int = 1) -> None:
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        self._value = value
+        self._guard = _thread.allocate_lock()  # guards _value
+        self._parked = False  # threads may be parked on _key: written under its bucket lock
+        self._key = id(self)
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take one unit, waiting for one if *blocking* (at most *timeout* seconds); True if taken."""
+        if not blocking and timeout is not None:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        with self._guard:
+            value = self._value
+            if value:
+                self._value = value - 1
+                return True
+        if not blocking:
+            return False
+        return self._acquire_slow(timeout)
+
+    __enter__ = acquire
+
+    def _try_take(self) -> bool:
+        with self._guard:
+            value = self._value
+            if value:
+                self._value = value - 1
+                return True
+            return False
+
+    def _acquire_slow(self, timeout: float | None) -> bool:
+        if timeout is not None and timeout <= 0:
+            return self._try_take()
+        deadline = _wait_deadline(timeout)
+        guard = self._guard
+
+        def validate() -> bool:
+            # Under the bucket lock: announce, then look (the guard is the barrier between).
+            self._parked = True
+            with guard:
+                return self._value == 0
+
+        def timed_out(_key: int, was_last_thread: bool) -> None:
+            if was_last_thread:
+                self._parked = False
+
+        while True:
+            if self._try_take():
+                return True
+            if park(self._key, validate, None, timed_out, 0, None, deadline) is TimedOut:
+                return self._try_take()
+
+    def release(self, n: int = 1) -> None:
+        """Add *n* units, waking up to *n* waiting threads."""
+        if n < 1:
+            raise ValueError("n must be one or more")
+        with self._guard:
+            self._value += n
+        if self._parked:
+            self._wake(n)
+
+    def _wake(self, n: int) -> None:
+        def callback(result: UnparkResult) -> int:
+            self._parked = result.have_more_threads
+            return 0
+
+        key = self._key
+        while n > 0 and unpark_one(key, callback).have_more_threads:
+            n -= 1
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: value={self._value}>"
+
+
+class BoundedSemaphore(Semaphore):
+    """A Semaphore that refuses (ValueError) to be released above its initial value.
+
+    >>> sem = BoundedSemaphore(1)
+    >>> sem.release()
+    Traceback (most recent call last):
+        ...
+    ValueError: Semaphore released too many times
+    """
+
+    __slots__ = ("_initial_value",)
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__(value)
+        self._initial_value = value
+
+    def release(self, n: int = 1) -> None:
+        """Add *n* units; ValueError, changing nothing, if that would pass the initial value."""
+        if n < 1:
+            raise ValueError("n must be one or more")
+        with self._guard:
+            if self._value + n > self._initial_value:
+                raise ValueError("Semaphore released too many times")
+            self._value += n
+        if self._parked:
+            self._wake(n)
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: value={self._value}/{self._initial_value}>"
+
+
+# --- Event -------------------------------------------------------------------------------
+
+
+class Event:
+    """``threading.Event``: a flag threads can wait for.
+
+    >>> event = Event()
+    >>> event.is_set(), event.wait(0.01)
+    (False, False)
+    >>> event.set(); event.wait()
+    True
+    """
+
+    __slots__ = ("_flag", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._key = id(self)
+
+    def is_set(self) -> bool:
+        """Whether the flag is set."""
+        return self._flag
+
+    def isSet(self) -> bool:  # noqa: N802 (threading's deprecated spelling)
+        """Deprecated alias of :meth:`is_set`, as in threading."""
+        warnings.warn("isSet() is deprecated, use is_set() instead", DeprecationWarning, stacklevel=2)
+        return self._flag
+
+    def set(self) -> None:
+        """Set the flag and wake every waiting thread."""
+        if self._flag:
+            return  # the set() that raised it wakes (or has woken) everyone parked before
+        self._flag = True
+        unpark_all(self._key)  # takes the bucket lock: a waiter either validated before (queued) or sees the flag
+
+    def clear(self) -> None:
+        """Lower the flag."""
+        self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the flag is set or *timeout* seconds pass; return the flag."""
+        if self._flag:
+            return True
+        if timeout is not None and timeout <= 0:
+            return self._flag
+        result = park(self._key, self._unset, None, None, 0, None, _wait_deadline(timeout))
+        if result is Invalid:
+            return True  # set before we could queue
+        if result is TimedOut:
+            return self._flag
+        return True
+
+    def _unset(self) -> bool:
+        return not self._flag
+
+    def _at_fork_reinit(self) -> None:
+        pass  # no lock of its own; the parking lot resets itself after fork
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: {'set' if self._flag else 'unset'}>"
+
+
+# --- Barrier -----------------------------------------------------------------------------
+
+
+class _Round:
+    """One filling of the barrier: how many arrived, and how it ended (None while filling)."""
+
+    __slots__ = ("count", "outcome")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.outcome: str | None = None  # "passed" or "broken"
+
+
+class Barrier:
+    """``threading.Barrier``: *parties* threads wait until all have arrived, then go on together.
+
+    >>> barrier = Barrier(1, action=lambda: print("all here"))
+    >>> barrier.wait()
+    all here
+    0
+    >>> barrier.abort(); barrier.broken
+    True
+    """
+
+    def __init__(self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None) -> None:
+        if parties < 1:
+            raise ValueError("parties must be > 0")
+        self._parties = parties
+        self._action = action
+        self._timeout = timeout
+        self._guard = _thread.allocate_lock()  # guards _round and _broken
+        self._round = _Round()
+        self._broken = False
+        self._key = id(self)
+
+    @property
+    def parties(self) -> int:
+        """The number of threads that must arrive."""
+        return self._parties
+
+    @property
+    def n_waiting(self) -> int:
+        """How many threads are waiting for the barrier now."""
+        current = self._round
+        return current.count if current.outcome is None and not self._broken else 0
+
+    @property
+    def broken(self) -> bool:
+        """Whether the barrier is broken (``reset()`` mends it)."""
+        return self._broken
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the others; return this thread's arrival index (0 .. parties-1).
+
+        The last to arrive runs the action.  Raises ``threading.BrokenBarrierError`` if
+        the barrier is or becomes broken (abort, reset, a timeout, a raising action).
+        """
+        if timeout is None:
+            timeout = self._timeout
+        while True:
+            with self._guard:
+                if self._broken:
+                    raise BrokenBarrierError
+                current = self._round
+                index = current.count
+                if index < self._parties:
+                    last = index + 1 == self._parties
+                    if not last and timeout is not None and timeout > TIMEOUT_MAX:
+                        raise OverflowError("timeout value is too large")
+                    current.count = index + 1
+                    break
+            # The round is full and its action is running: wait for the next round.
+            park(self._key, lambda: self._round is current and not self._broken)
+        if last:
+            return self._release(current, index)
+        return self._wait(current, index, timeout)
+
+    def _release(self, current: _Round, index: int) -> int:
+        try:
+            if self._action is not None:
+                self._action()
+        except BaseException:
+            self._break()
+            raise
+        with self._guard:
+            if current.outcome is None:  # not broken or reset meanwhile
+                current.outcome = "passed"
+                self._round = _Round()
+        unpark_all(self._key)
+        if current.outcome != "passed":
+            raise BrokenBarrierError
+        return index
+
+    def _wait(self, current: _Round, index: int, timeout: float | None) -> int:
+        deadline = None if timeout is None else _monotonic() + max(timeout, 0.0)
+        try:
+            while current.outcome is None:
+                result = park(self._key, lambda: current.outcome is None, None, None, 0, None, deadline)
+                if result is TimedOut and current.outcome is None:
+                    self._break()
+                # Otherwise woken, or validate saw the outcome; a wake-up meant for the
+                # round before (whose unpark_all came late) just loops.
+        except BaseException:
+            with self._guard:
+                if current.outcome is None:  # leave the round, as threading's count -= 1
+                    current.count -= 1
+            raise
+        if current.outcome != "passed":
+            raise BrokenBarrierError
+        return index
+
+    def _break(self) -> None:
+        with self._guard:
+            self._broken = True
+            if self._round.outcome is None:
+                self._round.outcome = "broken"
+        unpark_all(self._key)
+
+    def abort(self) -> None:
+        """Break the barrier: current and future waits raise BrokenBarrierError until ``reset()``."""
+        self._break()
+
+    def reset(self) -> None:
+        """Return to the empty state; threads waiting now get BrokenBarrierError."""
+        with self._guard:
+            if self._round.outcome is None:
+                self._round.outcome = "broken"
+            self._round = _Round()
+            self._broken = False
+        unpark_all(self._key)
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        if self.broken:
+            return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: broken>"
+        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: waiters={self.n_waiting}/{self.parties}>"
