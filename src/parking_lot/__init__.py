@@ -55,3 +55,9 @@ __all__ = [
     "WriteGuard",
     "__version__",
 ]
+
+import os as _os
+
+if _os.environ.get("PARKING_LOT_DEADLOCK_DETECTION", "").strip():
+    from . import deadlock as _deadlock  # noqa: F401  (enables tracking at import when the variable says so)
+del _os

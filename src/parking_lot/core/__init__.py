@@ -15,6 +15,7 @@ See docs/architecture.md for the design, its invariants and what Python adds.
 
 from ._hashtable import Statistics, state
 from ._park import (
+    cancel_park,
     deadline_ns,
     deadline_seconds,
     interrupted_result,
@@ -56,6 +57,7 @@ __all__ = [
     "Unparked",
     "deadline_ns",
     "deadline_seconds",
+    "cancel_park",
     "interrupted_result",
     "park",
     "parked_count",

@@ -34,6 +34,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from parking_lot.thread_parker import ThreadParker, new_parker
@@ -74,7 +75,10 @@ class ThreadData:
     the lock of the bucket the thread is queued in (or before it is queued).
     """
 
-    __slots__ = ("parker", "key", "park_token", "unpark_token", "woken", "__weakref__")
+    __slots__ = (
+        "parker", "key", "park_token", "unpark_token", "woken", "ident", "timed", "on_timeout", "cancel",
+        "__weakref__",
+    )
 
     def __init__(self) -> None:
         self.parker: ThreadParker = new_parker()
@@ -83,6 +87,15 @@ class ThreadData:
         self.unpark_token = DEFAULT_UNPARK_TOKEN
         #: Set by the unparker that takes this thread off its queue.
         self.woken = False
+        #: The owning thread (ThreadData is made by the thread itself, on its first park).
+        self.ident = _thread.get_ident()
+        #: Whether the current park has a deadline, and its timed_out callback: what
+        #: the deadlock detector reports, and what cancel_park runs to remove the
+        #: thread exactly as a timeout would.
+        self.timed = False
+        self.on_timeout: Callable[[int, bool], object] | None = None
+        #: An exception cancel_park wants raised in this thread when it wakes.
+        self.cancel: BaseException | None = None
 
 
 class Bucket:
@@ -161,6 +174,24 @@ class LotState:
         """Count *thread* as live until it is garbage (the table grows in :func:`thread_data`)."""
         with self._threads_lock:
             self._threads.add(thread)
+
+    def find_threads(self, ident: int) -> list[ThreadData]:
+        """The ThreadData of thread *ident* (more than one if a dead thread's lingers on)."""
+        with self._threads_lock:
+            return [thread for thread in self._threads if thread.ident == ident]
+
+    @contextlib.contextmanager
+    def all_buckets_locked(self) -> Iterator[HashTable]:
+        """Hold every bucket lock of the current table (in order, as grow does); yield the table."""
+        while True:
+            table = self.table
+            with contextlib.ExitStack() as held:
+                for bucket in table.buckets:
+                    held.enter_context(bucket.lock)
+                if self.table is not table:
+                    continue
+                yield table
+                return
 
     def grow(self, num_threads: int) -> None:
         """Make the table big enough for *num_threads* (parking_lot's grow_hashtable)."""

@@ -226,6 +226,8 @@ def park(
                 thread.key = key
                 thread.park_token = park_token
                 thread.woken = False
+                thread.timed = until_ns is not None
+                thread.on_timeout = timed_out
                 parker.prepare_park()
                 queued = True; bucket.queue.append(thread)  # noqa: E702
             break
@@ -233,10 +235,11 @@ def park(
             before_sleep()
         if until_ns is None:
             parker.park()
-            return Unparked(thread.unpark_token)
-        if parker.park_until(until_ns):
-            return Unparked(thread.unpark_token)
-        return _leave_queue(thread, timed_out)
+        elif not parker.park_until(until_ns):
+            return _leave_queue(thread, timed_out)
+        if thread.cancel is not None:  # cancel_park took us off the queue, as a timeout would
+            queued = False; raise _take_cancel(thread)  # noqa: E702
+        return Unparked(thread.unpark_token)
     except BaseException as exc:
         if queued:
             # Give the wait up: a deadline in the past settles a wake-up that an
@@ -248,6 +251,47 @@ def park(
                 result = _leave_queue(thread, timed_out)
             setattr(exc, _RESULT_ATTRIBUTE, result)
         raise
+
+
+def _take_cancel(thread: ThreadData) -> BaseException:
+    exc = thread.cancel
+    assert exc is not None
+    thread.cancel = None
+    setattr(exc, _RESULT_ATTRIBUTE, TimedOut)  # what interrupted_result(exc) reports
+    return exc
+
+
+def cancel_park(ident: int, exc: BaseException) -> bool:
+    """Make the thread *ident*, if parked, leave its queue and raise *exc* from ``park``.
+
+    The thread leaves exactly as if its park had timed out (its ``timed_out``
+    callback runs under the bucket lock, so the primitive's parked bits stay
+    right), then raises *exc*; ``interrupted_result(exc)`` is ``TimedOut``, so the
+    primitive's exception path gives up the wait cleanly.  False if the thread
+    was not parked.  The deadlock detector breaks cycles with this.
+    """
+    return any(_cancel_one(thread, exc) for thread in state.find_threads(ident))
+
+
+def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
+    with UnparkBatch() as wake:
+        while True:
+            key = thread.key
+            table = state.table
+            bucket = table.bucket_for(key)
+            with bucket.lock:
+                if state.table is not table or thread.key != key:
+                    continue  # grown or requeued meanwhile
+                queue = bucket.queue
+                if thread not in queue:
+                    return False
+                queue.remove(thread)
+                if thread.on_timeout is not None:
+                    thread.on_timeout(key, _first_index(queue, key) < 0)
+                thread.cancel = exc
+                thread.woken = True
+                wake.append(thread.parker.unpark_lock())
+                return True
 
 
 def _leave_queue(thread: ThreadData, timed_out: Callable[[int, bool], object] | None) -> ParkResult:
