@@ -417,11 +417,12 @@ def _snapshot(consistent: bool) -> tuple[list[_Parked], dict[int, dict[int, int]
 def _resource_of(key: int) -> int | None:
     """The tracked lock a thread parked on *key* waits for (None: a condvar, event, ...)."""
     from .raw.rwlock import RawRwLock
+    from .rwlock import RwLock
 
     if key in _objects:
         return key
     ref = _objects.get(key - 1)
-    if ref is not None and isinstance(ref(), RawRwLock):
+    if ref is not None and isinstance(ref(), (RawRwLock, RwLock)):  # whichever recorded it first
         return key - 1  # a writer waiting for the readers to leave
     return None
 
