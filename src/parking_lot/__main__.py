@@ -1,4 +1,4 @@
-"""``python -m parking_lot``: the command line (``info`` for now)."""
+"""``python -m parking_lot``: ``info``, ``bench`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -54,6 +54,92 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(text: str) -> None:
+    print(text, end="", file=sys.stderr, flush=True)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from parking_lot import bench
+
+    if args.plot:
+        try:
+            import matplotlib  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+        except ImportError:
+            print(
+                "error: --plot needs matplotlib, which is not installed "
+                '(pip install matplotlib, or pip install "parking-lot-cffi[plot]")',
+                file=sys.stderr,
+            )
+            return 2
+    available, notes = bench.scenarios()
+    selected = available
+    if args.only:
+        wanted = [name.lower() for name in args.only]
+        selected = [s for s in available if any(w in s.name.lower() for w in wanted)]
+        if not selected:
+            names = ", ".join(repr(s.name) for s in available)
+            print(f"error: no scenario matches {' '.join(args.only)!r}; scenarios: {names}", file=sys.stderr)
+            return 2
+    env = bench.environment()
+    print(
+        f"parking_lot {env['parking_lot']} on Python {env['python']} ({'GIL' if env['gil'] else 'free-threaded'}), "
+        f"{env['platform']}, {env['processor_count']} CPUs, backend {env['backend']}, {env['date']}"
+    )
+    print("ratio = our throughput / the reference's (> 1: faster); medians of interleaved rounds", flush=True)
+    _progress(f"running {len(selected)} scenarios{' (quick)' if args.quick else ''}\n")
+    results = bench.run(selected, args.quick, _progress)
+    print(bench.markdown_table(results) if args.markdown else bench.table(results))
+    for note in notes:
+        print(f"note: {note}")
+    if args.json:
+        bench.write_json(args.json, results, args.quick)
+        print(f"wrote {args.json}")
+    if args.plot:
+        bench.plot(args.plot, results)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import threading
+    import time
+
+    from parking_lot import FairMutex, Mutex
+
+    if not args.seconds > 0:
+        print(f"error: --seconds must be > 0, got {args.seconds}", file=sys.stderr)
+        return 2
+    print(f"{args.threads} threads each take the lock, add 1 to their count, release it, for {args.seconds} s.")
+    print("An unfair mutex lets the running thread take it straight back; a fair one hands it over.\n")
+    for name, mutex in (("Mutex (eventually fair)", Mutex(None)), ("FairMutex (always fair)", FairMutex(None))):
+        counts = [0] * args.threads
+        stop = threading.Event()
+        ready = threading.Barrier(args.threads + 1)
+
+        def work(index: int, mutex: Mutex[None] = mutex, counts: list[int] = counts) -> None:
+            ready.wait()
+            while not stop.is_set():
+                with mutex.lock():
+                    counts[index] += 1
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(args.threads)]
+        for thread in threads:
+            thread.start()
+        ready.wait()
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        total = sum(counts)
+        spread = max(counts) / max(1, min(counts))
+        print(f"{name}: {total:,} acquisitions, max/min per thread {spread:.2f}")
+        for index, count in enumerate(counts):
+            bar = "#" * round(40 * count / max(1, max(counts)))
+            print(f"  thread {index}: {count:>9,} {bar}")
+        print()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m parking_lot",
@@ -62,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     info = commands.add_parser("info", help="version, platform, interpreter, parker backends, cffi modules")
     info.set_defaults(handler=_cmd_info)
+    bench = commands.add_parser(
+        "bench",
+        help="time our primitives against threading (and peers when installed); print one table",
+        description="Time each scenario: our primitive and its reference, interleaved, medians; "
+        "ratio = our throughput / the reference's.",
+    )
+    bench.add_argument("--quick", action="store_true", help="fewer operations and rounds (under a minute)")
+    bench.add_argument("--json", metavar="FILE", help="write every figure, with machine, Python and backend")
+    bench.add_argument("--plot", metavar="FILE.png", help="draw the ratios as a bar chart (needs matplotlib)")
+    bench.add_argument("--only", metavar="NAME", nargs="+", help="only scenarios whose name contains NAME")
+    bench.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    bench.set_defaults(handler=_cmd_bench)
+    demo = commands.add_parser("demo", help="threads contending on a Mutex and a FairMutex: fairness you can see")
+    demo.add_argument("--threads", type=int, default=4, choices=range(2, 65), metavar="N", help="2-64 (default 4)")
+    demo.add_argument("--seconds", type=float, default=1.0, help="per mutex (default 1.0)")
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 

@@ -1,0 +1,470 @@
+"""``python -m parking_lot bench``: our primitives against the standard library (and peers), one table.
+
+Every scenario times our primitive and its reference the same way, interleaved
+(A B A B ...) over several rounds after a discarded warm-up, and quotes medians:
+a noisy neighbour slows both alike, so the *ratio* is the figure to read.
+``ratio`` is our throughput over the reference's (above 1: we are faster).
+
+The scripts in ``benchmarks/`` print more detail for each layer.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from types import ModuleType
+from typing import Any
+
+from . import compat
+from .condvar import Condvar
+from .mutex import FairMutex, Mutex
+from .raw.mutex import RawMutex
+from .rwlock import RwLock
+
+Candidate = Callable[[int], float]  # fn(n) -> seconds for n operations
+
+
+# --- compat scenarios, parametrised by module (threading or parking_lot.compat) ---------------------
+
+
+def with_lock(mod: ModuleType, kind: str) -> Candidate:
+    def run(n: int) -> float:
+        lock = getattr(mod, kind)()
+        started = time.perf_counter()
+        for _ in range(n):
+            with lock:
+                pass
+        return time.perf_counter() - started
+
+    return run
+
+
+def acquire_release(mod: ModuleType) -> Candidate:
+    def run(n: int) -> float:
+        lock = mod.Lock()
+        acquire, release = lock.acquire, lock.release
+        started = time.perf_counter()
+        for _ in range(n):
+            acquire()
+            release()
+        return time.perf_counter() - started
+
+    return run
+
+
+def semaphore(mod: ModuleType) -> Candidate:
+    def run(n: int) -> float:
+        sem = mod.Semaphore(1)
+        acquire, release = sem.acquire, sem.release
+        started = time.perf_counter()
+        for _ in range(n):
+            acquire()
+            release()
+        return time.perf_counter() - started
+
+    return run
+
+
+def event_wait_set(mod: ModuleType) -> Candidate:
+    def run(n: int) -> float:
+        event = mod.Event()
+        event.set()
+        wait = event.wait
+        started = time.perf_counter()
+        for _ in range(n):
+            wait()
+        return time.perf_counter() - started
+
+    return run
+
+
+def event_pingpong(mod: ModuleType) -> Candidate:
+    """Two threads alternate through two events, *n* round trips."""
+
+    def run(n: int) -> float:
+        ping, pong = mod.Event(), mod.Event()
+
+        def other() -> None:
+            for _ in range(n):
+                ping.wait()
+                ping.clear()
+                pong.set()
+
+        thread = threading.Thread(target=other)
+        started = time.perf_counter()
+        thread.start()
+        for _ in range(n):
+            ping.set()
+            pong.wait()
+            pong.clear()
+        thread.join()
+        return time.perf_counter() - started
+
+    return run
+
+
+def barrier_rounds(mod: ModuleType, parties: int = 8) -> Candidate:
+    """*parties* threads pass the barrier *n* times."""
+
+    def run(n: int) -> float:
+        barrier = mod.Barrier(parties)
+
+        def party() -> None:
+            for _ in range(n):
+                barrier.wait()
+
+        threads = [threading.Thread(target=party) for _ in range(parties - 1)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        party()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+
+    return run
+
+
+def condition_pingpong(mod: ModuleType) -> Candidate:
+    def run(n: int) -> float:
+        cond = mod.Condition(mod.Lock())
+        turn = [0]
+
+        def player(me: int) -> None:
+            for _ in range(n):
+                with cond:
+                    while turn[0] != me:
+                        cond.wait()
+                    turn[0] = 1 - me
+                    cond.notify()
+
+        other = threading.Thread(target=player, args=(1,))
+        started = time.perf_counter()
+        other.start()
+        player(0)
+        other.join()
+        return time.perf_counter() - started
+
+    return run
+
+
+def condition_notify_all(mod: ModuleType, waiters: int = 16) -> Candidate:
+    """*waiters* threads wait; the main thread notify_all()s; all re-take the lock. *n* rounds.
+
+    Arrivals are announced on a second condition of the same lock, so that the
+    figure is the broadcast's, not a storm of arrival notifications.
+    """
+
+    def run(rounds: int) -> float:
+        lock = mod.Lock()
+        cond, arrivals = mod.Condition(lock), mod.Condition(lock)
+        state = {"generation": 0, "arrived": 0}
+
+        def waiter() -> None:
+            for round_no in range(rounds):
+                with cond:
+                    state["arrived"] += 1
+                    arrivals.notify()
+                    while state["generation"] <= round_no:
+                        cond.wait()
+
+        threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+        for thread in threads:
+            thread.start()
+        started = time.perf_counter()
+        for round_no in range(rounds):
+            with cond:
+                while state["arrived"] < waiters * (round_no + 1):
+                    arrivals.wait()
+                state["generation"] += 1
+                cond.notify_all()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+
+    return run
+
+
+
+# --- the crate-style locks --------------------------------------------------------------------------
+
+
+def with_mutex(n: int) -> float:
+    mutex = Mutex(None)
+    started = time.perf_counter()
+    for _ in range(n):
+        with mutex.lock():
+            pass
+    return time.perf_counter() - started
+
+
+def raw_mutex_pair(n: int) -> float:
+    raw = RawMutex()
+    lock, unlock = raw.lock, raw.unlock
+    started = time.perf_counter()
+    for _ in range(n):
+        lock()
+        unlock()
+    return time.perf_counter() - started
+
+
+def rwlock_read(n: int) -> float:
+    rw = RwLock(None)
+    read = rw.read
+    started = time.perf_counter()
+    for _ in range(n):
+        with read():
+            pass
+    return time.perf_counter() - started
+
+
+def _peer_rwlock_read(make_reader: Callable[[], Any]) -> Candidate:
+    def run(n: int) -> float:
+        reader = make_reader()
+        started = time.perf_counter()
+        for _ in range(n):
+            with reader:
+                pass
+        return time.perf_counter() - started
+
+    return run
+
+
+def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
+    def run(n: int) -> float:
+        cm = make_cm()
+        counter = [0]
+        per_thread = n // 4
+        ready = threading.Barrier(5)
+
+        def work() -> None:
+            ready.wait()
+            for _ in range(per_thread):
+                with cm():
+                    counter[0] += 1
+
+        workers = [threading.Thread(target=work) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        ready.wait()
+        started = time.perf_counter()
+        for worker in workers:
+            worker.join()
+        return time.perf_counter() - started
+
+    return run
+
+
+def condvar_pingpong(n: int) -> float:
+    mutex, cv = Mutex([0]), Condvar()
+
+    def player(me: int) -> None:
+        for _ in range(n):
+            with mutex.lock() as guard:
+                cv.wait_while(guard, lambda turn: turn[0] != me)
+                guard.value[0] = 1 - me
+                cv.notify_one()
+
+    other = threading.Thread(target=player, args=(1,))
+    started = time.perf_counter()
+    other.start()
+    player(0)
+    other.join()
+    return time.perf_counter() - started
+
+
+# --- the table ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    ours_name: str
+    ours: Candidate
+    reference_name: str
+    reference: Candidate
+    ops: int
+    quick_ops: int
+    note: str = ""
+
+
+@dataclass
+class Result:
+    scenario: str
+    ours: str
+    reference: str
+    ops: int
+    ours_seconds: list[float] = field(default_factory=list)
+    reference_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def ours_ops_per_second(self) -> float:
+        return self.ops / statistics.median(self.ours_seconds)
+
+    @property
+    def reference_ops_per_second(self) -> float:
+        return self.ops / statistics.median(self.reference_seconds)
+
+    @property
+    def ratio(self) -> float:
+        """Our throughput over the reference's."""
+        return self.ours_ops_per_second / self.reference_ops_per_second
+
+
+def _lock_cm(lock: Any) -> Callable[[], Any]:
+    return lambda: lock
+
+
+def scenarios() -> tuple[list[Scenario], list[str]]:
+    """Every scenario this machine can run, and notes on the peers it cannot."""
+    t, c = threading, compat
+    mutex, fair = Mutex(None), FairMutex(None)
+    items = [
+        Scenario("uncontended with-lock", "with Mutex.lock()", with_mutex, "with threading.Lock()",
+                 with_lock(t, "Lock"), 300_000, 60_000),
+        Scenario("uncontended lock/unlock", "RawMutex.lock/unlock", raw_mutex_pair, "Lock.acquire/release",
+                 acquire_release(t), 300_000, 60_000),
+        Scenario("uncontended read lock", "with RwLock.read()", rwlock_read, "with threading.Lock()",
+                 with_lock(t, "Lock"), 300_000, 60_000),
+        Scenario("4 threads, shared counter", "Mutex", counter_4_threads(lambda: mutex.lock),
+                 "threading.Lock", counter_4_threads(lambda: _lock_cm(threading.Lock())), 200_000, 40_000),
+        Scenario("4 threads, shared counter (fair)", "FairMutex", counter_4_threads(lambda: fair.lock),
+                 "threading.Lock", counter_4_threads(lambda: _lock_cm(threading.Lock())), 100_000, 20_000),
+        Scenario("condition ping-pong", "Mutex + Condvar", condvar_pingpong, "threading.Condition",
+                 condition_pingpong(t), 2_000, 300),
+        Scenario("compat: with Lock", "compat.Lock", with_lock(c, "Lock"), "threading.Lock",
+                 with_lock(t, "Lock"), 300_000, 60_000),
+        Scenario("compat: Lock acquire/release", "compat.Lock", acquire_release(c), "threading.Lock",
+                 acquire_release(t), 300_000, 60_000),
+        Scenario("compat: with RLock", "compat.RLock", with_lock(c, "RLock"), "threading.RLock",
+                 with_lock(t, "RLock"), 300_000, 60_000),
+        Scenario("compat: Semaphore acquire/release", "compat.Semaphore", semaphore(c), "threading.Semaphore",
+                 semaphore(t), 200_000, 40_000),
+        Scenario("compat: Event.wait, set event", "compat.Event", event_wait_set(c), "threading.Event",
+                 event_wait_set(t), 300_000, 60_000),
+        Scenario("compat: Event ping-pong", "compat.Event", event_pingpong(c), "threading.Event",
+                 event_pingpong(t), 2_000, 300),
+        Scenario("compat: Barrier, 8 threads", "compat.Barrier", barrier_rounds(c), "threading.Barrier",
+                 barrier_rounds(t), 500, 60),
+        Scenario("compat: Condition ping-pong", "compat.Condition", condition_pingpong(c), "threading.Condition",
+                 condition_pingpong(t), 2_000, 300),
+        Scenario("compat: notify_all to 16", "compat.Condition", condition_notify_all(c), "threading.Condition",
+                 condition_notify_all(t), 60, 8),
+    ]
+    notes = []
+    try:
+        from readerwriterlock import rwlock as rwl  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        notes.append("readerwriterlock is not installed: its RWLockFair is left out (pip install readerwriterlock)")
+    else:
+        items.append(Scenario("uncontended read lock vs peer", "with RwLock.read()", rwlock_read,
+                              "readerwriterlock RWLockFair", _peer_rwlock_read(lambda: rwl.RWLockFair().gen_rlock()),
+                              300_000, 60_000))
+    try:
+        import fasteners  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        notes.append("fasteners is not installed: its ReaderWriterLock is left out (pip install fasteners)")
+    else:
+        items.append(Scenario("uncontended read lock vs fasteners", "with RwLock.read()", rwlock_read,
+                              "fasteners ReaderWriterLock", _peer_rwlock_read(lambda: fasteners.ReaderWriterLock().read_lock()),
+                              300_000, 60_000))
+    return items, notes
+
+
+def run(selected: list[Scenario], quick: bool, progress: Callable[[str], None]) -> list[Result]:
+    """Time every scenario: candidates interleaved, a warm-up round discarded, medians kept."""
+    rounds = 3 if quick else 7
+    results = []
+    for number, scenario in enumerate(selected, 1):
+        ops = scenario.quick_ops if quick else scenario.ops
+        result = Result(scenario.name, scenario.ours_name, scenario.reference_name, ops)
+        progress(f"[{number}/{len(selected)}] {scenario.name} ")
+        for round_index in range(rounds + 1):
+            ours = scenario.ours(ops)
+            reference = scenario.reference(ops)
+            if round_index:
+                result.ours_seconds.append(ours)
+                result.reference_seconds.append(reference)
+            progress(".")
+        progress("\n")
+        results.append(result)
+    return results
+
+
+def table(results: list[Result]) -> str:
+    """The results as a fixed-width table."""
+    header = f"{'scenario':<36} {'ours':<22} {'ops/s':>11}  {'reference':<28} {'ops/s':>11}  {'ratio':>6}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(
+            f"{r.scenario:<36} {r.ours:<22} {r.ours_ops_per_second:>11,.0f}  {r.reference:<28} "
+            f"{r.reference_ops_per_second:>11,.0f}  {r.ratio:>5.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def markdown_table(results: list[Result]) -> str:
+    """The results as a Markdown table (for the README)."""
+    lines = ["| scenario | ours | ops/s | reference | ops/s | ratio |", "|---|---|---:|---|---:|---:|"]
+    for r in results:
+        lines.append(
+            f"| {r.scenario} | {r.ours} | {r.ours_ops_per_second:,.0f} | {r.reference} | "
+            f"{r.reference_ops_per_second:,.0f} | {r.ratio:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def environment() -> dict[str, Any]:
+    from . import __version__, thread_parker
+
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "parking_lot": __version__,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor_count": __import__("os").cpu_count(),
+        "gil": True if is_gil_enabled is None else bool(is_gil_enabled()),
+        "backend": thread_parker.backend_name(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def write_json(path: str, results: list[Result], quick: bool) -> None:
+    payload = {
+        "environment": environment(),
+        "quick": quick,
+        "results": [
+            {**asdict(r), "ours_ops_per_second": r.ours_ops_per_second,
+             "reference_ops_per_second": r.reference_ops_per_second, "ratio": r.ratio}
+            for r in results
+        ],
+    }
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+
+
+def plot(path: str, results: list[Result]) -> None:
+    """A bar chart of the ratios (needs matplotlib: ``pip install "parking-lot-cffi[plot]"``)."""
+    import matplotlib  # type: ignore[import-not-found, unused-ignore]
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+
+    names = [r.scenario for r in results]
+    ratios = [r.ratio for r in results]
+    figure, axes = plt.subplots(figsize=(9, 0.4 * len(results) + 1.5))
+    axes.barh(names, ratios, color=["tab:green" if x >= 1 else "tab:orange" for x in ratios])
+    axes.axvline(1.0, color="black", linewidth=0.8)
+    axes.invert_yaxis()
+    axes.set_xlabel("throughput vs reference (1.0 = same; higher is faster)")
+    axes.set_title(f"parking_lot vs reference, Python {platform.python_version()}")
+    figure.tight_layout()
+    figure.savefig(path)
