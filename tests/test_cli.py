@@ -76,3 +76,9 @@ def test_demo_rejects_bad_input():
 
 def test_unknown_command_fails():
     assert run("frobnicate").returncode != 0
+
+
+def test_installed_peers_run():
+    from parking_lot import bench
+
+    assert bench.check_peers() == []

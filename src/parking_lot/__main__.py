@@ -63,7 +63,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.plot:
         try:
-            import matplotlib  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+            import matplotlib  # type: ignore[import-not-found, import-untyped, unused-ignore]  # noqa: F401
         except ImportError:
             print(
                 "error: --plot needs matplotlib, which is not installed "
