@@ -248,7 +248,8 @@ def _rwlockfair_reader() -> Callable[[], Any]:
 def _fasteners_reader() -> Callable[[], Any]:
     import fasteners  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
-    return fasteners.ReaderWriterLock().read_lock  # a fresh context manager per read
+    read: Callable[[], Any] = fasteners.ReaderWriterLock().read_lock  # a fresh context manager per read
+    return read
 
 
 def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
