@@ -1,0 +1,27 @@
+"""The README's Python examples run as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BOUND
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+BLOCKS = re.findall(r"```python\n(.*?)```", open(README, encoding="utf-8").read(), re.S)
+
+
+def test_the_readme_has_examples():
+    assert len(BLOCKS) >= 4
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)))
+def test_readme_example_runs(index, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKS[index]], capture_output=True, text=True, timeout=max(BOUND, 60), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
