@@ -375,3 +375,53 @@ def test_disable_restores_the_original_methods_and_costs_nothing_when_off():
     assert Mutex.lock is original_lock and MutexGuard.__exit__ is original_exit
     assert compat.Lock.acquire is original_acquire and not deadlock.is_enabled()
     assert deadlock.check_deadlock() == []
+
+
+def test_an_upgrade_waiting_for_a_busy_reader_is_no_deadlock():
+    """The upgrader holds the lock (upgradable) and waits on the second key: not for itself."""
+    rw = RwLock(0)
+    reading, may_leave = threading.Event(), threading.Event()
+
+    def reader():
+        with rw.read():
+            reading.set()
+            may_leave.wait(BOUND)  # busy elsewhere (not parked in the lot)
+
+    def upgrader():
+        with rw.upgradable_read() as guard:
+            with guard.upgrade() as writer:
+                writer.value += 1
+        return True
+
+    worker = start(reader)
+    reading.wait(BOUND)
+    upgrading = start(upgrader)
+    wait_until(lambda: core.parked_count(id(rw._raw) + 1) == 1, what="the upgrader to wait for the reader")
+    for _ in range(20):
+        assert deadlock.check_deadlock() == []
+    may_leave.set()
+    worker.finish()
+    assert upgrading.finish() is True
+    with rw.read() as guard:
+        assert guard.value == 1
+
+
+def test_a_thread_that_reads_then_asks_to_write_deadlocks_itself():
+    raw = RawRwLock()
+
+    def read_then_write():
+        raw.lock_shared()
+        try:
+            raw.lock_exclusive()  # waits for the readers to leave: itself among them
+        except deadlock.DeadlockError as exc:
+            return exc
+        finally:
+            raw.unlock_shared()
+
+    worker = start(read_then_write)
+    (cycle,) = _wait_for_cycle(1)
+    assert cycle.idents == {worker.ident}
+    assert cycle.threads[0].waiting_for.key == id(raw)
+    deadlock.break_deadlock(cycle)
+    assert isinstance(worker.finish(), deadlock.DeadlockError)
+    assert not raw.is_locked()

@@ -119,9 +119,24 @@ def _holds(key: int) -> bool:
         return key in _held.get(_thread.get_ident(), ())
 
 
-def _snapshot_held() -> dict[int, dict[int, int]]:
+#: (thread ident, RwLock key) for every upgradable read lock held: an upgrader waiting for
+#: the readers to leave waits for the *other* readers, not for itself.
+_upgraders: set[tuple[int, int]] = set()
+
+Held = dict[int, dict[int, int]]
+
+
+def _snapshot_held() -> tuple[Held, frozenset[tuple[int, int]]]:
     with _track_lock:
-        return {ident: dict(keys) for ident, keys in _held.items() if keys}
+        return {ident: dict(keys) for ident, keys in _held.items() if keys}, frozenset(_upgraders)
+
+
+def _mark_upgradable(key: int, holds: bool) -> None:
+    with _track_lock:
+        if holds:
+            _upgraders.add((_thread.get_ident(), key))
+        else:
+            _upgraders.discard((_thread.get_ident(), key))
 
 
 # --- the patches -----------------------------------------------------------------------------
@@ -133,7 +148,9 @@ _IF_TRUE = "if-true"  # acquires when the result is true / not None
 _local = threading.local()  # .busy: inside a tracked call (nested calls do not record again)
 
 
-def _acquiring(fn: Callable[..., Any], key_of: Callable[[Any], int], when: str) -> Callable[..., Any]:
+def _acquiring(
+    fn: Callable[..., Any], key_of: Callable[[Any], int], when: str, upgradable: bool = False
+) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_local, "busy", False):
@@ -145,17 +162,21 @@ def _acquiring(fn: Callable[..., Any], key_of: Callable[[Any], int], when: str) 
             _local.busy = False
         if when == _ALWAYS or (result is not None and result is not False):
             _acquired(key_of(self), self)
+            if upgradable:
+                _mark_upgradable(key_of(self), True)
         return result
 
     return tracked
 
 
-def _releasing(fn: Callable[..., Any], key_of: Callable[[Any], int]) -> Callable[..., Any]:
+def _releasing(fn: Callable[..., Any], key_of: Callable[[Any], int], upgradable: bool = False) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_local, "busy", False):
             return fn(self, *args, **kwargs)
         # Forget it first: once really released, another thread may take and record it.
+        if upgradable:
+            _mark_upgradable(key_of(self), False)
         _released(key_of(self))
         _local.busy = True
         try:
@@ -213,18 +234,23 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
         plan.append((MutexGuard, name, rel(guard_raw)))
     # (Nested calls, e.g. Mutex.try_lock -> RawMutex.try_lock, record once: see _local.busy.)
     # RwLock: every mode on the one key; upgrades and downgrades keep holding it.
-    for name in ("lock_shared", "lock_shared_recursive", "lock_exclusive", "lock_upgradable"):
+    for name in ("lock_shared", "lock_shared_recursive", "lock_exclusive"):
         plan.append((RawRwLock, name, acq(own)))
+    plan.append((RawRwLock, "lock_upgradable", lambda fn: _acquiring(fn, own, _ALWAYS, upgradable=True)))
+    for name in ("try_lock_upgradable", "try_lock_upgradable_for", "try_lock_upgradable_until"):
+        plan.append((RawRwLock, name, lambda fn: _acquiring(fn, own, _IF_TRUE, upgradable=True)))
+    for name in ("unlock_upgradable", "unlock_upgradable_fair"):
+        plan.append((RawRwLock, name, lambda fn: _releasing(fn, own, upgradable=True)))
+    for name in ("upgrade", "try_upgrade", "try_upgrade_for", "try_upgrade_until", "downgrade_upgradable"):
+        plan.append((RawRwLock, name, _upgradable_ended))
     for name in (
         "try_lock_shared", "try_lock_shared_for", "try_lock_shared_until", "try_lock_shared_recursive",
         "try_lock_exclusive", "try_lock_exclusive_for", "try_lock_exclusive_until",
-        "try_lock_upgradable", "try_lock_upgradable_for", "try_lock_upgradable_until",
     ):
         if hasattr(RawRwLock, name):
             plan.append((RawRwLock, name, acq(own, _IF_TRUE)))
     for name in (
         "unlock_shared", "unlock_shared_fair", "unlock_exclusive", "unlock_exclusive_fair",
-        "unlock_upgradable", "unlock_upgradable_fair",
     ):
         if hasattr(RawRwLock, name):
             plan.append((RawRwLock, name, rel(own)))
@@ -247,6 +273,19 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     plan.append((Condvar, "wait_raw", _condvar_waiting))
     plan.append((Once, "_call_slow", _once_running))
     return plan
+
+
+def _upgradable_ended(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """upgrade/downgrade_upgradable: the lock stays held, no longer as the upgradable read."""
+
+    @wraps(fn)
+    def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = fn(self, *args, **kwargs)
+        if result is not False:
+            _mark_upgradable(int(self._key), False)
+        return result
+
+    return tracked
 
 
 def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -332,6 +371,7 @@ def disable() -> None:
         with _track_lock:
             _held.clear()
             _objects.clear()
+            _upgraders.clear()
 
 
 def is_enabled() -> bool:
@@ -398,7 +438,7 @@ class _Parked:
     timed: bool
 
 
-def _snapshot(consistent: bool) -> tuple[list[_Parked], dict[int, dict[int, int]]]:
+def _snapshot(consistent: bool) -> tuple[list[_Parked], tuple[Held, frozenset[tuple[int, int]]]]:
     """Who is parked on which key, and who holds what.
 
     The consistent form holds every bucket lock while it reads both, so that no
@@ -479,7 +519,8 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
         start = min(component)
         path, seen, node = [start], {start}, start
         while True:  # walk inside the component until the walk closes
-            node = min(n for n in edges[node] if n in members)
+            # In a component of two or more every member reaches another: never walk a self-loop.
+            node = min((n for n in edges[node] if n in members and (n != node or len(members) == 1)))
             if node in seen:
                 cycles.append(path[path.index(node):])
                 break
@@ -488,7 +529,10 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
     return cycles
 
 
-def _cycles_from(parked: list[_Parked], held: dict[int, dict[int, int]]) -> tuple[list[list[int]], dict[int, _Parked]]:
+def _cycles_from(
+    parked: list[_Parked], ownership: tuple[Held, frozenset[tuple[int, int]]]
+) -> tuple[list[list[int]], dict[int, _Parked]]:
+    held, upgraders = ownership
     by_thread = {entry.ident: entry for entry in parked}
     holders: dict[int, set[int]] = {}
     for ident, keys in held.items():
@@ -500,6 +544,8 @@ def _cycles_from(parked: list[_Parked], held: dict[int, dict[int, int]]) -> tupl
         if resource is None:
             continue
         blockers = {ident for ident in holders.get(resource, ()) if ident in by_thread}
+        if entry.key != resource and (entry.ident, resource) in upgraders:
+            blockers.discard(entry.ident)  # an upgrade waits for the *other* readers
         if blockers:
             edges[entry.ident] = blockers
     return _find_cycles(edges), by_thread
@@ -516,8 +562,9 @@ def check_deadlock() -> list[Cycle]:
     cycles, _ = _cycles_from(*_snapshot(False))
     if not cycles:
         return []  # a deadlock does not change: the quick pass cannot miss one for long
-    parked, held = _snapshot(True)
-    cycles, by_thread = _cycles_from(parked, held)
+    parked, ownership = _snapshot(True)
+    cycles, by_thread = _cycles_from(parked, ownership)
+    held = ownership[0]
     frames = sys._current_frames()
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     reports = []
