@@ -134,8 +134,8 @@ class Lock(RawMutex):
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take the lock; with *blocking* false, only if it is free; give up after *timeout* seconds."""
-        if timeout == _UNSET:
-            if self._locked.acquire(False):  # the common call, checked in one comparison
+        if timeout == -1:  # _UNSET, as a literal: the common call, checked in one comparison
+            if self._locked.acquire(False):
                 return True
         else:
             _check_lock_args(blocking, timeout)
@@ -248,7 +248,15 @@ class RLock:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.release()
+        # release(), inlined: this is half of every `with rlock:`.
+        if self._owner != _get_ident():
+            raise RuntimeError("cannot release un-acquired lock")
+        count = self._count - 1
+        if count:
+            self._count = count
+            return
+        self._count = 0; self._owner = None  # noqa: E702
+        self._mutex.unlock()
 
     # The hooks threading.Condition uses (so threading.Condition(RLock()) works too).
 
@@ -319,6 +327,15 @@ class Condition:
         else:
             self._raw = None
         self._key = self._cv._key  # foreign locks: waiters park here and are woken directly
+        # How to tell whether the lock is held, chosen once: the lock's own _is_owned
+        # (RLocks), our Lock's locked() (what threading's probe finds out), or the probe.
+        self._owned: Callable[[], bool]
+        if isinstance(lock, Lock):
+            self._owned = lock._locked.locked
+        elif hasattr(lock, "_is_owned"):
+            self._owned = lock._is_owned
+        else:
+            self._owned = self._owned_by_probe
 
     def __enter__(self) -> bool:
         return bool(self._lock.__enter__())
@@ -332,9 +349,9 @@ class Condition:
         return f"<Condition({self._lock}, {parked_count(self._key)})>"
 
     def _is_owned(self) -> bool:
-        is_owned = getattr(self._lock, "_is_owned", None)
-        if is_owned is not None:
-            return bool(is_owned())
+        return self._owned()
+
+    def _owned_by_probe(self) -> bool:
         # A plain lock: held by someone if it cannot be taken (threading's own test).
         if self._lock.acquire(False):
             self._lock.release()
