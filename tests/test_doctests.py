@@ -5,10 +5,12 @@ from __future__ import annotations
 import doctest
 import importlib
 import pkgutil
+import threading
 
 import pytest
 
 import parking_lot
+from conftest import BOUND
 
 MODULES = sorted(
     info.name
@@ -20,8 +22,15 @@ MODULES = sorted(
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
+    outcome: list[doctest.TestResults] = []
+    # In a thread with a bounded join: an example that deadlocks fails instead of hanging.
+    runner = threading.Thread(
+        target=lambda: outcome.append(doctest.testmod(module, optionflags=doctest.ELLIPSIS)), daemon=True
+    )
+    runner.start()
+    runner.join(BOUND)
+    assert not runner.is_alive(), f"the examples of {name} did not finish within {BOUND} s"
+    assert outcome and outcome[0].failed == 0
 
 
 def test_the_examples_are_really_there():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .mutex import MutexGuard
+from .mutex import Mutex, MutexGuard
 from .raw.condvar import Condvar as RawCondvar
 from .raw.condvar import WaitTimeoutResult
 
@@ -28,6 +28,19 @@ class Condvar(RawCondvar):
     ``notify_one()`` returns whether a waiter was there; ``notify_all()`` how many.
     ``notify_all`` wakes one waiter and moves the rest onto the mutex's queue, so
     they wake one by one as the mutex frees up instead of all fighting for it.
+    
+    >>> import threading
+    >>> jobs, ready = Mutex([]), Condvar()
+    >>> def worker():
+    ...     with jobs.lock() as guard:
+    ...         ready.wait_while(guard, lambda queue: not queue, timeout=10)
+    ...         return guard.value.pop()
+    >>> t = threading.Thread(target=worker); t.start()
+    >>> with jobs.lock() as guard:
+    ...     guard.value.append("job")
+    ...     _ = ready.notify_one()
+    >>> t.join(10); jobs.is_locked()
+    False
     """
 
     __slots__ = ()

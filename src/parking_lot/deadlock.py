@@ -70,7 +70,11 @@ _log = logging.getLogger("parking_lot.deadlock")
 
 
 class DeadlockError(RuntimeError):
-    """Raised in a thread chosen to break a deadlock: its lock acquisition gave up."""
+    """Raised in a thread chosen to break a deadlock: its lock acquisition gave up.
+
+    >>> issubclass(DeadlockError, RuntimeError)
+    True
+    """
 
 
 # --- resource tracking ---------------------------------------------------------------------
@@ -384,7 +388,11 @@ def is_enabled() -> bool:
 
 @dataclass(frozen=True)
 class LockInfo:
-    """A lock in a report: its key in the parking lot, Python type and repr."""
+    """A lock in a report: its key in the parking lot, Python type and repr.
+
+    >>> str(LockInfo(0x10, "Mutex", "<Mutex locked>"))
+    'Mutex at 0x10: <Mutex locked>'
+    """
 
     key: int
     type_name: str
@@ -396,7 +404,12 @@ class LockInfo:
 
 @dataclass(frozen=True)
 class ThreadReport:
-    """One thread of a deadlock cycle."""
+    """One thread of a deadlock cycle.
+
+    >>> a, b = LockInfo(0x10, "Mutex", "<a>"), LockInfo(0x20, "Mutex", "<b>")
+    >>> print(ThreadReport(1, "worker", a, (b,), False, "  File ...\\n").__str__().splitlines()[1])
+      waits for: Mutex at 0x10: <a>
+    """
 
     ident: int
     name: str
@@ -418,7 +431,13 @@ class ThreadReport:
 
 @dataclass(frozen=True)
 class Cycle:
-    """Threads each waiting for a lock the next one holds (the last waits for the first's)."""
+    """Threads each waiting for a lock the next one holds (the last waits for the first's).
+
+    >>> a, b = LockInfo(0x10, "Mutex", "<a>"), LockInfo(0x20, "Mutex", "<b>")
+    >>> cycle = Cycle((ThreadReport(1, "t1", a, (b,), False, ""), ThreadReport(2, "t2", b, (a,), True, "")))
+    >>> str(cycle).splitlines()[0], sorted(cycle.idents)
+    ('Deadlock: 2 thread(s) in a cycle', [1, 2])
+    """
 
     threads: tuple[ThreadReport, ...] = field(default_factory=tuple)
 

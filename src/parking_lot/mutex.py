@@ -28,7 +28,18 @@ T = TypeVar("T")
 
 
 class MutexGuard(Generic[T]):
-    """Access to a :class:`Mutex`'s value while the mutex is held; a context manager that unlocks."""
+    """Access to a :class:`Mutex`'s value while the mutex is held; a context manager that unlocks.
+
+    >>> m = Mutex([1])
+    >>> guard = m.lock()
+    >>> guard.value.append(2); guard.value
+    [1, 2]
+    >>> guard.unlock()
+    >>> guard.value
+    Traceback (most recent call last):
+        ...
+    RuntimeError: this guard's mutex has been unlocked; lock it again to get a new guard
+    """
 
     __slots__ = ("_mutex", "_raw", "_locked", "_held")
 
@@ -119,6 +130,15 @@ class Mutex(Generic[T]):
     ``lock()`` blocks; ``try_lock()`` never does; ``try_lock_for(seconds)`` and
     ``try_lock_until(monotonic_deadline)`` give up after a time; the last three
     return None instead of a guard when they fail.
+
+    >>> m = Mutex({"hits": 0})
+    >>> with m.lock() as guard:
+    ...     guard.value["hits"] += 1
+    ...     m.try_lock() is None          # already held
+    True
+    >>> with m.try_lock_for(0.1) as guard:
+    ...     guard.value
+    {'hits': 1}
     """
 
     __slots__ = ("_raw", "_locked", "_value", "_guard", "__weakref__")

@@ -22,7 +22,15 @@ T = TypeVar("T")
 
 
 class ReentrantMutexGuard(Generic[T]):
-    """One lock of a :class:`ReentrantMutex`; unlocks once on ``with`` exit or ``unlock()``."""
+    """One lock of a :class:`ReentrantMutex`; unlocks once on ``with`` exit or ``unlock()``.
+
+    >>> m = ReentrantMutex("v")
+    >>> outer = m.lock(); inner = m.lock()
+    >>> inner.unlock(); m.is_locked()
+    True
+    >>> outer.unlock(); m.is_locked()
+    False
+    """
 
     __slots__ = ("_mutex", "_held")
 
@@ -54,7 +62,15 @@ class ReentrantMutexGuard(Generic[T]):
 
 
 class ReentrantMutex(Generic[T]):
-    """A mutex that owns a value and that its owning thread may lock again."""
+    """A mutex that owns a value and that its owning thread may lock again.
+
+    >>> m = ReentrantMutex([])
+    >>> with m.lock() as outer:
+    ...     with m.lock() as inner:       # the same thread: no deadlock
+    ...         inner.value.append("nested")
+    ...     outer.value
+    ['nested']
+    """
 
     __slots__ = ("_raw", "_value", "__weakref__")
 

@@ -92,7 +92,13 @@ def _make(cls: type[G], lock: RwLock[Any]) -> G:
 
 
 class ReadGuard(_Guard[T]):
-    """A shared (read) lock of an :class:`RwLock`."""
+    """A shared (read) lock of an :class:`RwLock`.
+
+    >>> rw = RwLock(3)
+    >>> with rw.read() as a, rw.read() as b:   # readers share
+    ...     a.value + b.value
+    6
+    """
 
     __slots__ = ()
 
@@ -119,7 +125,19 @@ class ReadGuard(_Guard[T]):
 
 
 class UpgradableReadGuard(_Guard[T]):
-    """The upgradable read lock: shares with readers, excludes writers and other upgraders."""
+    """The upgradable read lock: shares with readers, excludes writers and other upgraders.
+
+    >>> rw = RwLock([])
+    >>> guard = rw.upgradable_read()
+    >>> rw.try_upgradable_read() is None     # one upgrader at a time
+    True
+    >>> with rw.read():                      # readers still get in
+    ...     pass
+    >>> with guard.upgrade() as writer:      # consumes the upgradable guard
+    ...     writer.value.append("x")
+    >>> rw.is_locked()
+    False
+    """
 
     __slots__ = ()
 
@@ -153,7 +171,16 @@ class UpgradableReadGuard(_Guard[T]):
 
 
 class WriteGuard(_Guard[T]):
-    """The exclusive (write) lock of an :class:`RwLock`; the value may be replaced."""
+    """The exclusive (write) lock of an :class:`RwLock`; the value may be replaced.
+
+    >>> rw = RwLock(1)
+    >>> with rw.write() as writer:
+    ...     writer.value = 2
+    ...     reader = writer.downgrade()      # a reader now, no writer could slip in
+    >>> reader.value
+    2
+    >>> reader.unlock()
+    """
 
     __slots__ = ()
 
@@ -191,6 +218,14 @@ class RwLock(Generic[T]):
 
     ``read()``, ``write()`` and ``upgradable_read()`` block; the ``try_*`` forms
     return None instead of a guard when the lock is not available (in time).
+
+    >>> rw = RwLock({"a": 1})
+    >>> with rw.write() as w:
+    ...     rw.try_read() is None, rw.try_read_for(0.01) is None
+    (True, True)
+    >>> with rw.read() as r:
+    ...     r.value["a"]
+    1
     """
 
     __slots__ = ("_raw", "_value", "__weakref__")

@@ -142,7 +142,13 @@ class HashTable:
 
 @dataclass(frozen=True)
 class Statistics:
-    """A snapshot of the parking lot (taken without locking: counts may be a moment old)."""
+    """A snapshot of the parking lot (taken without locking: counts may be a moment old).
+
+    >>> from parking_lot.core import statistics
+    >>> snapshot = statistics()
+    >>> snapshot.buckets >= 16, snapshot.threads_parked >= 0
+    (True, True)
+    """
 
     #: Threads in some bucket's queue.
     threads_parked: int

@@ -28,7 +28,11 @@ class ParkResult:
 
 
 class Unparked(ParkResult):
-    """The thread was woken by an unparker, which handed it ``token``."""
+    """The thread was woken by an unparker, which handed it ``token``.
+
+    >>> Unparked(7).token, Unparked(7) == Unparked(7), Unparked(7).is_unparked
+    (7, True, True)
+    """
 
     __slots__ = ("token",)
     __match_args__ = ("token",)
@@ -69,6 +73,10 @@ TimedOut: Final[ParkResult] = _Singleton("TimedOut")
 class UnparkResult(NamedTuple):
     """What an unpark operation did; also passed to its ``callback`` before threads wake.
 
+    >>> from parking_lot.core import unpark_one
+    >>> unpark_one(id(object()))          # nobody was parked there
+    UnparkResult(unparked_threads=0, requeued_threads=0, have_more_threads=False, be_fair=False)
+
     A named tuple: immutable, cheap to make (unpark operations are hot paths).
     """
 
@@ -90,7 +98,13 @@ ONE_THREAD_RESULTS: Final = (
 
 
 class RequeueOp(enum.Enum):
-    """What ``unpark_requeue``'s ``validate`` asks for."""
+    """What ``unpark_requeue``'s ``validate`` asks for.
+
+    >>> from parking_lot.core import unpark_requeue
+    >>> a, b = id(object()), id(object())
+    >>> unpark_requeue(a, b, lambda: RequeueOp.RequeueAll, lambda op, result: 0).requeued_threads
+    0
+    """
 
     #: Do nothing.
     Abort = "abort"
@@ -105,7 +119,12 @@ class RequeueOp(enum.Enum):
 
 
 class FilterOp(enum.Enum):
-    """What ``unpark_filter``'s ``filter`` says of one parked thread."""
+    """What ``unpark_filter``'s ``filter`` says of one parked thread.
+
+    >>> from parking_lot.core import unpark_filter
+    >>> unpark_filter(id(object()), lambda token: FilterOp.Unpark, lambda result: 0).unparked_threads
+    0
+    """
 
     #: Wake this thread.
     Unpark = "unpark"

@@ -43,7 +43,14 @@ _HANDOFF = Unparked(TOKEN_HANDOFF)
 
 
 class WaitTimeoutResult(NamedTuple):
-    """What a timed wait returns: ``timed_out`` is True when no notification came in time."""
+    """What a timed wait returns: ``timed_out`` is True when no notification came in time.
+
+    >>> from parking_lot.raw import RawMutex
+    >>> m, cv = RawMutex(), Condvar()
+    >>> with m:
+    ...     cv.wait_raw(m, timeout=0.001).timed_out
+    True
+    """
 
     timed_out: bool
 

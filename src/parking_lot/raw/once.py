@@ -23,7 +23,14 @@ _LOCKED = 4
 
 
 class OnceState(enum.Enum):
-    """Where a :class:`Once` stands."""
+    """Where a :class:`Once` stands.
+
+    >>> once = Once()
+    >>> once.state
+    <OnceState.New: 'new'>
+    >>> once.call_once(lambda: None); once.state.done
+    True
+    """
 
     New = "new"
     Poisoned = "poisoned"
@@ -40,7 +47,20 @@ class OnceState(enum.Enum):
 
 
 class PoisonError(RuntimeError):
-    """A Once whose function raised before was asked to run again with ``call_once``."""
+    """A Once whose function raised before was asked to run again with ``call_once``.
+
+    >>> once = Once()
+    >>> once.call_once(lambda: 1 / 0)
+    Traceback (most recent call last):
+        ...
+    ZeroDivisionError: division by zero
+    >>> once.call_once(lambda: None)
+    Traceback (most recent call last):
+        ...
+    parking_lot.raw.once.PoisonError: Once instance has previously been poisoned
+    >>> once.call_once_force(lambda state: print(state.poisoned))
+    True
+    """
 
 
 class Once:
