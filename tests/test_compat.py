@@ -688,3 +688,36 @@ def test_stress_every_class_with_many_threads():
     assert not lock.locked() and rlock._count == 0 and sem._value == 4
     for key in (id(lock), id(rlock._mutex), id(sem), id(barrier), cond._key):
         assert core.parked_count(key) == 0
+
+
+def test_tiny_timeouts_behave_as_in_threading(mod):
+    tiny = 1e-9
+    lock = mod.Lock()
+    lock.acquire()
+    assert lock.acquire(timeout=tiny) is False
+    rlock = mod.RLock()
+    start(rlock.acquire).finish()
+    assert rlock.acquire(timeout=tiny) is False
+    cond = mod.Condition()
+    with cond:
+        assert cond.wait(tiny) is False
+        assert cond.wait_for(lambda: False, tiny) is False
+    assert mod.Semaphore(0).acquire(timeout=tiny) is False
+    assert mod.Event().wait(tiny) is False
+    barrier = mod.Barrier(2)
+    with pytest.raises(threading.BrokenBarrierError):
+        barrier.wait(tiny)
+    assert barrier.broken
+
+
+@pytest.mark.parametrize("timeout", [TIMEOUT_MAX * 2, 1e300])
+def test_huge_wait_timeouts_overflow_as_in_threading(mod, timeout):
+    cond = mod.Condition()
+    with cond:
+        with pytest.raises(OverflowError):
+            cond.wait(timeout)
+        assert cond._is_owned()
+    with pytest.raises(OverflowError):
+        mod.Semaphore(0).acquire(timeout=timeout)
+    with pytest.raises(OverflowError):
+        mod.Event().wait(timeout)
