@@ -20,7 +20,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import lock_acquire_release, measure, report  # noqa: E402
+from harness import measure, report  # noqa: E402
+
+from parking_lot.bench import acquire_release  # noqa: E402
 
 from parking_lot import core, thread_parker  # noqa: E402
 
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report("round trips between two threads", results, f"raw {backend} ping-pong"))
     results = measure(
-        {"threading.Lock acquire+release": lock_acquire_release, "unpark_one, no waiter": uncontended_unpark_one},
+        {"threading.Lock acquire+release": acquire_release(threading), "unpark_one, no waiter": uncontended_unpark_one},
         20000 if args.quick else 200000,
         rounds,
     )

@@ -13,32 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import measure, report  # noqa: E402
 
 from parking_lot import Mutex, compat, deadlock  # noqa: E402
+from parking_lot.bench import with_lock, with_mutex  # noqa: E402
 from parking_lot.mutex import MutexGuard  # noqa: E402
 
 
-def with_mutex(n: int) -> float:
-    mutex = Mutex(None)
-    started = time.perf_counter()
-    for _ in range(n):
-        with mutex.lock():
-            pass
-    return time.perf_counter() - started
-
-
-def with_compat_lock(n: int) -> float:
-    lock = compat.Lock()
-    started = time.perf_counter()
-    for _ in range(n):
-        with lock:
-            pass
-    return time.perf_counter() - started
+with_compat_lock = with_lock(compat, "Lock")
 
 
 def toggled(fn, enabled: bool):

@@ -21,62 +21,25 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import lock_acquire_release, measure, report  # noqa: E402
+from harness import measure, report  # noqa: E402
 
 from parking_lot.condvar import Condvar  # noqa: E402
 from parking_lot.mutex import FairMutex, Mutex  # noqa: E402
-from parking_lot.rwlock import RwLock  # noqa: E402
-from parking_lot.raw import RawMutex  # noqa: E402
+from parking_lot.bench import (  # noqa: E402
+    _peer_rwlock_read,
+    _rwlockfair_reader,
+    acquire_release,
+    with_lock,
+    with_mutex,
+)
+from parking_lot.bench import raw_mutex_pair as raw_lock_unlock  # noqa: E402
+from parking_lot.bench import rwlock_read as with_rwlock_read  # noqa: E402
 
 
-def with_threading_lock(n: int) -> float:
-    lock = threading.Lock()
-    started = time.perf_counter()
-    for _ in range(n):
-        with lock:
-            pass
-    return time.perf_counter() - started
-
-
-def with_mutex(n: int) -> float:
-    mutex = Mutex(None)
-    started = time.perf_counter()
-    for _ in range(n):
-        with mutex.lock():
-            pass
-    return time.perf_counter() - started
-
-
-def raw_lock_unlock(n: int) -> float:
-    raw = RawMutex()
-    lock, unlock = raw.lock, raw.unlock
-    started = time.perf_counter()
-    for _ in range(n):
-        lock()
-        unlock()
-    return time.perf_counter() - started
-
-
-def with_rwlock_read(n: int) -> float:
-    rw = RwLock(None)
-    read = rw.read
-    started = time.perf_counter()
-    for _ in range(n):
-        with read():
-            pass
-    return time.perf_counter() - started
-
-
-def with_rwlock_fair_read_peer(n: int) -> float:
-    """readerwriterlock's RWLockFair read lock (installed for the benchmark only)."""
-    from readerwriterlock import rwlock
-
-    reader = rwlock.RWLockFair().gen_rlock()
-    started = time.perf_counter()
-    for _ in range(n):
-        with reader:
-            pass
-    return time.perf_counter() - started
+# The uncontended scenarios are those of `python -m parking_lot bench` (one definition each).
+with_threading_lock = with_lock(threading, "Lock")
+lock_acquire_release = acquire_release(threading)
+with_rwlock_fair_read_peer = _peer_rwlock_read(_rwlockfair_reader)
 
 
 def _contended(make_cm, threads: int, per_thread: int) -> float:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,14 +57,3 @@ def report(title: str, results: dict[str, Measurement], baseline: str) -> str:
             f"  {name:<34} {result.ns_per_op:>10.0f} {result.ops_per_second:>12.0f} {result.median / base:>21.2f}x"
         )
     return "\n".join(lines)
-
-
-def lock_acquire_release(n: int) -> float:
-    """The yardstick: ``threading.Lock`` acquire() + release(), *n* times."""
-    lock = threading.Lock()
-    acquire, release = lock.acquire, lock.release
-    started = time.perf_counter()
-    for _ in range(n):
-        acquire()
-        release()
-    return time.perf_counter() - started

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .mutex import Mutex, MutexGuard
+from .mutex import Mutex, MutexGuard  # noqa: F401  (Mutex: for the doctest)
 from .raw.condvar import Condvar as RawCondvar
 from .raw.condvar import WaitTimeoutResult
 
