@@ -391,7 +391,7 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
 
 def run(selected: list[Scenario], quick: bool, progress: Callable[[str], None]) -> list[Result]:
     """Time every scenario: candidates interleaved, a warm-up round discarded, medians kept."""
-    rounds = 3 if quick else 7
+    rounds = 3 if quick else 11
     results = []
     for number, scenario in enumerate(selected, 1):
         ops = scenario.quick_ops if quick else scenario.ops
