@@ -425,3 +425,19 @@ def test_a_thread_that_reads_then_asks_to_write_deadlocks_itself():
     deadlock.break_deadlock(cycle)
     assert isinstance(worker.finish(), deadlock.DeadlockError)
     assert not raw.is_locked()
+
+
+@pytest.mark.parametrize("value, enabled", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_environment_variable_enables_at_import(value, enabled):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PARKING_LOT_DEADLOCK_DETECTION=value)
+    result = subprocess.run(
+        [sys.executable, "-c", "import parking_lot, sys; print(sys.modules['parking_lot.deadlock'].is_enabled() "
+         "if 'parking_lot.deadlock' in sys.modules else False)"],
+        capture_output=True, text=True, env=env, timeout=max(BOUND, 60),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(enabled)
