@@ -7,6 +7,7 @@ import importlib
 import platform
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import parking_lot
 from parking_lot import thread_parker
@@ -140,12 +141,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2), as every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _thread_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 2 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 2 to 64, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m parking_lot",
         description="Rust's parking lot for Python, on the OS wait primitives through cffi.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     info = commands.add_parser("info", help="version, platform, interpreter, parker backends, cffi modules")
     info.set_defaults(handler=_cmd_info)
     bench = commands.add_parser(
@@ -161,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     bench.set_defaults(handler=_cmd_bench)
     demo = commands.add_parser("demo", help="threads contending on a Mutex and a FairMutex: fairness you can see")
-    demo.add_argument("--threads", type=int, default=4, choices=range(2, 65), metavar="N", help="2-64 (default 4)")
+    demo.add_argument("--threads", type=_thread_count, default=4, metavar="N", help="2-64 (default 4)")
     demo.add_argument("--seconds", type=float, default=1.0, help="per mutex (default 1.0)")
     demo.set_defaults(handler=_cmd_demo)
     return parser
@@ -174,7 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    result: int = handler(args)
+    try:
+        result: int = handler(args)
+    except KeyboardInterrupt:
+        print(f"python -m parking_lot {args.command}: interrupted", file=sys.stderr)
+        return 130
     return result
 
 
