@@ -232,3 +232,22 @@ def _fault_scenario(mutex_class, target, fair):
 @pytest.mark.parametrize("fair", [False, True], ids=["unlock", "unlock_fair"])
 def test_an_exception_at_every_line_of_the_lock_slow_path(mutex_class, fair):
     assert at_every_line(lambda target: _fault_scenario(mutex_class, target, fair), minimum=10) > 0
+
+
+def test_a_release_that_fails_inside_the_slow_unlock_strands_no_waiter():
+    """A second release racing the first makes the slow unlock's own release raise: nothing may change."""
+    m = RawMutex()
+    m.lock()
+    waiter = start(lambda: m.try_lock_for(BOUND))
+    _wait_for_waiters(m, 1)
+    m._locked.release()  # the racing release won: LOCKED is already clear
+    from parking_lot.core._hashtable import state
+
+    state.table.bucket_for(id(m)).fair_deadline_ns = time.monotonic_ns() + 10**12  # no fair hand-off now
+    with pytest.raises(RuntimeError):
+        m.unlock()  # the slow path's release raises inside the unpark callback
+    assert core.parked_count(id(m)) == 1 and m._parked  # still queued, PARKED still set
+    m.lock()  # free: taken on the fast path
+    m.unlock()  # PARKED is set, so this wakes the waiter
+    assert waiter.finish() is True
+    m.unlock()

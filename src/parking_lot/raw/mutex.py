@@ -175,10 +175,13 @@ class RawMutex:
         locked = self._locked
 
         def callback(result: UnparkResult) -> int:
-            self._parked = result.have_more_threads
             if result.unparked_threads and (force_fair or result.be_fair):
+                self._parked = result.have_more_threads
                 return TOKEN_HANDOFF  # stay locked: the woken thread owns it now
-            locked.release()
+            # Release first: if it raises (a second release racing this one, which
+            # compat.Lock reports as threading does), the callback changes nothing
+            # and the waiter stays queued with PARKED still set.
+            locked.release(); self._parked = result.have_more_threads  # noqa: E702
             return TOKEN_NORMAL
 
         unpark_one(self._key, callback)
