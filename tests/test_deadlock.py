@@ -441,3 +441,25 @@ def test_environment_variable_enables_at_import(value, enabled):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(enabled)
+
+
+def test_a_thread_that_ends_holding_a_lock_leaves_no_record():
+    m = Mutex(None)
+    worker = start(lambda: m.lock() and threading.get_ident())
+    ident = worker.finish()
+    wait_until(lambda: ident not in deadlock._held, what="the ended thread's records to go")
+    assert m.is_locked()  # the lock itself stays locked, as it would without the detector
+    m.raw.unlock()
+
+
+def test_records_of_dropped_locks_do_not_pile_up():
+    import gc
+
+    before = len(deadlock._objects)
+    for _ in range(200):
+        mutex = Mutex(None)
+        with mutex.lock():
+            pass
+    del mutex
+    gc.collect()
+    assert len(deadlock._objects) <= before + 1

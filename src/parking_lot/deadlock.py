@@ -86,19 +86,49 @@ _held: dict[int, dict[int, int]] = {}
 _objects: dict[int, weakref.ref[Any]] = {}
 
 
+class _ThreadRecords:
+    """Kept in the thread's local storage: when the thread ends, its records go too.
+
+    (Otherwise a thread that ended holding a lock would haunt the next thread that
+    is given the same ident.)
+    """
+
+    __slots__ = ("ident", "keys")
+
+    def __init__(self, ident: int, keys: dict[int, int]) -> None:
+        self.ident = ident
+        self.keys = keys
+
+    def __del__(self) -> None:
+        with _track_lock:
+            if _held.get(self.ident) is self.keys:
+                del _held[self.ident]
+
+
+def _forget_object(key: int) -> Callable[[object], None]:
+    def forget(ref: object) -> None:
+        if _objects.get(key) is ref:
+            del _objects[key]
+
+    return forget
+
+
 def _acquired(key: int, obj: object) -> None:
     me = _thread.get_ident()
+    new_keys = None
     with _track_lock:
         keys = _held.get(me)
         if keys is None:
-            keys = _held[me] = {}
+            keys = new_keys = _held[me] = {}
         keys[key] = keys.get(key, 0) + 1
         ref = _objects.get(key)
         if ref is None or ref() is None:
             try:
-                _objects[key] = weakref.ref(obj)
+                _objects[key] = weakref.ref(obj, _forget_object(key))
             except TypeError:
                 pass
+    if new_keys is not None:
+        _local.records = _ThreadRecords(me, new_keys)  # outside the lock: a replaced one's __del__ takes it
 
 
 def _released(key: int) -> None:
