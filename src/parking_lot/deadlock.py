@@ -182,6 +182,15 @@ _IF_TRUE = "if-true"  # acquires when the result is true / not None
 _local = threading.local()  # .busy: inside a tracked call (nested calls do not record again)
 
 
+def _quietly(fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call *fn* with recording off for the calls it makes (they are part of this one)."""
+    _local.busy = True
+    try:
+        return fn(self, *args, **kwargs)
+    finally:
+        _local.busy = False
+
+
 def _acquiring(
     fn: Callable[..., Any], key_of: Callable[[Any], int], when: str, upgradable: bool = False
 ) -> Callable[..., Any]:
@@ -189,11 +198,7 @@ def _acquiring(
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_local, "busy", False):
             return fn(self, *args, **kwargs)
-        _local.busy = True
-        try:
-            result = fn(self, *args, **kwargs)
-        finally:
-            _local.busy = False
+        result = _quietly(fn, self, args, kwargs)
         if when == _ALWAYS or (result is not None and result is not False):
             _acquired(key_of(self), self)
             if upgradable:
@@ -212,11 +217,7 @@ def _releasing(fn: Callable[..., Any], key_of: Callable[[Any], int], upgradable:
         if upgradable:
             _mark_upgradable(key_of(self), False)
         _released(key_of(self))
-        _local.busy = True
-        try:
-            return fn(self, *args, **kwargs)
-        finally:
-            _local.busy = False
+        return _quietly(fn, self, args, kwargs)
 
     return tracked
 
@@ -326,11 +327,7 @@ def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         had = self._count
-        _local.busy = True
-        try:
-            result = fn(self, *args, **kwargs)
-        finally:
-            _local.busy = False
+        result = _quietly(fn, self, args, kwargs)
         if had == 0 and self._count == 1 and self._owner == _thread.get_ident():
             _acquired(id(self._mutex), self)
         return result
@@ -343,11 +340,7 @@ def _rlock_releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if self._count == 1 and self._owner == _thread.get_ident():
             _released(id(self._mutex))
-        _local.busy = True
-        try:
-            return fn(self, *args, **kwargs)
-        finally:
-            _local.busy = False
+        return _quietly(fn, self, args, kwargs)
 
     return tracked
 
