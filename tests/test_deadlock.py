@@ -463,3 +463,24 @@ def test_records_of_dropped_locks_do_not_pile_up():
     del mutex
     gc.collect()
     assert len(deadlock._objects) <= before + 1
+
+
+def test_cancel_park_wakes_the_thread_even_if_its_timed_out_callback_raises():
+    key = id(object())
+
+    def timed_out(_key, _last):
+        raise ValueError("callback failed")
+
+    def parked():
+        try:
+            core.park(key, None, None, timed_out)
+        except deadlock.DeadlockError as exc:
+            return exc
+
+    worker = start(parked)
+    wait_until(lambda: core.parked_count(key) == 1, what="the thread to park")
+    with pytest.raises(ValueError):
+        core.cancel_park(worker.ident, deadlock.DeadlockError("cancelled"))
+    assert isinstance(worker.finish(), deadlock.DeadlockError)
+    assert core.parked_count(key) == 0
+    assert core.cancel_park(worker.ident, deadlock.DeadlockError("again")) is False

@@ -285,12 +285,13 @@ def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
                 queue = bucket.queue
                 if thread not in queue:
                     return False
-                queue.remove(thread)
-                if thread.on_timeout is not None:
-                    thread.on_timeout(key, _first_index(queue, key) < 0)
-                thread.cancel = exc
-                thread.woken = True
-                wake.append(thread.parker.unpark_lock())
+                try:
+                    queue.remove(thread)
+                    if thread.on_timeout is not None:  # as a timeout would, before the thread runs
+                        thread.on_timeout(key, _first_index(queue, key) < 0)
+                finally:
+                    # Whatever the callback does, the thread is off the queue: wake it.
+                    thread.cancel = exc; thread.woken = True; wake.append(thread.parker.unpark_lock())  # noqa: E702
                 return True
 
 
