@@ -93,16 +93,19 @@ class _ThreadRecords:
     is given the same ident.)
     """
 
-    __slots__ = ("ident", "keys")
+    __slots__ = ("ident", "keys", "_lock", "_held")
 
     def __init__(self, ident: int, keys: dict[int, int]) -> None:
         self.ident = ident
         self.keys = keys
+        # Kept here: at interpreter exit the module's globals may already be gone.
+        self._lock = _track_lock
+        self._held = _held
 
     def __del__(self) -> None:
-        with _track_lock:
-            if _held.get(self.ident) is self.keys:
-                del _held[self.ident]
+        with self._lock:
+            if self._held.get(self.ident) is self.keys:
+                del self._held[self.ident]
 
 
 def _forget_object(key: int) -> Callable[[object], None]:
