@@ -46,7 +46,7 @@ import time
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from .core import Invalid, TimedOut, UnparkResult, park, parked_count, unpark_all, unpark_one
 from .raw.condvar import Condvar
@@ -72,11 +72,6 @@ _get_ident = _thread.get_ident
 _monotonic = time.monotonic
 _UNSET = -1
 R = TypeVar("R")
-
-
-class _Lockish(Protocol):
-    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
-    def release(self) -> None: ...
 
 
 # --- argument checks, worded as threading's ------------------------------------------

@@ -48,8 +48,15 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+from . import compat
 from .core import cancel_park
 from .core._hashtable import state
+from .mutex import Mutex, MutexGuard
+from .raw.condvar import Condvar
+from .raw.mutex import RawFairMutex, RawMutex
+from .raw.once import Once
+from .raw.rwlock import RawRwLock
+from .rwlock import ReadGuard, RwLock
 
 __all__ = [
     "Cycle",
@@ -227,21 +234,10 @@ def _releasing(fn: Callable[..., Any], key_of: Callable[[Any], int], upgradable:
 
 def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]]:
     """(class, method name, wrapper maker) for every method that acquires or releases."""
-    from . import compat
-    from .mutex import Mutex, MutexGuard
-    from .raw.condvar import Condvar
-    from .raw.mutex import RawFairMutex, RawMutex
-    from .raw.once import Once
-    from .raw.rwlock import RawRwLock
-    from .rwlock import ReadGuard, RwLock
-
     def own(obj: Any) -> int:
         return int(obj._key)
 
-    def mutex_raw(obj: Any) -> int:
-        return int(obj._raw._key)
-
-    def guard_raw(obj: Any) -> int:
+    def raw_key(obj: Any) -> int:  # Mutex, MutexGuard, RwLock: the key of the raw lock inside
         return int(obj._raw._key)
 
     def rlock(obj: Any) -> int:
@@ -265,11 +261,11 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     for name in ("unlock", "unlock_fair", "__exit__"):
         plan.append((RawMutex, name, rel(own)))
     plan.append((RawFairMutex, "unlock", rel(own)))
-    plan.append((Mutex, "lock", acq(mutex_raw)))
+    plan.append((Mutex, "lock", acq(raw_key)))
     for name in ("try_lock", "try_lock_for", "try_lock_until"):
-        plan.append((Mutex, name, acq(mutex_raw, _IF_TRUE)))
+        plan.append((Mutex, name, acq(raw_key, _IF_TRUE)))
     for name in ("__exit__", "unlock", "unlock_fair"):
-        plan.append((MutexGuard, name, rel(guard_raw)))
+        plan.append((MutexGuard, name, rel(raw_key)))
     # (Nested calls, e.g. Mutex.try_lock -> RawMutex.try_lock, record once: see _local.busy.)
     # RwLock: every mode on the one key; upgrades and downgrades keep holding it.
     for name in ("lock_shared", "lock_shared_recursive", "lock_exclusive"):
@@ -292,7 +288,7 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     ):
         if hasattr(RawRwLock, name):
             plan.append((RawRwLock, name, rel(own)))
-    plan.append((RwLock, "read", acq(lambda obj: int(obj._raw._key))))
+    plan.append((RwLock, "read", acq(raw_key)))
     plan.append((ReadGuard, "__exit__", rel(read_guard)))
     # compat: Lock inlines its fast paths, RLock keeps owner and count itself.
     for name in ("acquire",):
@@ -501,9 +497,6 @@ def _snapshot(consistent: bool) -> tuple[list[_Parked], tuple[Held, frozenset[tu
 
 def _resource_of(key: int) -> int | None:
     """The tracked lock a thread parked on *key* waits for (None: a condvar, event, ...)."""
-    from .raw.rwlock import RawRwLock
-    from .rwlock import RwLock
-
     if key in _objects:
         return key
     ref = _objects.get(key - 1)
