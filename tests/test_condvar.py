@@ -90,6 +90,42 @@ def test_notify_all_requeues_instead_of_stampeding(mutex_class):
         assert guard.value == 16
 
 
+def test_a_requeued_waiter_is_handed_the_mutex(monkeypatch):
+    # A waiter moved onto the mutex's queue has waited once already: the unlock that
+    # wakes it hands the mutex over (it never races a barging thread for it again).
+    # The fairness timer is off, so only that rule can cause the hand-off.
+    from parking_lot.core._hashtable import Bucket
+    from parking_lot.raw import RawMutex
+
+    class CountingMutex(RawMutex):
+        __slots__ = ("locks",)
+
+        def lock(self):
+            self.locks += 1
+            super().lock()
+
+    monkeypatch.setattr(Bucket, "should_be_fair", lambda self: False)
+    m, cv = CountingMutex(), Condvar()
+    m.locks = 0
+
+    def waiter():
+        m.lock()
+        try:
+            return cv.wait_raw(m, timeout=BOUND).timed_out, m.is_locked()
+        finally:
+            m.unlock()
+
+    worker = start(waiter)
+    _parked_on(cv, 1)
+    m.lock()
+    assert cv.notify_one() is True
+    assert core.parked_count(id(m)) == 1  # moved onto the mutex's queue
+    locks_before = m.locks
+    m.unlock()
+    assert worker.finish() == (False, True)
+    assert m.locks == locks_before  # the waiter did not have to lock() again: it was handed the mutex
+
+
 def test_notify_all_with_the_mutex_free_wakes_one_and_queues_the_rest(mutex_class):
     m, cv = mutex_class(0), Condvar()
     release = threading.Event()

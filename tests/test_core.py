@@ -212,6 +212,54 @@ def test_requeue_to_the_same_key_and_timeout_after_requeue():
     assert core.parked_count(key_to) == 0
 
 
+@pytest.mark.parametrize("waker", ["unpark_one", "unpark_filter", "unpark_requeue"])
+def test_waking_a_requeued_thread_reports_be_fair(monkeypatch, waker):
+    # The fairness timer is switched off, so be_fair can come only from the requeue rule:
+    # a thread moved by unpark_requeue has waited once already and is due a hand-off.
+    from parking_lot.core._hashtable import Bucket
+
+    monkeypatch.setattr(Bucket, "should_be_fair", lambda self: False)
+    key_from, key_to = fresh_key(), fresh_key()
+    direct = park_thread(key_to, park_token=1)
+    moved = park_thread(key_from, park_token=2)
+    assert core.unpark_requeue(key_from, key_to, lambda: RequeueOp.RequeueAll, lambda op, r: 0).requeued_threads == 1
+    seen = []
+
+    def wake_first():
+        if waker == "unpark_one":
+            return core.unpark_one(key_to, lambda r: seen.append(r) or 0)
+        return core.unpark_requeue(key_to, key_to, lambda: RequeueOp.UnparkOne, lambda op, r: seen.append(r) or 0)
+
+    if waker == "unpark_filter":
+        # Pick the moved thread (park token 2) past the direct one: a fair hand-off...
+        assert core.unpark_filter(key_to, lambda t: FilterOp.Unpark if t == 2 else FilterOp.Skip, lambda r: 0).be_fair
+        # ...and then the directly parked one: none due.
+        assert core.unpark_filter(key_to, lambda t: FilterOp.Unpark, lambda r: 0).be_fair is False
+    else:
+        # The directly parked thread is first in line: no fairness due.
+        assert wake_first().be_fair is False
+        assert seen[-1].be_fair is False
+        # Now the moved one is first: waking it is a fair hand-off.
+        assert wake_first().be_fair is True
+        assert seen[-1].be_fair is True
+    direct.finish()
+    moved.finish()
+
+
+def test_the_requeued_mark_lasts_one_park(monkeypatch):
+    from parking_lot.core._hashtable import Bucket
+
+    monkeypatch.setattr(Bucket, "should_be_fair", lambda self: False)
+    key_from, key_to = fresh_key(), fresh_key()
+    worker = start(lambda: (core.park(key_from, timeout=BOUND), core.park(key_to, timeout=BOUND)))
+    wait_parked(key_from, 1)
+    assert core.unpark_requeue(key_from, key_to, lambda: RequeueOp.RequeueAll, lambda op, r: 0).requeued_threads == 1
+    assert core.unpark_one(key_to, lambda r: 5).be_fair is True
+    wait_parked(key_to, 1)  # the same thread, parked again: not requeued this time
+    assert core.unpark_one(key_to, lambda r: 6).be_fair is False
+    assert worker.finish() == (Unparked(5), Unparked(6))
+
+
 # --- filter -----------------------------------------------------------------------------
 
 

@@ -77,7 +77,7 @@ class ThreadData:
 
     __slots__ = (
         "parker", "key", "park_token", "unpark_token", "woken", "ident", "timed", "on_timeout", "cancel",
-        "__weakref__",
+        "requeued", "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -96,6 +96,9 @@ class ThreadData:
         self.on_timeout: Callable[[int, bool], object] | None = None
         #: An exception cancel_park wants raised in this thread when it wakes.
         self.cancel: BaseException | None = None
+        #: Whether unpark_requeue moved this thread during its current park: such a
+        #: thread has waited once already, so waking it reports ``be_fair``.
+        self.requeued = False
 
 
 class Bucket:

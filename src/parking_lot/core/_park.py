@@ -228,6 +228,7 @@ def park(
                 thread.woken = False
                 thread.timed = until_ns is not None
                 thread.on_timeout = timed_out
+                thread.requeued = False
                 parker.prepare_park()
                 queued = True; bucket.queue.append(thread)  # noqa: E702
             break
@@ -325,7 +326,8 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
     ``callback(result)`` runs under the bucket lock before the thread wakes and
     returns the UnparkToken it receives (DEFAULT_UNPARK_TOKEN without a callback);
     it is called even when no thread was parked.  ``result.have_more_threads``
-    says whether others remain; ``result.be_fair`` whether a fair hand-off is due.
+    says whether others remain; ``result.be_fair`` whether a fair hand-off is due (the
+    bucket's fairness timer fired, or the thread was moved here by ``unpark_requeue``).
     """
     if type(key) is not int or not 0 <= key < WORD_LIMIT:
         key = _check_word(key, "key")
@@ -344,11 +346,13 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
                     if callback is not None:
                         _check_token(callback(_NOTHING_UNPARKED), "callback")
                     return _NOTHING_UNPARKED
-                result = ONE_THREAD_RESULTS[_first_index(queue, key, index + 1) >= 0][bucket.should_be_fair()]
+                thread = queue[index]
+                result = ONE_THREAD_RESULTS[_first_index(queue, key, index + 1) >= 0][
+                    thread.requeued or bucket.should_be_fair()
+                ]
                 token = DEFAULT_UNPARK_TOKEN
                 if callback is not None:
                     token = _check_token(callback(result), "callback")
-                thread = queue[index]
                 thread.unpark_token = token
                 thread.woken = True
                 wake.append(queue.pop(index).parker.unpark_lock())
@@ -432,13 +436,13 @@ def unpark_requeue(
                         unparked_threads=len(to_wake),
                         requeued_threads=len(to_move),
                         have_more_threads=only_one and len(matching) > 1,
-                        be_fair=bool(to_wake) and bucket_from.should_be_fair(),
+                        be_fair=bool(to_wake) and (to_wake[0].requeued or bucket_from.should_be_fair()),
                     )
                     token = _check_token(callback(op, result), "callback")
                     to_queue = bucket_to.queue
                     for thread in to_move:
                         # One line: the thread is never in a queue under the wrong key.
-                        from_queue.remove(thread); thread.key = key_to; to_queue.append(thread)  # noqa: E702
+                        from_queue.remove(thread); thread.key = key_to; thread.requeued = True; to_queue.append(thread)  # noqa: E702
                     for thread in to_wake:
                         thread.unpark_token = token
                         thread.woken = True
@@ -489,7 +493,7 @@ def unpark_filter(
                 result = UnparkResult(
                     unparked_threads=len(chosen),
                     have_more_threads=have_more,
-                    be_fair=bool(chosen) and bucket.should_be_fair(),
+                    be_fair=bool(chosen) and (chosen[0].requeued or bucket.should_be_fair()),
                 )
                 token = _check_token(callback(result), "callback")
                 for thread in chosen:

@@ -86,7 +86,9 @@ class UnparkResult(NamedTuple):
     requeued_threads: int = 0
     #: Whether threads remain parked on the key (after this operation).
     have_more_threads: bool = False
-    #: Whether a fair unlock is due: the bucket's random 0-1 ms fairness timer expired.
+    #: Whether a fair unlock is due: the bucket's random 0-1 ms fairness timer expired,
+    #: or the (first) thread woken was moved here by ``unpark_requeue`` during its park
+    #: (it has waited once already; a condvar waiter moved onto its mutex's queue).
     be_fair: bool = False
 
 
