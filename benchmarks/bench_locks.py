@@ -23,12 +23,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import measure, report  # noqa: E402
 
-from parking_lot.condvar import Condvar  # noqa: E402
 from parking_lot.mutex import FairMutex, Mutex  # noqa: E402
 from parking_lot.bench import (  # noqa: E402
     _peer_rwlock_read,
     _rwlockfair_reader,
     acquire_release,
+    condition_notify_all,
+    condition_pingpong,
+    condvar_notify_all,
+    condvar_pingpong,
     with_lock,
     with_mutex,
 )
@@ -36,8 +39,11 @@ from parking_lot.bench import raw_mutex_pair as raw_lock_unlock  # noqa: E402
 from parking_lot.bench import rwlock_read as with_rwlock_read  # noqa: E402
 
 
-# The uncontended scenarios are those of `python -m parking_lot bench` (one definition each).
+# The scenarios are those of `python -m parking_lot bench` (one definition each, so that
+# threading and ours always run the same protocol).
 with_threading_lock = with_lock(threading, "Lock")
+threading_condition_pingpong = condition_pingpong(threading)
+threading_condition_notify_all = condition_notify_all(threading)
 lock_acquire_release = acquire_release(threading)
 with_rwlock_fair_read_peer = _peer_rwlock_read(_rwlockfair_reader)
 
@@ -73,100 +79,6 @@ def contended_candidates() -> dict:
         "Mutex, 4 threads": lambda n: _contended(mutex.lock, 4, n // 4),
         "FairMutex, 4 threads": lambda n: _contended(fair.lock, 4, n // 4),
     }
-
-
-def condition_pingpong(n: int) -> float:
-    """threading.Condition: two threads take turns n times (wait/notify)."""
-    cond = threading.Condition(threading.Lock())
-    turn = [0]
-    return _turns(n, cond, lambda: cond, lambda me: cond.wait_for(lambda: turn[0] == me), cond.notify, turn)
-
-
-def condvar_pingpong(n: int) -> float:
-    """Mutex + Condvar: the same two-thread turn-taking."""
-    mutex, cv = Mutex(None), Condvar()
-    turn = [0]
-    holder = {}
-
-    def wait_turn(me):
-        cv.wait_while(holder["guard"], lambda _: turn[0] != me)
-
-    def enter():
-        holder["guard"] = mutex.lock()
-        return holder["guard"]
-
-    return _turns(n, None, enter, wait_turn, cv.notify_one, turn)
-
-
-def _turns(n, _unused, enter, wait_turn, notify, turn) -> float:
-    def player(me):
-        for _ in range(n):
-            with enter():
-                wait_turn(me)
-                turn[0] = 1 - me
-                notify()
-
-    other = threading.Thread(target=player, args=(1,))
-    started = time.perf_counter()
-    other.start()
-    player(0)
-    other.join()
-    return time.perf_counter() - started
-
-
-def condition_notify_all(n: int) -> float:
-    """16 threads wait; notify_all; all re-take the lock. n rounds; time for the wake-ups."""
-    return _broadcast_rounds(n, "threading")
-
-
-def condvar_notify_all(n: int) -> float:
-    return _broadcast_rounds(n, "parking_lot")
-
-
-def _broadcast_rounds(rounds: int, kind: str) -> float:
-    waiters = 16
-    if kind == "threading":
-        cond = threading.Condition(threading.Lock())
-        generation = [0]
-        arrived = [0]
-
-        def waiter():
-            for round_no in range(rounds):
-                with cond:
-                    arrived[0] += 1
-                    cond.notify_all()
-                    cond.wait_for(lambda: generation[0] > round_no)
-
-        def broadcast(round_no):
-            with cond:
-                cond.wait_for(lambda: arrived[0] == waiters * (round_no + 1))
-                generation[0] += 1
-                cond.notify_all()
-    else:
-        mutex, cv, arrived_cv = Mutex([0, 0]), Condvar(), Condvar()
-
-        def waiter():
-            for round_no in range(rounds):
-                with mutex.lock() as guard:
-                    guard.value[1] += 1
-                    arrived_cv.notify_one()
-                    cv.wait_while(guard, lambda state: state[0] <= round_no)
-
-        def broadcast(round_no):
-            with mutex.lock() as guard:
-                arrived_cv.wait_while(guard, lambda state: state[1] < waiters * (round_no + 1))
-                guard.value[0] += 1
-                cv.notify_all()
-
-    threads = [threading.Thread(target=waiter) for _ in range(waiters)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    for round_no in range(rounds):
-        broadcast(round_no)
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started
 
 
 def fairness_spread(make_cm, seconds: float, threads: int = 4) -> float:
@@ -215,13 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(contended_candidates(), 40_000 if args.quick else 200_000, rounds)
     print(report("4 threads incrementing a counter (total time)", results, "threading.Lock, 4 threads"))
     results = measure(
-        {"threading.Condition ping-pong": condition_pingpong, "Condvar ping-pong": condvar_pingpong},
+        {"threading.Condition ping-pong": threading_condition_pingpong, "Condvar ping-pong": condvar_pingpong},
         500 if args.quick else 3000,
         rounds,
     )
     print(report("two threads taking turns on a condition", results, "threading.Condition ping-pong"))
     results = measure(
-        {"threading.Condition notify_all x16": condition_notify_all, "Condvar notify_all x16": condvar_notify_all},
+        {"threading.Condition notify_all x16": threading_condition_notify_all, "Condvar notify_all x16": condvar_notify_all},
         20 if args.quick else 100,
         rounds,
     )

@@ -295,6 +295,33 @@ def condvar_pingpong(n: int) -> float:
     return time.perf_counter() - started
 
 
+def condvar_notify_all(rounds: int, waiters: int = 16) -> float:
+    """:func:`condition_notify_all`'s protocol on Mutex + Condvar (two condvars, one mutex)."""
+    mutex, cv, arrivals = Mutex({"generation": 0, "arrived": 0}), Condvar(), Condvar()
+
+    def waiter() -> None:
+        for round_no in range(rounds):
+            with mutex.lock() as guard:
+                guard.value["arrived"] += 1
+                arrivals.notify_one()
+                while guard.value["generation"] <= round_no:
+                    cv.wait(guard)
+
+    threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    for round_no in range(rounds):
+        with mutex.lock() as guard:
+            while guard.value["arrived"] < waiters * (round_no + 1):
+                arrivals.wait(guard)
+            guard.value["generation"] += 1
+            cv.notify_all()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 # --- the table ---------------------------------------------------------------------------------------------
 
 
@@ -354,6 +381,8 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
                  "threading.Lock", counter_4_threads(lambda: _lock_cm(threading.Lock())), 100_000, 20_000),
         Scenario("condition ping-pong", "Mutex + Condvar", condvar_pingpong, "threading.Condition",
                  condition_pingpong(t), 2_000, 300),
+        Scenario("notify_all to 16", "Mutex + Condvar", condvar_notify_all, "threading.Condition",
+                 condition_notify_all(t), 60, 8),
         Scenario("compat: with Lock", "compat.Lock", with_lock(c, "Lock"), "threading.Lock",
                  with_lock(t, "Lock"), 300_000, 60_000),
         Scenario("compat: Lock acquire/release", "compat.Lock", acquire_release(c), "threading.Lock",
