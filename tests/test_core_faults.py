@@ -91,10 +91,12 @@ def _scenario_unpark_all(key):
     return lambda: core.unpark_all(key, 6), victims, []
 
 
-def _scenario_requeue(op):
+def _scenario_requeue(op, same_key=False):
+    # key + 1 is (almost always) in another bucket: two bucket locks; the same key: one.
     def scenario(key):
         victims = _victims(key, [1, 2, 3])
-        return lambda: core.unpark_requeue(key, key + 1, lambda: op, lambda o, r: 7), victims, []
+        key_to = key if same_key else key + 1
+        return lambda: core.unpark_requeue(key, key_to, lambda: op, lambda o, r: 7), victims, []
 
     return scenario
 
@@ -113,6 +115,9 @@ SCENARIOS = {
     "requeue-unpark-one-requeue-rest": _scenario_requeue(RequeueOp.UnparkOneRequeueRest),
     "requeue-one": _scenario_requeue(RequeueOp.RequeueOne),
     "requeue-all": _scenario_requeue(RequeueOp.RequeueAll),
+    "requeue-unpark-one": _scenario_requeue(RequeueOp.UnparkOne),
+    "requeue-one-same-key": _scenario_requeue(RequeueOp.RequeueOne, same_key=True),
+    "requeue-all-same-key": _scenario_requeue(RequeueOp.RequeueAll, same_key=True),
     "unpark_filter": _scenario_filter,
 }
 

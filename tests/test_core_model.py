@@ -30,6 +30,9 @@ class Parked:
     def __init__(self, worker: Worker, park_token: int) -> None:
         self.worker = worker
         self.park_token = park_token
+        #: Moved by unpark_requeue during this park: waking it first must report be_fair
+        #: (be_fair may also come from the bucket's fairness timer, so only True is checked).
+        self.moved = False
 
 
 class ParkingLotModel(RuleBasedStateMachine):
@@ -75,6 +78,8 @@ class ParkingLotModel(RuleBasedStateMachine):
         if with_callback:
             assert seen == [result]
         if queue:
+            if queue[0].moved:
+                assert result.be_fair
             self._expect_woken([queue.pop(0)], token if with_callback else core.DEFAULT_UNPARK_TOKEN)
         else:
             assert result == UnparkResult()
@@ -105,6 +110,10 @@ class ParkingLotModel(RuleBasedStateMachine):
         assert result.unparked_threads == len(woken)
         assert result.requeued_threads == len(moved)
         assert result.have_more_threads is (one_only and len(queue) > 1)
+        if woken and woken[0].moved:
+            assert result.be_fair
+        for thread in moved:
+            thread.moved = True
         remaining = [t for t in queue if t not in woken and t not in moved]
         self.queues[key_from] = remaining
         self.queues[key_to] = self.queues[key_to] + moved if key_to != key_from else remaining + moved
@@ -126,6 +135,8 @@ class ParkingLotModel(RuleBasedStateMachine):
                     break
         assert result.unparked_threads == len(chosen)
         assert result.have_more_threads is have_more
+        if chosen and chosen[0].moved:
+            assert result.be_fair
         self.queues[key] = [t for t in queue if t not in chosen]
         self._expect_woken(chosen, token)
 

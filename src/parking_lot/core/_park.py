@@ -37,14 +37,13 @@ Asynchronous exceptions
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
 
 from parking_lot.thread_parker import UnparkBatch
 
-from ._hashtable import ThreadData, hash_key, state, thread_data
+from ._hashtable import Bucket, ThreadData, state, thread_data
 from ._types import (
     ONE_THREAD_RESULTS,
     DEFAULT_PARK_TOKEN,
@@ -63,7 +62,13 @@ from ._types import (
 
 _monotonic_ns = time.monotonic_ns
 _NOTHING_UNPARKED = UnparkResult()
-_NO_SECOND_LOCK = contextlib.nullcontext()
+_new_result = tuple.__new__  # UnparkResult is a named tuple: its Python __new__ is skipped on hot paths
+_ABORT = RequeueOp.Abort
+_UNPARK_ONE = RequeueOp.UnparkOne
+_REQUEUE_ONE = RequeueOp.RequeueOne
+_UNPARK_ONE_REQUEUE_REST = RequeueOp.UnparkOneRequeueRest
+#: unpark_requeue's RequeueOne results when a thread was moved: ``[have_more_threads]``.
+_ONE_MOVED_RESULTS = (UnparkResult(0, 1, False, False), UnparkResult(0, 1, True, False))
 _RESULT_ATTRIBUTE = "_parking_lot_park_result"
 
 
@@ -396,8 +401,10 @@ def unpark_requeue(
     order and join the back of *key_to*'s queue; they wake later through *key_to*.
     ``Abort`` changes nothing and does not call ``callback``.
     """
-    key_from = _check_word(key_from, "key_from")
-    key_to = _check_word(key_to, "key_to")
+    if type(key_from) is not int or not 0 <= key_from < WORD_LIMIT:
+        key_from = _check_word(key_from, "key_from")
+    if type(key_to) is not int or not 0 <= key_to < WORD_LIMIT:
+        key_to = _check_word(key_to, "key_to")
     if not callable(validate):
         raise TypeError(f"validate must be callable, not {type(validate).__name__}")
     if not callable(callback):
@@ -405,49 +412,75 @@ def unpark_requeue(
     with UnparkBatch() as wake:
         while True:
             table = state.table
-            index_from = hash_key(key_from, table.hash_bits)
-            index_to = hash_key(key_to, table.hash_bits)
+            index_from = table.index_for(key_from)
+            index_to = table.index_for(key_to)
             bucket_from = table.buckets[index_from]
+            if index_from == index_to:  # one bucket, locked once
+                with bucket_from.lock:
+                    if state.table is not table:
+                        continue
+                    return _requeue_locked(bucket_from, bucket_from, key_from, key_to, validate, callback, wake)
             bucket_to = table.buckets[index_to]
-            first, second = (bucket_from, bucket_to) if index_from <= index_to else (bucket_to, bucket_from)
+            first, second = (bucket_from, bucket_to) if index_from < index_to else (bucket_to, bucket_from)
             with first.lock:
                 if state.table is not table:
                     continue
-                with _NO_SECOND_LOCK if second is first else second.lock:
-                    op = validate()
-                    if not isinstance(op, RequeueOp):
-                        raise TypeError(f"validate must return a RequeueOp, not {op!r}")
-                    if op is RequeueOp.Abort:
-                        return _NOTHING_UNPARKED
-                    # Plan first: nothing changes until the callback has returned.
-                    from_queue = bucket_from.queue
-                    matching = _threads_on(from_queue, key_from)
-                    wakes_one = op is RequeueOp.UnparkOneRequeueRest or op is RequeueOp.UnparkOne
-                    to_wake = matching[:1] if wakes_one else []
-                    rest = matching[len(to_wake):]
-                    only_one = op is RequeueOp.UnparkOne or op is RequeueOp.RequeueOne
-                    if op is RequeueOp.UnparkOne:
-                        to_move = []
-                    elif op is RequeueOp.RequeueOne:
-                        to_move = rest[:1]
-                    else:
-                        to_move = rest
-                    result = UnparkResult(
-                        unparked_threads=len(to_wake),
-                        requeued_threads=len(to_move),
-                        have_more_threads=only_one and len(matching) > 1,
-                        be_fair=bool(to_wake) and (to_wake[0].requeued or bucket_from.should_be_fair()),
-                    )
-                    token = _check_token(callback(op, result), "callback")
-                    to_queue = bucket_to.queue
-                    for thread in to_move:
-                        # One line: the thread is never in a queue under the wrong key.
-                        from_queue.remove(thread); thread.key = key_to; thread.requeued = True; to_queue.append(thread)  # noqa: E702
-                    for thread in to_wake:
-                        thread.unpark_token = token
-                        thread.woken = True
-                        from_queue.remove(thread); wake.append(thread.parker.unpark_lock())  # noqa: E702
-                    return result
+                with second.lock:
+                    return _requeue_locked(bucket_from, bucket_to, key_from, key_to, validate, callback, wake)
+
+
+def _requeue_locked(
+    bucket_from: Bucket,
+    bucket_to: Bucket,
+    key_from: int,
+    key_to: int,
+    validate: Callable[[], RequeueOp],
+    callback: Callable[[RequeueOp, UnparkResult], UnparkToken],
+    wake: UnparkBatch,
+) -> UnparkResult:
+    """unpark_requeue's work, with both buckets locked.  Nothing changes until ``callback`` returns."""
+    op = validate()
+    if op is _ABORT:
+        return _NOTHING_UNPARKED
+    from_queue = bucket_from.queue
+    if op is _UNPARK_ONE or op is _REQUEUE_ONE:  # the condvar's notify_one: no lists made
+        index = _first_index(from_queue, key_from)
+        if index < 0:
+            _check_token(callback(op, _NOTHING_UNPARKED), "callback")
+            return _NOTHING_UNPARKED
+        thread = from_queue[index]
+        more = _first_index(from_queue, key_from, index + 1) >= 0
+        if op is _REQUEUE_ONE:
+            result = _ONE_MOVED_RESULTS[more]
+            _check_token(callback(op, result), "callback")
+            # One line: the thread is never in a queue under the wrong key.
+            from_queue.pop(index); thread.key = key_to; thread.requeued = True; bucket_to.queue.append(thread)  # noqa: E702
+            return result
+        result = ONE_THREAD_RESULTS[more][thread.requeued or bucket_from.should_be_fair()]
+        thread.unpark_token = _check_token(callback(op, result), "callback")
+        thread.woken = True
+        wake.append(from_queue.pop(index).parker.unpark_lock())
+        return result
+    if not isinstance(op, RequeueOp):
+        raise TypeError(f"validate must return a RequeueOp, not {op!r}")
+    # RequeueAll or UnparkOneRequeueRest.  Plan first: nothing changes until the callback has returned.
+    matching = _threads_on(from_queue, key_from)
+    to_wake = matching[:1] if op is _UNPARK_ONE_REQUEUE_REST else []
+    to_move = matching[len(to_wake):]
+    result = _new_result(
+        UnparkResult,
+        (len(to_wake), len(to_move), False, bool(to_wake) and (to_wake[0].requeued or bucket_from.should_be_fair())),
+    )
+    token = _check_token(callback(op, result), "callback")
+    to_queue = bucket_to.queue
+    for thread in to_move:
+        # One line: the thread is never in a queue under the wrong key.
+        from_queue.remove(thread); thread.key = key_to; thread.requeued = True; to_queue.append(thread)  # noqa: E702
+    for thread in to_wake:
+        thread.unpark_token = token
+        thread.woken = True
+        from_queue.remove(thread); wake.append(thread.parker.unpark_lock())  # noqa: E702
+    return result
 
 
 def unpark_filter(
