@@ -209,7 +209,11 @@ def park(
     """
     if type(key) is not int or not 0 <= key < WORD_LIMIT:
         key = _check_word(key, "key")
-    if validate is not None or before_sleep is not None or timed_out is not None:
+    if (
+        (validate is not None and not callable(validate))
+        or (before_sleep is not None and not callable(before_sleep))
+        or (timed_out is not None and not callable(timed_out))
+    ):
         _check_callable(validate, "validate")
         _check_callable(before_sleep, "before_sleep")
         _check_callable(timed_out, "timed_out")
@@ -336,7 +340,7 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
     """
     if type(key) is not int or not 0 <= key < WORD_LIMIT:
         key = _check_word(key, "key")
-    if callback is not None:
+    if callback is not None and not callable(callback):
         _check_callable(callback, "callback")
     with UnparkBatch() as wake:
         while True:
@@ -366,8 +370,10 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
 
 def unpark_all(key: int, unpark_token: UnparkToken = DEFAULT_UNPARK_TOKEN) -> int:
     """Wake every thread parked on *key*, each with *unpark_token*; return how many."""
-    key = _check_word(key, "key")
-    unpark_token = _check_word(unpark_token, "unpark_token")
+    if type(key) is not int or not 0 <= key < WORD_LIMIT:
+        key = _check_word(key, "key")
+    if type(unpark_token) is not int or not 0 <= unpark_token < WORD_LIMIT:
+        unpark_token = _check_word(unpark_token, "unpark_token")
     with UnparkBatch() as wake:
         while True:
             table = state.table
