@@ -255,6 +255,38 @@ def test_ctrl_c_reaches_a_parked_main_thread(parker_class, timed):
     assert parker.timed_out() is True
 
 
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="needs the main thread")
+def test_one_sigint_sent_as_the_main_thread_goes_to_sleep_is_never_lost(parker_class):
+    # One signal per park, sent the moment the main thread heads for the wait. If it
+    # lands after the interpreter's last look at pending signals but before the wait
+    # begins in C, no EINTR comes; the wait must still end within a slice (found
+    # with the GIL off, where the sender really runs alongside: a parked main thread
+    # slept through Ctrl-C until something else woke it).
+    late = []
+    for trial in range(100):
+        parker = parker_class()
+        parker.prepare_park()
+        go, done = threading.Event(), threading.Event()
+
+        def sender(parker=parker, go=go, done=done, trial=trial):
+            go.wait(BOUND)
+            sigint_main_thread()
+            if not done.wait(5.0):  # slices are 50 ms: 5 s is lost, not slow
+                late.append(trial)
+                parker.unpark_lock().unpark()  # wake it, so that the test fails instead of hanging
+
+        worker = start(sender, name="sigint-sender")
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                go.set()
+                parker.park()
+        finally:
+            done.set()
+            worker.finish()
+        parker.park_until(0)  # give the wait up, as the parking lot does after an exception
+    assert late == []
+
+
 # --- the pure conversions ----------------------------------------------------------------
 
 

@@ -104,7 +104,7 @@ class UnparkBatch(list):  # type: ignore[type-arg]
         if error is not None:
             raise error
 
-#: Waits made by the main thread on the Windows backends are cut into slices of
-#: this length so that the interpreter runs its signal handlers (Ctrl-C) between
+#: Waits made by the main thread are cut into slices of this length (every
+#: backend) so that the interpreter runs its signal handlers (Ctrl-C) between
 #: them.  Other threads never receive signals and wait in one piece.
 MAIN_THREAD_SLICE_NS = 50_000_000

@@ -8,7 +8,11 @@ lock is released.  The wait is one C call, ``pl_futex_park``, which loops on
 ``EAGAIN`` are harmless) and recomputes the remaining time from
 CLOCK_MONOTONIC -- the clock of ``time.monotonic_ns()`` -- each turn.  It returns
 on ``EINTR``, so that Python runs its signal handlers (a parked main thread wakes
-for Ctrl-C), and the Python loop calls it again if no handler raised.  One call
+for Ctrl-C), and the Python loop calls it again if no handler raised.  A signal
+that lands after the interpreter's last look at pending signals but before the
+futex wait begins brings no ``EINTR``, so the main thread waits in slices
+(``MAIN_THREAD_SLICE_NS``): at the end of each the handlers run.  Other threads
+receive no signals and wait in one piece.  One call
 instead of a Python loop means one GIL release per wait, which matters in a
 ping-pong where every release is a chance for the GIL to change hands.  Every
 access to the word by another thread is a sequentially consistent C atomic (the
@@ -18,9 +22,12 @@ own ``prepare_park``, under the bucket lock.  Nothing here relies on the GIL.
 
 from __future__ import annotations
 
+import errno
+import threading
+import time
 from typing import Any
 
-from ._base import UnparkHandle
+from ._base import MAIN_THREAD_SLICE_NS, UnparkHandle
 
 try:
     from parking_lot._ffi._futex import ffi as _ffi
@@ -32,6 +39,8 @@ else:
     _IMPORT_ERROR = None
 
 _EINTR = _lib.EINTR if _lib is not None else -1
+_ETIMEDOUT = errno.ETIMEDOUT  # what pl_futex_park returns at its deadline (Linux's value)
+_monotonic_ns = time.monotonic_ns  # CLOCK_MONOTONIC, the clock pl_futex_park's deadline is on
 _NO_DEADLINE_BEYOND = 2**62
 
 
@@ -55,7 +64,7 @@ class _FutexUnparkHandle:
 class FutexParker:
     """ThreadParker on a Linux futex word."""
 
-    __slots__ = ("_word", "_handle")
+    __slots__ = ("_word", "_handle", "_slice_ns")
 
     def __init__(self) -> None:
         if _IMPORT_ERROR is not None:
@@ -64,6 +73,8 @@ class FutexParker:
         # One handle serves every wake: it holds nothing but the word, and a wake
         # that arrives late only makes a later park re-check its word.
         self._handle = _FutexUnparkHandle(self._word)
+        # Made by the thread that parks with it (ThreadData is per thread).
+        self._slice_ns = MAIN_THREAD_SLICE_NS if threading.current_thread() is threading.main_thread() else None
 
     def prepare_park(self) -> None:
         # A plain store: only this thread writes the word before it is queued, the
@@ -73,17 +84,28 @@ class FutexParker:
         self._word[0] = 1
 
     def park(self) -> None:
-        while _lib.pl_futex_park(self._word, -1) == _EINTR:
-            pass  # a signal: its handler has run (and did not raise); wait again
+        if self._slice_ns is None:
+            while _lib.pl_futex_park(self._word, -1) == _EINTR:
+                pass  # a signal: its handler has run (and did not raise); wait again
+            return
+        while _lib.pl_futex_park(self._word, _monotonic_ns() + self._slice_ns) != 0:
+            pass  # EINTR or the end of a slice: the handlers of pending signals have run
 
     def park_until(self, deadline_ns: int) -> bool:
         if deadline_ns > _NO_DEADLINE_BEYOND:  # too far to represent: wait without one
             self.park()
             return True
+        deadline_ns = max(deadline_ns, 0)
         while True:
-            status = _lib.pl_futex_park(self._word, max(deadline_ns, 0))
-            if status != _EINTR:
-                return bool(status == 0)
+            until = deadline_ns
+            if self._slice_ns is not None:
+                until = min(until, _monotonic_ns() + self._slice_ns)
+            status = _lib.pl_futex_park(self._word, until)
+            if status == 0:
+                return True
+            if status == _ETIMEDOUT and until == deadline_ns:
+                return False
+            # EINTR, or a slice ended before the deadline: wait again
 
     def timed_out(self) -> bool:
         return bool(_lib.pl_atomic_load(self._word) != 0)
