@@ -448,8 +448,43 @@ def test_ten_thousand_short_lived_threads_leave_the_live_count_where_it_was():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_from_another_thread_gives_the_child_a_main_thread_parker():
+    # The forking thread becomes the child's main thread, the one that receives Ctrl-C:
+    # its parker must wait in slices as a main thread's does (every backend has _slice_ns).
+    from parking_lot.core._hashtable import thread_data
+    from parking_lot.thread_parker._base import MAIN_THREAD_SLICE_NS
+
+    read_fd, write_fd = os.pipe()
+
+    def fork_here():
+        core.park(fresh_key(), timeout=0)  # this thread has its ThreadData (and parker) now
+        assert thread_data().parker._slice_ns is None  # not the main thread here
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            pid = os.fork()
+        if pid == 0:  # child
+            try:
+                ok = thread_data().parker._slice_ns == MAIN_THREAD_SLICE_NS
+                ok = ok and core.park(fresh_key(), timeout=0.001) is TimedOut
+                os.write(write_fd, b"ok" if ok else b"not sliced")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        return os.read(read_fd, 100)
+
+    try:
+        assert start(fork_here).finish() == b"ok"
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_child_gets_an_empty_table():
     key = fresh_key()
+    core.park(fresh_key(), timeout=0)  # the forking thread has its ThreadData (else the child has none)
     worker = park_thread(key)
     read_fd, write_fd = os.pipe()
     import warnings

@@ -246,6 +246,9 @@ class LotState:
         self._threads = weakref.WeakSet()
         current = getattr(_local, "data", None)
         if current is not None:
+            # The forking thread is the child's main thread: a new parker, made by it,
+            # waits as a main thread must (in slices, for Ctrl-C), whatever it was.
+            current.parker = new_parker()
             self._threads.add(current)
 
 
