@@ -106,5 +106,5 @@ class UnparkBatch(list):  # type: ignore[type-arg]
 
 #: Waits made by the main thread are cut into slices of this length (every
 #: backend) so that the interpreter runs its signal handlers (Ctrl-C) between
-#: them.  Other threads never receive signals and wait in one piece.
+#: them.  Other threads never run signal handlers and wait in one piece.
 MAIN_THREAD_SLICE_NS = 50_000_000

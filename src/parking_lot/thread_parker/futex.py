@@ -12,7 +12,7 @@ for Ctrl-C), and the Python loop calls it again if no handler raised.  A signal
 that lands after the interpreter's last look at pending signals but before the
 futex wait begins brings no ``EINTR``, so the main thread waits in slices
 (``MAIN_THREAD_SLICE_NS``): at the end of each the handlers run.  Other threads
-receive no signals and wait in one piece.  One call
+never run signal handlers and wait in one piece.  One call
 instead of a Python loop means one GIL release per wait, which matters in a
 ping-pong where every release is a chance for the GIL to change hands.  Every
 access to the word by another thread is a sequentially consistent C atomic (the
