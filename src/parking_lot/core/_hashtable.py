@@ -142,10 +142,6 @@ class HashTable:
         """The bucket of *key* (:func:`hash_key`, inlined: this is on every operation's path)."""
         return self.buckets[((key * _FIB_MULTIPLIER) & _MASK64) >> self._shift]
 
-    def index_for(self, key: int) -> int:
-        """The index of *key*'s bucket (:func:`hash_key`, inlined)."""
-        return ((key * _FIB_MULTIPLIER) & _MASK64) >> self._shift
-
 
 @dataclass(frozen=True)
 class Statistics:

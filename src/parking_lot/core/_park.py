@@ -43,7 +43,7 @@ from collections.abc import Callable
 
 from parking_lot.thread_parker import UnparkBatch
 
-from ._hashtable import Bucket, ThreadData, state, thread_data
+from ._hashtable import Bucket, ThreadData, hash_key, state, thread_data
 from ._types import (
     ONE_THREAD_RESULTS,
     DEFAULT_PARK_TOKEN,
@@ -418,8 +418,8 @@ def unpark_requeue(
     with UnparkBatch() as wake:
         while True:
             table = state.table
-            index_from = table.index_for(key_from)
-            index_to = table.index_for(key_to)
+            index_from = hash_key(key_from, table.hash_bits)
+            index_to = hash_key(key_to, table.hash_bits)
             bucket_from = table.buckets[index_from]
             if index_from == index_to:  # one bucket, locked once
                 with bucket_from.lock:

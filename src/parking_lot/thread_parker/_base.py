@@ -35,6 +35,7 @@ Ctrl-C.  Exceptions raised by signal handlers propagate out of ``park`` and
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 
@@ -108,3 +109,11 @@ class UnparkBatch(list):  # type: ignore[type-arg]
 #: backend) so that the interpreter runs its signal handlers (Ctrl-C) between
 #: them.  Other threads never run signal handlers and wait in one piece.
 MAIN_THREAD_SLICE_NS = 50_000_000
+
+
+def wait_slice_ns() -> int | None:
+    """How long one wait of the calling thread may last: a slice on the main thread, else None.
+
+    Parkers call it when they are made; each is made by the thread that parks with it.
+    """
+    return MAIN_THREAD_SLICE_NS if threading.current_thread() is threading.main_thread() else None

@@ -23,11 +23,10 @@ own ``prepare_park``, under the bucket lock.  Nothing here relies on the GIL.
 from __future__ import annotations
 
 import errno
-import threading
 import time
 from typing import Any
 
-from ._base import MAIN_THREAD_SLICE_NS, UnparkHandle
+from ._base import UnparkHandle, wait_slice_ns
 
 try:
     from parking_lot._ffi._futex import ffi as _ffi
@@ -73,8 +72,7 @@ class FutexParker:
         # One handle serves every wake: it holds nothing but the word, and a wake
         # that arrives late only makes a later park re-check its word.
         self._handle = _FutexUnparkHandle(self._word)
-        # Made by the thread that parks with it (ThreadData is per thread).
-        self._slice_ns = MAIN_THREAD_SLICE_NS if threading.current_thread() is threading.main_thread() else None
+        self._slice_ns = wait_slice_ns()
 
     def prepare_park(self) -> None:
         # A plain store: only this thread writes the word before it is queued, the

@@ -33,11 +33,10 @@ from __future__ import annotations
 
 import _thread
 import sys
-import threading
 import time
 from typing import Any
 
-from ._base import MAIN_THREAD_SLICE_NS, NOOP_UNPARK_HANDLE, UnparkHandle
+from ._base import NOOP_UNPARK_HANDLE, UnparkHandle, wait_slice_ns
 from ._timeouts import nt_relative_timeout
 
 from parking_lot._ffi._keyed_event import ffi
@@ -153,8 +152,7 @@ class KeyedEventParker:
         self._key = ffi.new("uint64_t *")  # its address is our key: aligned, low bit clear
         self._state = IDLE
         self._guard = _thread.allocate_lock()
-        main = threading.current_thread() is threading.main_thread()
-        self._slice_ns = MAIN_THREAD_SLICE_NS if main else None
+        self._slice_ns = wait_slice_ns()
 
     def _swap(self, new: int) -> int:
         with self._guard:

@@ -19,10 +19,9 @@ free-threaded 3.13 one SIGINT per park was slept through 96 times in 100
 from __future__ import annotations
 
 import _thread
-import threading
 import time
 
-from ._base import MAIN_THREAD_SLICE_NS, NOOP_UNPARK_HANDLE, UnparkHandle
+from ._base import NOOP_UNPARK_HANDLE, UnparkHandle, wait_slice_ns
 
 _allocate_lock = _thread.allocate_lock
 _monotonic_ns = time.monotonic_ns
@@ -48,8 +47,7 @@ class PortableParker:
     def __init__(self) -> None:
         self._lock = _allocate_lock()
         self._parked = False
-        sliced = threading.current_thread() is threading.main_thread()
-        self._slice_ns = MAIN_THREAD_SLICE_NS if sliced else None
+        self._slice_ns = wait_slice_ns()
 
     def prepare_park(self) -> None:
         lock = _allocate_lock()

@@ -18,11 +18,10 @@ The main thread waits in slices so that Ctrl-C handlers run (see keyed_event).
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from typing import Any
 
-from ._base import MAIN_THREAD_SLICE_NS, UnparkHandle
+from ._base import UnparkHandle, wait_slice_ns
 from ._timeouts import INFINITE_MS, wait_address_timeout_ms
 
 from parking_lot._ffi._wait_address import ffi
@@ -85,8 +84,7 @@ class WaitAddressParker:
         _load()
         self._word = ffi.new("size_t *", UNPARKED)
         self._compare = ffi.new("size_t *", PARKED)
-        main = threading.current_thread() is threading.main_thread()
-        self._slice_ns = MAIN_THREAD_SLICE_NS if main else None
+        self._slice_ns = wait_slice_ns()
 
     def prepare_park(self) -> None:
         self._word[0] = PARKED
