@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import parking_lot
 from parking_lot import thread_parker
 
 #: Generous bound for anything that should happen "soon" (slow CI, Wine).
@@ -64,6 +65,21 @@ def sigint_main_thread() -> None:
         signal.raise_signal(signal.SIGINT)
     else:
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+#: The folder the package under test was imported from (a checkout, or site-packages).
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(parking_lot.__file__)))
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for a child Python that must import the same parking_lot as this process.
+
+    The child gets PACKAGE_PARENT first on its path, so ``python -m parking_lot`` or an example
+    script tests the copy the suite is testing, whatever the child's working folder holds.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, env.get("PYTHONPATH")]))
+    return env
 
 
 def start(target: Callable[..., Any], *args: Any, name: str | None = None) -> Worker:

@@ -8,12 +8,13 @@ import sys
 
 import pytest
 
-from conftest import BOUND
+from conftest import BOUND, subprocess_env
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "parking_lot", *args], capture_output=True, text=True, timeout=max(BOUND, 120)
+        [sys.executable, "-m", "parking_lot", *args], capture_output=True, text=True, timeout=max(BOUND, 120),
+        env=subprocess_env(),
     )
 
 

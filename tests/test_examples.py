@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import BOUND
+from conftest import BOUND, subprocess_env
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 EXPECTED = {
@@ -33,6 +33,7 @@ def test_example_runs(name):
         capture_output=True,
         text=True,
         timeout=max(BOUND, 60),
+        env=subprocess_env(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert EXPECTED[name] in result.stdout, result.stdout

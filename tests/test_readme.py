@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import BOUND
+from conftest import BOUND, subprocess_env
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 BLOCKS = re.findall(r"```python\n(.*?)```", open(README, encoding="utf-8").read(), re.S)
@@ -22,6 +22,7 @@ def test_the_readme_has_examples():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", BLOCKS[index]], capture_output=True, text=True, timeout=max(BOUND, 60), cwd=tmp_path
+        [sys.executable, "-c", BLOCKS[index]], capture_output=True, text=True, timeout=max(BOUND, 60), cwd=tmp_path,
+        env=subprocess_env(),
     )
     assert result.returncode == 0, result.stderr

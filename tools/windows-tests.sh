@@ -75,7 +75,7 @@ mv "$python_dir/_wmi.pyd" "$python_dir/_wmi.pyd.disabled" 2>/dev/null || true
 site="$python_dir/site-packages"
 mkdir -p "$site"
 for wheel in "$wheels"/*.whl; do unzip -q -o "$wheel" -d "$site"; done
-cp -r "$repo/src/parking_lot" "$site/parking_lot"
+cp -r "$repo/parking_lot" "$site/parking_lot"
 find "$site/parking_lot" \( -name '*.so' -o -name '_*.c' -o -name '__pycache__' \) -prune -exec rm -rf {} +
 rm -f "$site/parking_lot/_ffi/"_*.py
 "$host_python" "$repo/build_ffi.py" "$site/parking_lot/_ffi" >/dev/null
