@@ -26,3 +26,12 @@ def test_readme_example_runs(index, tmp_path):
         env=subprocess_env(),
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_links_work_outside_the_repository():
+    # The README is the package's long description on an index, where relative links to files of
+    # the repository lead nowhere: every link must be absolute.
+    text = open(README, encoding="utf-8").read()
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"^\[[^\]]+\]:\s*(\S+)", text, re.M)
+    relative = [target for target in targets if not re.match(r"https?://", target)]
+    assert relative == []

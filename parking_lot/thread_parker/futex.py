@@ -23,6 +23,8 @@ own ``prepare_park``, under the bucket lock.  Nothing here relies on the GIL.
 from __future__ import annotations
 
 import errno
+import os
+import sys
 import time
 from typing import Any
 
@@ -43,11 +45,37 @@ _monotonic_ns = time.monotonic_ns  # CLOCK_MONOTONIC, the clock pl_futex_park's 
 _NO_DEADLINE_BEYOND = 2**62
 
 
+def _compiler_on_path() -> str | None:
+    """The C compiler this interpreter's builds would use, if it is on PATH now."""
+    import shlex
+    import shutil
+    import sysconfig
+
+    configured = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    words = shlex.split(configured)
+    return shutil.which(words[0]) if words else None
+
+
 def unavailable_reason() -> str | None:
-    """None when this backend can run here, else why not."""
-    if _IMPORT_ERROR is not None:
-        return f"the compiled module parking_lot._ffi._futex is missing ({_IMPORT_ERROR})"
-    return None
+    """None when this backend can run here, else why not (and, where it can be fixed, how)."""
+    if _IMPORT_ERROR is None:
+        return None
+    if not sys.platform.startswith("linux"):
+        return "the futex exists only on Linux"
+    if not isinstance(_IMPORT_ERROR, ModuleNotFoundError) or _IMPORT_ERROR.name != "parking_lot._ffi._futex":
+        # The module is there but does not load (another interpreter's build, a broken file).
+        return f"the compiled module parking_lot._ffi._futex does not load ({_IMPORT_ERROR})"
+    why = (
+        "no C compiler was found when this copy was installed"
+        if _compiler_on_path() is None
+        else "its build failed or was skipped when this copy was installed (a C compiler is on PATH now)"
+    )
+    return (
+        f"the compiled module parking_lot._ffi._futex was not built: {why}; to get the futex parker, "
+        "install a C compiler and the Python headers (for example: apt-get install gcc python3-dev), "
+        "then reinstall: pip install --force-reinstall --no-cache-dir --no-binary parking-lot-cffi "
+        "parking-lot-cffi (from a checkout: pip install --force-reinstall .)"
+    )
 
 
 class _FutexUnparkHandle:
