@@ -15,6 +15,8 @@ import pytest
 import parking_lot
 from parking_lot import thread_parker
 
+pytest_plugins = ["pytester"]  # tests/test_faultinject.py runs the conftest's own checks on a test file
+
 #: Generous bound for anything that should happen "soon" (slow CI, Wine).
 BOUND = float(os.environ.get("PARKING_LOT_TEST_BOUND", "30"))
 AVAILABLE_BACKENDS = thread_parker.available_backends()
@@ -86,6 +88,37 @@ def start(target: Callable[..., Any], *args: Any, name: str | None = None) -> Wo
     worker = Worker(target, *args, name=name)
     worker.start()
     return worker
+
+
+def _held_lot_locks() -> list[tuple[str, Any]]:
+    """The parking lot's own locks (every bucket lock, the thread registry's) that are held now."""
+    from parking_lot import core
+
+    state = core.state
+    locks = [(f"bucket {index}", bucket.lock) for index, bucket in enumerate(state.table.buckets)]
+    locks.append(("thread registry", state._threads_lock))
+    return [(name, lock) for name, lock in locks if lock.locked()]
+
+
+@pytest.fixture(autouse=True)
+def _no_lot_lock_left_held() -> Iterator[None]:
+    """Fail the test that leaves a lock of the lot held, and free it so the rest of the run goes on.
+
+    Another thread may hold a bucket lock for a moment as the test ends, so a lock counts as left
+    held only if it stays held for a second.  Without this check the next test that parks on that
+    bucket would hang until CI's time runs out.
+    """
+    yield
+    deadline = time.monotonic() + 1.0
+    while (held := _held_lot_locks()) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    if held:
+        for _, lock in held:
+            try:
+                lock.release()  # a lock object may be released by any thread
+            except RuntimeError:
+                pass  # released meanwhile
+        pytest.fail(f"the test left the parking lot's locks held: {', '.join(name for name, _ in held)}")
 
 
 @pytest.fixture(params=AVAILABLE_BACKENDS)

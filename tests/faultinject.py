@@ -12,19 +12,30 @@ function there makes CPython skip ``__exit__`` (a tracing artifact: no signal
 handler can run at that point, since the interpreter checks for pending signals
 only at calls, function entries and backward jumps), so it would "prove" that
 ``with lock:`` leaks locks.  Those events are recognised by the instructions at
-``f_lasti``: the ``None, None, None`` (or ``None, DUP_TOP, DUP_TOP`` on 3.10)
-arguments of the ``__exit__`` call, after any stack shuffles.  Second, a line that
-is nothing but ``return <name or constant>``: the interpreter does not check for
-signals between loading the value and handing it to the caller, so no signal can
-arrive there, while an exception raised by a trace function there is raised
-*outside* an enclosing ``try`` (CPython closes the ``try`` before the return), which
-again is a state no real program can reach.
+``f_lasti``: the three ``None`` arguments of the ``__exit__`` call (``None, DUP_TOP,
+DUP_TOP`` on 3.10), after any stack shuffles.  Second, a line that is nothing but
+``return <name or constant>``: the interpreter does not check for signals between
+loading the value and handing it to the caller, so no signal can arrive there, while
+an exception raised by a trace function there is raised *outside* an enclosing
+``try`` (CPython closes the ``try`` before the return), which again is a state no
+real program can reach.
+
+Both recognisers read bytecode, which changes with every CPython version (3.12 added
+``RETURN_CONST``; 3.14 ``LOAD_FAST_BORROW`` and ``LOAD_SMALL_INT``; 3.15 loads ``None``,
+``True`` and ``False`` with ``LOAD_COMMON_CONSTANT``).  A recogniser that misses a new
+form injects where no signal can land and strands a lock, and every later test that
+needs that lock hangs.  So the injector knows every instruction that loads a value,
+returns or opens a ``with`` block on the versions it was checked on, and before
+tracing it reads all the code it will trace: an instruction of those families that it
+does not know raises :class:`UnknownBytecode` at once, naming the instruction and the
+version, instead of letting a misread line hang the run.
 """
 
 from __future__ import annotations
 
 import dis
 import os
+import re
 import sys
 from collections.abc import Callable
 from types import CodeType, FrameType
@@ -34,18 +45,122 @@ from parking_lot import core
 
 CORE_DIR = os.path.dirname(os.path.abspath(core.__file__))
 RAW_DIR = os.path.join(os.path.dirname(CORE_DIR), "raw")
-_exit_offsets_cache: dict[CodeType, frozenset[int]] = {}
 
 
 class Injected(Exception):
     """The exception the injector raises."""
 
 
-def _is_none_const(instruction: dis.Instruction) -> bool:
-    return instruction.opname == "LOAD_CONST" and instruction.argval is None
+class UnknownBytecode(AssertionError):
+    """The traced code holds an instruction the injector's recognisers were not checked against."""
 
 
-_SHUFFLES = {"POP_BLOCK", "ROT_TWO", "SWAP", "NOP"}
+#: Loads of one value that run no Python code (3.10-3.15): what a ``return <name or constant>``
+#: line may hold before its return.
+PURE_LOADS = frozenset(
+    {
+        "LOAD_CONST",
+        "LOAD_FAST",
+        "LOAD_FAST_CHECK",  # 3.12+
+        "LOAD_FAST_BORROW",  # 3.14+
+        "LOAD_SMALL_INT",  # 3.14+
+        "LOAD_COMMON_CONSTANT",  # 3.14+ (None, True, False from 3.15 on)
+        "LOAD_GLOBAL",
+        "LOAD_DEREF",
+        "LOAD_NAME",
+    }
+)
+#: Loads of a constant: how the ``None`` arguments of a ``with`` block's ``__exit__`` call are loaded.
+CONSTANT_LOADS = frozenset({"LOAD_CONST", "LOAD_COMMON_CONSTANT"})
+RETURNS = frozenset({"RETURN_VALUE", "RETURN_CONST"})  # RETURN_CONST: 3.12-3.13
+#: Instructions that may stand between the ``with`` block's last line and the ``None`` loads.
+SHUFFLES = frozenset({"POP_BLOCK", "ROT_TWO", "SWAP", "NOP"})
+#: Instructions that open a ``with`` block: SETUP_WITH (3.10), BEFORE_WITH (3.11-3.13), and from
+#: 3.14 on LOAD_SPECIAL of ``__enter__``.
+WITH_ENTRIES = frozenset({"SETUP_WITH", "BEFORE_WITH"})
+#: The rest of the load/return/with families, checked to play no part in either recogniser.
+OTHER_KNOWN = frozenset(
+    {
+        "LOAD_ATTR",
+        "LOAD_METHOD",
+        "LOAD_SUPER_ATTR",
+        "LOAD_SPECIAL",
+        "LOAD_BUILD_CLASS",
+        "LOAD_CLOSURE",
+        "LOAD_CLASSDEREF",
+        "LOAD_ASSERTION_ERROR",
+        "LOAD_FAST_AND_CLEAR",
+        "LOAD_FAST_LOAD_FAST",
+        "LOAD_FAST_BORROW_LOAD_FAST_BORROW",
+        "LOAD_FROM_DICT_OR_DEREF",
+        "LOAD_FROM_DICT_OR_GLOBALS",
+        "LOAD_LOCALS",
+        "RETURN_GENERATOR",
+        "WITH_EXCEPT_START",
+        "BEFORE_ASYNC_WITH",
+        "SETUP_ASYNC_WITH",
+    }
+)
+_FAMILIES = re.compile(r"(LOAD|RETURN)_|(BEFORE|SETUP)_.*WITH|WITH_")
+KNOWN = PURE_LOADS | CONSTANT_LOADS | RETURNS | SHUFFLES | WITH_ENTRIES | OTHER_KNOWN
+
+
+def check_understood(code: CodeType) -> None:
+    """Raise UnknownBytecode if *code* (or code nested in it) has an unknown load/return/with instruction."""
+    for instruction in dis.get_instructions(code):
+        if instruction.opname not in KNOWN and _FAMILIES.match(instruction.opname):
+            raise UnknownBytecode(
+                f"{code.co_filename}:{code.co_firstlineno} ({code.co_name}): instruction "
+                f"{instruction.opname} on Python {sys.version.split()[0]} is unknown to tests/faultinject.py; "
+                "find out whether it loads a value, returns or opens a with block, and add it to the "
+                "matching set there"
+            )
+    entries = sum(_opens_with(instruction) for instruction in dis.get_instructions(code))
+    if entries > len(with_exit_offsets(code)):
+        raise UnknownBytecode(
+            f"{code.co_filename}:{code.co_firstlineno} ({code.co_name}): {entries} with block(s) but "
+            f"{len(with_exit_offsets(code))} recognised normal exit(s) on Python {sys.version.split()[0]}: "
+            "the with-exit recogniser of tests/faultinject.py does not know this version's exit sequence"
+        )
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            check_understood(constant)
+
+
+def _opens_with(instruction: dis.Instruction) -> bool:
+    if instruction.opname in WITH_ENTRIES:
+        return True
+    return instruction.opname == "LOAD_SPECIAL" and "__enter__" in (str(instruction.argval), instruction.argrepr)
+
+
+_checked_dirs: set[tuple[str, ...]] = set()
+
+
+def check_sources_understood(dirs: tuple[str, ...]) -> None:
+    """Compile every ``.py`` file under *dirs* (a folder or a file each) and check its bytecode."""
+    if dirs in _checked_dirs:
+        return
+    for place in dirs:
+        if os.path.isfile(place):
+            files = [place]
+        else:
+            files = [
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(place)
+                for name in names
+                if name.endswith(".py")
+            ]
+        for path in files:
+            with open(path, encoding="utf-8") as source:
+                check_understood(compile(source.read(), path, "exec"))
+    _checked_dirs.add(dirs)
+
+
+def _is_none_load(instruction: dis.Instruction) -> bool:
+    return instruction.opname in CONSTANT_LOADS and instruction.argval is None
+
+
+_exit_offsets_cache: dict[CodeType, frozenset[int]] = {}
 
 
 def with_exit_offsets(code: CodeType) -> frozenset[int]:
@@ -61,24 +176,23 @@ def with_exit_offsets(code: CodeType) -> frozenset[int]:
         offsets = set()
         for index, instruction in enumerate(instructions):
             start = index
-            while start < len(instructions) and instructions[start].opname in _SHUFFLES:
+            while start < len(instructions) and instructions[start].opname in SHUFFLES:
                 start += 1
             window = instructions[start : start + 3]
-            if len(window) < 3 or not _is_none_const(window[0]):
+            if len(window) < 3 or not _is_none_load(window[0]):
                 continue
             rest = window[1:]
-            if all(_is_none_const(i) for i in rest) or [i.opname for i in rest] == ["DUP_TOP", "DUP_TOP"]:
+            if all(_is_none_load(i) for i in rest) or [i.opname for i in rest] == ["DUP_TOP", "DUP_TOP"]:
                 offsets.add(instruction.offset)
         cached = _exit_offsets_cache[code] = frozenset(offsets)
     return cached
 
 
-_RETURN_LOADS = {"LOAD_CONST", "LOAD_FAST", "LOAD_GLOBAL", "LOAD_DEREF"}
 _plain_return_cache: dict[CodeType, frozenset[int]] = {}
 
 
 def plain_return_offsets(code: CodeType) -> frozenset[int]:
-    """Offsets of ``return <name or constant>`` lines: a load then RETURN_VALUE, or RETURN_CONST."""
+    """Offsets of ``return <name or constant>`` lines: one pure load then RETURN_VALUE, or RETURN_CONST."""
     cached = _plain_return_cache.get(code)
     if cached is None:
         instructions = list(dis.get_instructions(code))
@@ -87,7 +201,7 @@ def plain_return_offsets(code: CodeType) -> frozenset[int]:
             if instruction.opname == "RETURN_CONST":
                 offsets.add(instruction.offset)
             elif (
-                instruction.opname in _RETURN_LOADS
+                instruction.opname in PURE_LOADS
                 and index + 1 < len(instructions)
                 and instructions[index + 1].opname == "RETURN_VALUE"
             ):
@@ -100,6 +214,7 @@ class FaultInjector:
     """Count (target None) or raise at (target N) the line events of code under *dirs*."""
 
     def __init__(self, target: int | None, dirs: tuple[str, ...] = (CORE_DIR,)) -> None:
+        check_sources_understood(dirs)
         self.target = target
         self.dirs = dirs
         self.count = 0

@@ -1,0 +1,155 @@
+"""The fault injector itself: it reads this interpreter's bytecode right, or fails loudly.
+
+An injector that misreads a ``with`` block's exit or a plain ``return`` raises where no
+signal can land and strands a lock: these tests catch that on every Python the suite runs on,
+before the fault-injection tests of the lot do it by hanging.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from types import ModuleType
+
+import pytest
+
+import faultinject
+from faultinject import FaultInjector, Injected, UnknownBytecode, at_every_line, check_understood
+
+PACKAGE_DIR = os.path.dirname(faultinject.CORE_DIR)
+
+# Every shape of a line the injector must skip.  A with block's normal exit: an injection there
+# would skip ``__exit__`` and strand the lock, which no signal can do.  A plain return (marked
+# "no injection here"): an injection there would be raised outside an enclosing try (see
+# faultinject's docstring), which no signal can do either; each such line must never fire.
+SOURCE = """
+def with_block(lock, box):
+    with lock:
+        box.append(1)
+    box.append(2)
+
+def with_return(lock, box):
+    with lock:
+        box.append(1)
+        return box
+
+def with_return_constant(lock, box):
+    with lock:
+        box.append(1)
+        return None
+
+def return_local(lock, value):
+    lock.locked()
+    return value  # no injection here
+
+def return_none(lock):
+    lock.locked()
+    return None  # no injection here
+
+def return_true(lock):
+    lock.locked()
+    return True  # no injection here
+
+def return_small_int(lock):
+    lock.locked()
+    return 1  # no injection here
+
+def return_global(lock):
+    lock.locked()
+    return GLOBAL  # no injection here
+
+GLOBAL = object()
+
+def bare_return(lock):
+    lock.locked()
+    return  # no injection here
+"""
+NO_INJECTION_LINES = {
+    number for number, line in enumerate(SOURCE.splitlines(), start=1) if line.endswith("# no injection here")
+}
+
+
+@pytest.fixture
+def shapes(tmp_path) -> ModuleType:
+    path = tmp_path / "shapes.py"
+    path.write_text(SOURCE)
+    spec = importlib.util.spec_from_file_location("shapes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CASES = [
+    ("with_block", lambda lock: (lock, [])),
+    ("with_return", lambda lock: (lock, [])),
+    ("with_return_constant", lambda lock: (lock, [])),
+    ("return_local", lambda lock: (lock, object())),
+    ("return_none", lambda lock: (lock,)),
+    ("return_true", lambda lock: (lock,)),
+    ("return_small_int", lambda lock: (lock,)),
+    ("return_global", lambda lock: (lock,)),
+    ("bare_return", lambda lock: (lock,)),
+]
+
+
+@pytest.mark.parametrize("name, arguments", CASES, ids=[name for name, _ in CASES])
+def test_no_injection_where_no_signal_can_land(shapes, name, arguments):
+    function = getattr(shapes, name)
+    folder = os.path.dirname(shapes.__file__)
+    fired_lines = []
+
+    def scenario(target):
+        lock = threading.Lock()
+        injector = FaultInjector(target, dirs=(folder,))
+        try:
+            injector.run(lambda: function(*arguments(lock)))
+        except Injected:
+            pass
+        assert not lock.locked(), f"an injection at {injector.fired_at} left the lock held"
+        if injector.fired_at is not None:
+            fired_lines.append(injector.fired_at[1])
+        return injector
+
+    at_every_line(scenario, minimum=1)
+    assert NO_INJECTION_LINES.isdisjoint(fired_lines), f"injected at a plain return: {sorted(fired_lines)}"
+
+
+def test_the_package_and_the_tests_are_understood():
+    faultinject.check_sources_understood((PACKAGE_DIR, os.path.dirname(faultinject.__file__)))
+
+
+def test_an_unknown_load_fails_loudly(monkeypatch):
+    # As if this version loaded constants with an instruction the injector was never told about.
+    monkeypatch.setattr(faultinject, "KNOWN", faultinject.KNOWN - {"LOAD_CONST"})
+    with pytest.raises(UnknownBytecode, match="LOAD_CONST"):
+        check_understood(compile("x = 1\n", "<test>", "exec"))
+
+
+def test_an_unrecognised_with_exit_fails_loudly(monkeypatch):
+    # As if this version's with-exit sequence loaded None some other way.
+    monkeypatch.setattr(faultinject, "CONSTANT_LOADS", frozenset())
+    monkeypatch.setattr(faultinject, "_exit_offsets_cache", {})
+    with pytest.raises(UnknownBytecode, match="with block"):
+        check_understood(compile("def f(lock):\n    with lock:\n        pass\n", "<test>", "exec"))
+
+
+def test_a_test_that_leaves_a_bucket_lock_held_fails_at_once(pytester):
+    # The conftest's check, run on a test that strands a bucket lock: that test fails (it does not
+    # hang) and the next test, which parks on the same bucket, still runs.
+    pytester.makeconftest(open(os.path.join(os.path.dirname(__file__), "conftest.py"), encoding="utf-8").read())
+    pytester.makepyfile(
+        """
+        from parking_lot import core
+
+        def test_strands():
+            core.state.table.bucket_for(12345).lock.acquire()
+
+        def test_parks_after():
+            assert core.park(12345, timeout=0.001) is core.TimedOut
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*left the parking lot's locks held: bucket*"])

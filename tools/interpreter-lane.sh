@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One interpreter's lane: install the package (not editable) and the test extras into a fresh venv
+# made by PYTHON_UNDER_TEST, then run the whole suite once per parker backend that interpreter can
+# run, from outside the checkout, so that the suite imports the installed copy with its compiled
+# cffi module.  On a free-threaded build the suite runs with PYTHON_GIL=0 and the lane fails if the
+# GIL is on.  Prints one summary line per backend: "<label> <backend>: <pytest's last line> (<s> s)".
+#   usage: tools/interpreter-lane.sh PYTHON_UNDER_TEST [pytest arguments...]
+# Environment: PARKING_LOT_LANE_PIP_ARGS, extra `pip install` arguments (the 3.13t lane uses it).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+python=$1
+shift
+work=$(mktemp -d "${TMPDIR:-/tmp}/parking-lot-lane.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+read -r version free_threaded < <("$python" -c '
+import sys, sysconfig
+print("%d.%d.%d" % sys.version_info[:3], int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))))')
+label="CPython $version"
+gil_env=()
+if [ "$free_threaded" = 1 ]; then
+    label="CPython ${version}t (GIL off)"
+    gil_env=(PYTHON_GIL=0)
+fi
+say() { printf '[%s] %s\n' "$label" "$*" >&2; }
+
+started=$(date +%s)
+"$python" -m venv "$work/venv"
+# shellcheck disable=SC2086
+"$work/venv/bin/pip" install -q ${PARKING_LOT_LANE_PIP_ARGS:-} "$repo[test]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+"$work/venv/bin/python" -c 'import parking_lot' || { say "the package did not install"; exit 1; }
+cd "$work"   # outside the checkout: the installed copy is what the suite imports
+backends=$("$work/venv/bin/python" -c 'from parking_lot import thread_parker as t; print(" ".join(t.available_backends()))')
+say "installed in $(( $(date +%s) - started )) s; backends: $backends"
+
+status=0
+summary=()
+for backend in $backends; do
+    lane_started=$(date +%s)
+    log="$work/pytest-$backend.log"
+    say "PARKING_LOT_PARKER=$backend ${gil_env[*]}"
+    set +e
+    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" "$work/venv/bin/python" -c '
+import sys, sysconfig
+import parking_lot, pytest
+if sysconfig.get_config_var("Py_GIL_DISABLED") and sys._is_gil_enabled():
+    sys.exit("the GIL is on in a free-threaded lane")
+sys.exit(pytest.main(sys.argv[1:]))
+' -q -p no:cacheprovider -o faulthandler_timeout=300 -c "$repo/pyproject.toml" --rootdir "$repo" "$@" "$repo/tests" \
+        2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    [ "$rc" -eq 0 ] || status=1
+    line=$( (grep -E '^=*\s*[0-9]+ (passed|failed)|no tests ran' "$log" || echo "no summary (exit $rc)") | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
+    summary+=("$label $backend: $line ($(( $(date +%s) - lane_started )) s)")
+done
+for line in "${summary[@]}"; do echo "LANE $line"; done
+exit $status
