@@ -97,8 +97,8 @@ ffi_futex.cdef(
 #define EAGAIN ...
 #define ETIMEDOUT ...
 
-/* One FUTEX_WAIT_PRIVATE: sleep while *word == expected.  timeout_ns < 0 waits
-   forever.  Returns 0 when woken (possibly spuriously), else the errno
+/* One FUTEX_WAIT_PRIVATE: sleep while *word == expected.  timeout_ns < 0 (or
+   one too long for a time_t) waits forever.  Returns 0 when woken (possibly spuriously), else the errno
    (EINTR, EAGAIN, ETIMEDOUT, ...).  The GIL is released around the call. */
 int pl_futex_wait(int32_t *word, int32_t expected, int64_t timeout_ns);
 /* The futex parker's whole wait in one call (one GIL release): loop on
@@ -128,9 +128,14 @@ static int pl_futex_wait(int32_t *word, int32_t expected, int64_t timeout_ns)
     struct timespec ts;
     struct timespec *tsp = NULL;
     if (timeout_ns >= 0) {
-        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-        ts.tv_nsec = (long)(timeout_ns % 1000000000);
-        tsp = &ts;
+        int64_t seconds = timeout_ns / 1000000000;
+        /* A timeout a time_t cannot hold (over 68 years where it has 32 bits)
+           is forever for any program: wait without one. */
+        if ((int64_t)(time_t)seconds == seconds) {
+            ts.tv_sec = (time_t)seconds;
+            ts.tv_nsec = (long)(timeout_ns % 1000000000);
+            tsp = &ts;
+        }
     }
     if (syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, tsp, NULL, 0) == 0)
         return 0;

@@ -48,7 +48,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .core import Invalid, TimedOut, UnparkResult, park, parked_count, unpark_all, unpark_one
+from .core import Invalid, TimedOut, UnparkResult, deadline_ns, park, parked_count, unpark_all, unpark_one
 from .raw.condvar import Condvar
 from .raw.mutex import RawMutex
 
@@ -77,12 +77,12 @@ R = TypeVar("R")
 # --- argument checks, worded as threading's ------------------------------------------
 
 
-def _lock_deadline(timeout: float) -> float | None:
-    """A checked blocking ``acquire`` timeout of Lock/RLock -> deadline (None: forever).
+def _lock_deadline(timeout: float) -> int | None:
+    """A checked blocking ``acquire`` timeout of Lock/RLock -> ``time.monotonic_ns()`` deadline.
 
-    Only called once the fast path failed.
+    None: forever.  Only called once the fast path failed.
     """
-    return None if timeout == _UNSET else _monotonic() + timeout
+    return None if timeout == _UNSET else deadline_ns(timeout, None)
 
 
 def _check_lock_args(blocking: bool, timeout: float) -> None:
@@ -97,13 +97,16 @@ def _check_lock_args(blocking: bool, timeout: float) -> None:
             raise OverflowError("timeout value is too large")
 
 
-def _wait_deadline(timeout: float | None) -> float | None:
-    """A wait's timeout (None: forever; > 0: that long) -> deadline.  Callers handle <= 0."""
+def _wait_deadline(timeout: float | None) -> int | None:
+    """A wait's timeout in seconds (None: forever; > 0: that long) -> ``time.monotonic_ns()`` deadline.
+
+    Callers handle <= 0.  OverflowError above TIMEOUT_MAX, as threading's waits.
+    """
     if timeout is None:
         return None
     if timeout > TIMEOUT_MAX:
         raise OverflowError("timeout value is too large")
-    return _monotonic() + timeout
+    return deadline_ns(timeout, None)
 
 
 # --- Lock --------------------------------------------------------------------------------
@@ -368,16 +371,16 @@ class Condition:
             return self._wait_foreign(deadline)
         lock = self._lock
         if raw is lock:
-            return not self._cv.wait_raw(raw, deadline=deadline).timed_out
+            return not self._cv.wait_raw(raw, deadline_ns=deadline).timed_out
         # Our RLock: hand the ownership over to the condvar wait, and take it back.
         saved = (lock._count, lock._owner)
         lock._count = 0; lock._owner = None  # noqa: E702
         try:
-            return not self._cv.wait_raw(raw, deadline=deadline).timed_out
+            return not self._cv.wait_raw(raw, deadline_ns=deadline).timed_out
         finally:
             lock._count, lock._owner = saved
 
-    def _wait_foreign(self, deadline: float | None) -> bool:
+    def _wait_foreign(self, deadline: int | None) -> bool:
         lock = self._lock
         release_save = getattr(lock, "_release_save", None)
         acquire_restore = getattr(lock, "_acquire_restore", None)
@@ -388,7 +391,7 @@ class Condition:
             saved.append(release_save() if release_save is not None else lock.release())
 
         try:
-            result = park(self._key, None, before_sleep, None, 0, None, deadline)
+            result = park(self._key, None, before_sleep, None, 0, deadline_ns=deadline)
         finally:
             if saved:
                 if acquire_restore is not None:
@@ -508,7 +511,7 @@ class Semaphore:
         while True:
             if self._try_take():
                 return True
-            if park(self._key, validate, None, timed_out, 0, None, deadline) is TimedOut:
+            if park(self._key, validate, None, timed_out, 0, deadline_ns=deadline) is TimedOut:
                 return self._try_take()
 
     def release(self, n: int = 1) -> None:
@@ -616,7 +619,7 @@ class Event:
             return True
         if timeout is not None and timeout <= 0:
             return self._flag
-        result = park(self._key, self._unset, None, None, 0, None, _wait_deadline(timeout))
+        result = park(self._key, self._unset, None, None, 0, deadline_ns=_wait_deadline(timeout))
         if result is Invalid:
             return True  # set before we could queue
         if result is TimedOut:
@@ -728,10 +731,11 @@ class Barrier:
         return index
 
     def _wait(self, current: _Round, index: int, timeout: float | None) -> int:
-        deadline = None if timeout is None else _monotonic() + max(timeout, 0.0)
         try:
+            # In the try: a NaN timeout's ValueError leaves the round, as threading's does.
+            deadline = None if timeout is None else deadline_ns(max(timeout, 0.0), None)
             while current.outcome is None:
-                result = park(self._key, lambda: current.outcome is None, None, None, 0, None, deadline)
+                result = park(self._key, lambda: current.outcome is None, None, None, 0, deadline_ns=deadline)
                 if result is TimedOut and current.outcome is None:
                     self._break()
                 # Otherwise woken, or validate saw the outcome; a wake-up meant for the

@@ -50,17 +50,28 @@ class Condvar(RawCondvar):
         self._wait_guard(guard, None, None)
 
     def wait_for(self, guard: MutexGuard[Any], timeout: float) -> WaitTimeoutResult:
-        """Like :meth:`wait`, giving up after *timeout* seconds (``timed_out`` says which)."""
+        """Like :meth:`wait`, giving up after *timeout* seconds (``timed_out`` says which).
+
+        ``inf`` (or any timeout too far away to matter) waits without one; TypeError or
+        ValueError (negative, NaN) before the mutex is released.
+        """
         return self._wait_guard(guard, timeout, None)
 
     def wait_until(self, guard: MutexGuard[Any], deadline: float) -> WaitTimeoutResult:
-        """Like :meth:`wait`, giving up at the ``time.monotonic()`` *deadline*."""
+        """Like :meth:`wait`, giving up at the ``time.monotonic()`` *deadline* (seconds).
+
+        TypeError or ValueError (NaN) before the mutex is released.
+        """
         return self._wait_guard(guard, None, deadline)
 
     def wait_while(
         self, guard: MutexGuard[T], predicate: Callable[[T], bool], timeout: float | None = None
     ) -> WaitTimeoutResult:
-        """Wait while ``predicate(guard.value)`` is true; ``timed_out`` if it still is at the end."""
+        """Wait while ``predicate(guard.value)`` is true; ``timed_out`` if it still is at the end.
+
+        *timeout* is seconds for the whole wait (None or ``inf``: no limit); TypeError or
+        ValueError (negative, NaN) before the predicate runs.
+        """
         guard._check()
         try:
             return self.wait_while_raw(guard._raw, lambda: predicate(guard._mutex._value), timeout)

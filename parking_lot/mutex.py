@@ -166,14 +166,21 @@ class Mutex(Generic[T]):
         return self._guard
 
     def try_lock_for(self, timeout: float) -> MutexGuard[T] | None:
-        """The guard if the mutex could be locked within *timeout* seconds, else None."""
+        """The guard if the mutex could be locked within *timeout* seconds, else None.
+
+        ``inf`` (or any timeout too far away to matter) waits without one; TypeError or
+        ValueError (negative, NaN) before anything changes.
+        """
         if not self._raw.try_lock_for(timeout):
             return None
         self._guard._held = True
         return self._guard
 
     def try_lock_until(self, deadline: float) -> MutexGuard[T] | None:
-        """The guard if the mutex could be locked before the monotonic *deadline*, else None."""
+        """The guard if the mutex could be locked before the ``time.monotonic()`` *deadline*, else None.
+
+        *deadline* is in seconds; TypeError or ValueError (NaN) before anything changes.
+        """
         if not self._raw.try_lock_until(deadline):
             return None
         self._guard._held = True

@@ -88,7 +88,11 @@ class ReentrantMutex(Generic[T]):
         return ReentrantMutexGuard(self) if self._raw.try_lock() else None
 
     def try_lock_for(self, timeout: float) -> ReentrantMutexGuard[T] | None:
-        """A guard if the mutex could be had within *timeout* seconds, else None."""
+        """A guard if the mutex could be had within *timeout* seconds, else None.
+
+        ``inf`` (or any timeout too far away to matter) waits without one; TypeError or
+        ValueError (negative, NaN) before anything changes, also for the owning thread.
+        """
         return ReentrantMutexGuard(self) if self._raw.try_lock_for(timeout) else None
 
     def is_locked(self) -> bool:

@@ -155,7 +155,10 @@ class UpgradableReadGuard(_Guard[T]):
         return _make(WriteGuard, lock)
 
     def try_upgrade_for(self, timeout: float) -> WriteGuard[T] | None:
-        """:meth:`upgrade` within *timeout* seconds, else None (this guard stays valid)."""
+        """:meth:`upgrade` within *timeout* seconds, else None (this guard stays valid).
+
+        TypeError or ValueError (negative, NaN) before anything changes; ``inf`` waits without a timeout.
+        """
         lock = self._held_lock()
         if not lock._raw.try_upgrade_for(timeout):
             return None
@@ -264,18 +267,21 @@ class RwLock(Generic[T]):
         return _make(ReadGuard, self) if self._raw.try_lock_shared() else None
 
     def try_read_for(self, timeout: float) -> ReadGuard[T] | None:
+        """A read guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_shared_for``)."""
         return _make(ReadGuard, self) if self._raw.try_lock_shared_for(timeout) else None
 
     def try_write(self) -> WriteGuard[T] | None:
         return _make(WriteGuard, self) if self._raw.try_lock_exclusive() else None
 
     def try_write_for(self, timeout: float) -> WriteGuard[T] | None:
+        """The write guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_exclusive_for``)."""
         return _make(WriteGuard, self) if self._raw.try_lock_exclusive_for(timeout) else None
 
     def try_upgradable_read(self) -> UpgradableReadGuard[T] | None:
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable() else None
 
     def try_upgradable_read_for(self, timeout: float) -> UpgradableReadGuard[T] | None:
+        """The upgradable guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_upgradable_for``)."""
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable_for(timeout) else None
 
     def is_locked(self) -> bool:

@@ -15,9 +15,9 @@ See docs/architecture.md for the design, its invariants and what Python adds.
 
 from ._hashtable import Statistics, state
 from ._park import (
+    LATEST_DEADLINE_NS,
     cancel_park,
     deadline_ns,
-    deadline_seconds,
     interrupted_result,
     park,
     parked_count,
@@ -44,6 +44,7 @@ from .spinwait import SpinWait
 __all__ = [
     "DEFAULT_PARK_TOKEN",
     "DEFAULT_UNPARK_TOKEN",
+    "LATEST_DEADLINE_NS",
     "FilterOp",
     "Invalid",
     "ParkResult",
@@ -56,7 +57,6 @@ __all__ = [
     "UnparkToken",
     "Unparked",
     "deadline_ns",
-    "deadline_seconds",
     "cancel_park",
     "interrupted_result",
     "park",

@@ -37,7 +37,6 @@ Asynchronous exceptions
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -90,19 +89,48 @@ def _check_callable(value: object, name: str) -> None:
         raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
 
 
-def _check_seconds(value: object, name: str) -> float:
+#: The latest deadline the lot keeps, in ``time.monotonic_ns()`` (about 146 years after the
+#: clock's start): a later one is no deadline at all (None), as a wait that long is forever for
+#: any program, and every OS wait can take what is left (the futex's int64 deadline included).
+LATEST_DEADLINE_NS = 2**62
+# Above these many seconds a timeout or a deadline is later than LATEST_DEADLINE_NS whatever
+# the clock reads (a shortcut: no huge ints for 1e300); compared exactly, int or float.
+_FOREVER_SECONDS = 2 * LATEST_DEADLINE_NS // 1_000_000_000
+
+
+def _check_seconds(value: object, name: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
-    seconds = float(value)
-    if math.isnan(seconds):
+    if value != value:
         raise ValueError(f"{name} must not be NaN")
-    return seconds
+    return value
+
+
+def _ceil_ns(seconds: int | float) -> int:
+    """Finite *seconds* as whole nanoseconds, rounded up exactly (no float product)."""
+    numerator, denominator = seconds.as_integer_ratio()
+    return -(-numerator * 1_000_000_000 // denominator)
 
 
 def deadline_ns(timeout: float | None, deadline: float | None) -> int | None:
-    """A ``monotonic_ns`` deadline from a timeout in seconds or a ``time.monotonic()`` deadline.
+    """Check a public call's time argument and return its ``time.monotonic_ns()`` deadline.
 
-    None means no deadline (also for an infinite timeout or deadline).
+    *timeout* is seconds from now (>= 0); *deadline* a ``time.monotonic()`` value
+    (seconds); give at most one.  Any int or float is taken, ``inf`` and ``1e300``
+    too: the result is exact, rounded up (a wait never ends early), and None
+    (no deadline) when both are None or the deadline would be later than
+    :data:`LATEST_DEADLINE_NS`.  A past deadline is clamped to 0.  This is the
+    one form the primitives carry through their loops into ``park(deadline_ns=...)``.
+
+    Raises TypeError for a value that is not an int or float (bool neither) or
+    for both arguments given, ValueError for NaN or a negative *timeout*; the
+    message names the argument.
+
+    >>> import time
+    >>> deadline_ns(0.5, None) - time.monotonic_ns() <= 500_000_000
+    True
+    >>> deadline_ns(None, 2.5), deadline_ns(None, -1.0), deadline_ns(1e300, None)
+    (2500000000, 0, None)
     """
     if timeout is not None:
         if deadline is not None:
@@ -110,25 +138,29 @@ def deadline_ns(timeout: float | None, deadline: float | None) -> int | None:
         seconds = _check_seconds(timeout, "timeout")
         if seconds < 0:
             raise ValueError(f"timeout must be >= 0, got {timeout!r}")
-        if math.isinf(seconds):
+        if seconds > _FOREVER_SECONDS:  # inf included
             return None
-        return _monotonic_ns() + math.ceil(seconds * 1e9)
-    if deadline is not None:
+        until = _monotonic_ns() + _ceil_ns(seconds)
+    elif deadline is not None:
         seconds = _check_seconds(deadline, "deadline")
-        if math.isinf(seconds):
-            return None if seconds > 0 else 0
-        return math.ceil(seconds * 1e9)
-    return None
+        if seconds <= 0:  # -inf included
+            return 0
+        if seconds > _FOREVER_SECONDS:  # inf included
+            return None
+        until = _ceil_ns(seconds)
+    else:
+        return None
+    return until if until <= LATEST_DEADLINE_NS else None
 
 
-def deadline_seconds(timeout: float | None, deadline: float | None) -> float | None:
-    """:func:`deadline_ns` as ``time.monotonic()`` seconds, the form ``park(deadline=...)`` takes.
+_deadline_ns = deadline_ns  # park's keyword argument of the same name hides the function there
 
-    For primitives that validate a timeout up front and carry one deadline through
-    several parks (a lock's spin-then-park loop, a writer's two waits).
-    """
-    until_ns = deadline_ns(timeout, deadline)
-    return None if until_ns is None else until_ns / 1e9
+
+def _check_deadline_ns(value: object) -> int | None:
+    """``park``'s *deadline_ns*: an int (bool not), any size; a far one is None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"deadline_ns must be an int (a time.monotonic_ns() value) or None, not {type(value).__name__}")
+    return int(value) if value <= LATEST_DEADLINE_NS else None
 
 
 def interrupted_result(exc: BaseException) -> ParkResult | None:
@@ -181,6 +213,8 @@ def park(
     park_token: ParkToken = DEFAULT_PARK_TOKEN,
     timeout: float | None = None,
     deadline: float | None = None,
+    *,
+    deadline_ns: int | None = None,
 ) -> ParkResult:
     """Park the current thread on *key* until an unparker wakes it or the time runs out.
 
@@ -189,12 +223,21 @@ def park(
     thread joins the back of *key*'s queue with *park_token*, the lock is
     released, ``before_sleep()`` is called, and the thread sleeps.  It returns
     ``Unparked(token)`` when woken, with the token the unparker chose, or
-    ``TimedOut`` when *timeout* seconds (or the ``time.monotonic()`` *deadline*)
-    pass first; in that case ``timed_out(key, was_last_thread)`` is called under
-    the bucket lock after the thread left the queue (*key* is the key it was
-    parked on at the end, which a requeue may have changed).
+    ``TimedOut`` when the time runs out first; in that case
+    ``timed_out(key, was_last_thread)`` is called under the bucket lock after
+    the thread left the queue (*key* is the key it was parked on at the end,
+    which a requeue may have changed).
+
+    The time is at most one of: *timeout*, seconds from now; *deadline*, a
+    ``time.monotonic()`` value (seconds); *deadline_ns*, a ``time.monotonic_ns()``
+    int, the form a primitive gets once from :func:`deadline_ns` and carries
+    through its loops.  None for all three waits forever, as does a timeout or
+    deadline too far away to matter (``inf``, ``1e300``; see :func:`deadline_ns`).
 
     Keys are ints with ``0 <= key < 2**64``; ``id(obj)`` is the usual one.
+    Raises TypeError or ValueError naming the argument, before anything is
+    queued, for a bad key, token, callback or time (see :func:`deadline_ns`;
+    *deadline_ns* may be any int, a past one times out at once).
 
     >>> import threading
     >>> from parking_lot.core import park, unpark_one, parked_count
@@ -219,7 +262,14 @@ def park(
         _check_callable(timed_out, "timed_out")
     if type(park_token) is not int or not 0 <= park_token < WORD_LIMIT:
         park_token = _check_word(park_token, "park_token")
-    until_ns = None if timeout is None and deadline is None else deadline_ns(timeout, deadline)
+    if deadline_ns is None:
+        until_ns = None if timeout is None and deadline is None else _deadline_ns(timeout, deadline)
+    elif timeout is not None or deadline is not None:
+        raise TypeError("pass only one of timeout, deadline and deadline_ns")
+    elif type(deadline_ns) is int and deadline_ns <= LATEST_DEADLINE_NS:
+        until_ns = deadline_ns
+    else:
+        until_ns = _check_deadline_ns(deadline_ns)
     thread = thread_data()
     parker = thread.parker
     queued = False

@@ -31,7 +31,7 @@ from parking_lot.core import (
     RequeueOp,
     Unparked,
     UnparkResult,
-    deadline_seconds,
+    deadline_ns,
     interrupted_result,
     park,
     unpark_requeue,
@@ -40,6 +40,7 @@ from parking_lot.core import (
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawMutex
 
 _HANDOFF = Unparked(TOKEN_HANDOFF)
+_deadline_ns = deadline_ns  # wait_raw's keyword argument of the same name hides the function there
 
 
 class WaitTimeoutResult(NamedTuple):
@@ -133,12 +134,30 @@ class Condvar:
 
     # --- wait ------------------------------------------------------------------------
 
-    def wait_raw(self, mutex: RawMutex, timeout: float | None = None, deadline: float | None = None) -> WaitTimeoutResult:
+    def wait_raw(
+        self,
+        mutex: RawMutex,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        *,
+        deadline_ns: int | None = None,
+    ) -> WaitTimeoutResult:
         """Unlock *mutex* (held by this thread), sleep until notified or timed out, lock it again.
 
         There are no spurious wake-ups: ``timed_out`` is False only after a notify.
+        The time is at most one of: *timeout*, seconds from now; *deadline*, a
+        ``time.monotonic()`` value (seconds); *deadline_ns*, a ``time.monotonic_ns()``
+        int (what :func:`parking_lot.core.deadline_ns` returns, for a caller that
+        loops).  None for all three, or one too far away to matter (``inf``), waits
+        without a timeout.  Raises TypeError or ValueError (a negative or NaN time)
+        naming the argument, and RuntimeError for a second mutex, with *mutex* still held.
         """
-        until = deadline_seconds(timeout, deadline)  # validates before anything changes
+        if deadline_ns is None:
+            until_ns = _deadline_ns(timeout, deadline)  # checks them before anything changes
+        elif timeout is not None or deadline is not None:
+            raise TypeError("pass only one of timeout, deadline and deadline_ns")
+        else:
+            until_ns = deadline_ns
         state = {"requeued": False, "unlocked": False}
 
         def validate() -> bool:
@@ -165,8 +184,7 @@ class Condvar:
                 before_sleep,
                 timed_out,
                 DEFAULT_PARK_TOKEN,
-                None,
-                until,
+                deadline_ns=until_ns,
             )
         except BaseException as exc:
             # Interrupted (Ctrl-C): hold the mutex again before the exception leaves,
@@ -183,10 +201,15 @@ class Condvar:
     def wait_while_raw(
         self, mutex: RawMutex, predicate: Callable[[], bool], timeout: float | None = None
     ) -> WaitTimeoutResult:
-        """Wait while ``predicate()`` is true (checked with *mutex* held); False once it is not."""
-        deadline = deadline_seconds(timeout, None)
+        """Wait while ``predicate()`` is true (checked with *mutex* held); False once it is not.
+
+        *timeout* is seconds for all the waits together (None, or too far away to
+        matter: no limit); ``timed_out`` is True if it ran out with the predicate
+        still true.  Raises TypeError or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = _deadline_ns(timeout, None)
         while predicate():
-            if self.wait_raw(mutex, deadline=deadline).timed_out:
+            if self.wait_raw(mutex, deadline_ns=until_ns).timed_out:
                 return WaitTimeoutResult(bool(predicate()))
         return WaitTimeoutResult(False)
 

@@ -38,7 +38,7 @@ from parking_lot.core import (
     TimedOut,
     Unparked,
     UnparkResult,
-    deadline_seconds,
+    deadline_ns,
     interrupted_result,
     park,
     unpark_one,
@@ -90,21 +90,32 @@ class RawMutex:
         return self._locked.acquire(False)
 
     def try_lock_for(self, timeout: float) -> bool:
-        """Lock within *timeout* seconds; False if the time ran out first."""
-        deadline = deadline_seconds(timeout, None)  # validates: a number, not NaN, >= 0
+        """Lock within *timeout* seconds; False if the time ran out first.
+
+        Any size of timeout: one too far away to matter (``inf``, ``1e300``) waits
+        without one.  Raises TypeError (not a number) or ValueError (negative, NaN)
+        before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)  # checks it; the one deadline form from here on
         if self._locked.acquire(False):
             return True
-        return self._lock_slow(deadline)
+        return self._lock_slow(until_ns)
 
     def try_lock_until(self, deadline: float) -> bool:
-        """Lock before the ``time.monotonic()`` *deadline*; False if it passed first."""
-        until = deadline_seconds(None, deadline)  # validates: a number, not NaN
+        """Lock before the ``time.monotonic()`` *deadline*; False if it passed first.
+
+        *deadline* is in seconds, on the clock of ``time.monotonic()``; a past one never sleeps,
+        once, a far one (``inf``) waits without one.  Raises TypeError (not a number) or
+        ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)  # checks it; the one deadline form from here on
         if self._locked.acquire(False):
             return True
-        return self._lock_slow(until)
+        return self._lock_slow(until_ns)
 
-    def _lock_slow(self, deadline: float | None) -> bool:
-        """Spin, then park until the mutex is ours (True) or *deadline* passes (False)."""
+    def _lock_slow(self, until_ns: int | None) -> bool:
+        """Spin, then park until the mutex is ours (True) or the ``time.monotonic_ns()``
+        deadline *until_ns* passes (False; None: no deadline)."""
         locked = self._locked
         key = self._key
         spin = SpinWait()
@@ -132,7 +143,7 @@ class RawMutex:
                 continue
             result = None
             try:
-                result = park(key, validate, None, timed_out, TOKEN_NORMAL, None, deadline)
+                result = park(key, validate, None, timed_out, TOKEN_NORMAL, deadline_ns=until_ns)
                 if result == _HANDED_OFF or got_it[0]:
                     return True
             except BaseException as exc:

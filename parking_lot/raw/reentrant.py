@@ -11,6 +11,8 @@ from _thread import get_ident
 from collections.abc import Callable
 from types import TracebackType
 
+from parking_lot.core import deadline_ns
+
 from .mutex import RawMutex
 
 
@@ -52,12 +54,26 @@ class RawReentrantMutex:
         return self._try(lambda: self._mutex.try_lock())
 
     def try_lock_for(self, timeout: float) -> bool:
-        """Lock within *timeout* seconds."""
-        return self._try(lambda: self._mutex.try_lock_for(timeout))
+        """Lock within *timeout* seconds (the owner: at once); False if the time ran out first.
+
+        A timeout too far away to matter (``inf``, ``1e300``) waits without one.
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything
+        changes, also when this thread owns the mutex.
+        """
+        return self._try_until(deadline_ns(timeout, None))
 
     def try_lock_until(self, deadline: float) -> bool:
-        """Lock before the ``time.monotonic()`` *deadline*."""
-        return self._try(lambda: self._mutex.try_lock_until(deadline))
+        """Lock before the ``time.monotonic()`` *deadline* (the owner: at once); False if it passed.
+
+        *deadline* is in seconds, on the clock of ``time.monotonic()``.  Raises TypeError
+        (not a number) or ValueError (NaN) before anything changes, also for the owner.
+        """
+        return self._try_until(deadline_ns(None, deadline))
+
+    def _try_until(self, until_ns: int | None) -> bool:
+        # Checked already; the time.monotonic_ns() deadline goes to the mutex's slow path.
+        mutex = self._mutex
+        return self._try(lambda: mutex.try_lock() or mutex._lock_slow(until_ns))
 
     def _try(self, acquire: Callable[[], bool]) -> bool:
         me = get_ident()

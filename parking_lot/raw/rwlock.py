@@ -40,7 +40,7 @@ from parking_lot.core import (
     TimedOut,
     Unparked,
     UnparkResult,
-    deadline_seconds,
+    deadline_ns,
     interrupted_result,
     park,
     unpark_filter,
@@ -122,23 +122,34 @@ class RawRwLock:
             self._lock_exclusive_slow(None)
 
     def try_lock_exclusive_for(self, timeout: float) -> bool:
-        deadline = deadline_seconds(timeout, None)
-        return self.try_lock_exclusive() or self._lock_exclusive_slow(deadline)
+        """Take the write lock within *timeout* seconds; False if the time ran out first.
+
+        A timeout too far away to matter (``inf``, ``1e300``) waits without one.
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self.try_lock_exclusive() or self._lock_exclusive_slow(until_ns)
 
     def try_lock_exclusive_until(self, deadline: float) -> bool:
-        until = deadline_seconds(None, deadline)
-        return self.try_lock_exclusive() or self._lock_exclusive_slow(until)
+        """Take the write lock before the ``time.monotonic()`` *deadline*; False if it passed first.
 
-    def _lock_exclusive_slow(self, deadline: float | None) -> bool:
+        *deadline* is in seconds, on the clock of ``time.monotonic()``; a past one never sleeps,
+        once, a far one (``inf``) waits without one.  Raises TypeError (not a number) or
+        ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self.try_lock_exclusive() or self._lock_exclusive_slow(until_ns)
+
+    def _lock_exclusive_slow(self, until_ns: int | None) -> bool:
         # Step 1: own WRITER (through the main queue). Step 2: wait for readers to leave.
         # `writer` says whether this call owns WRITER, set on the line that takes it, so
         # that any exception, wherever it lands, gives WRITER back.
         writer = [False]
         try:
             take = partial(self._take_writer_bit, writer)
-            if not self._lock_common(deadline, TOKEN_EXCLUSIVE, take, WRITER | UPGRADABLE, writer):
+            if not self._lock_common(until_ns, TOKEN_EXCLUSIVE, take, WRITER | UPGRADABLE, writer):
                 return False
-            return self._wait_for_readers(deadline, 0, writer)
+            return self._wait_for_readers(until_ns, 0, writer)
         except BaseException:
             self._abandon_writer(0, writer)
             raise
@@ -218,12 +229,23 @@ class RawRwLock:
             self._lock_common(None, TOKEN_SHARED, lambda: self._try_shared(True), WRITER)
 
     def try_lock_shared_for(self, timeout: float) -> bool:
-        deadline = deadline_seconds(timeout, None)
-        return self._try_shared(False) or self._lock_common(deadline, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+        """Take a read lock within *timeout* seconds; False if the time ran out first.
+
+        A timeout too far away to matter (``inf``, ``1e300``) waits without one.
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
     def try_lock_shared_until(self, deadline: float) -> bool:
-        until = deadline_seconds(None, deadline)
-        return self._try_shared(False) or self._lock_common(until, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+        """Take a read lock before the ``time.monotonic()`` *deadline*; False if it passed first.
+
+        *deadline* is in seconds, on the clock of ``time.monotonic()``; a past one never sleeps,
+        once, a far one (``inf``) waits without one.  Raises TypeError (not a number) or
+        ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
     def unlock_shared(self) -> None:
         with self._guard:
@@ -266,12 +288,23 @@ class RawRwLock:
             self._lock_common(None, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def try_lock_upgradable_for(self, timeout: float) -> bool:
-        deadline = deadline_seconds(timeout, None)
-        return self._try_upgradable() or self._lock_common(deadline, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+        """Take the upgradable read lock within *timeout* seconds; False if the time ran out first.
+
+        A timeout too far away to matter (``inf``, ``1e300``) waits without one.
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self._try_upgradable() or self._lock_common(until_ns, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def try_lock_upgradable_until(self, deadline: float) -> bool:
-        until = deadline_seconds(None, deadline)
-        return self._try_upgradable() or self._lock_common(until, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+        """Take the upgradable read lock before the ``time.monotonic()`` *deadline*; False if it passed first.
+
+        *deadline* is in seconds, on the clock of ``time.monotonic()``; a past one never sleeps,
+        once, a far one (``inf``) waits without one.  Raises TypeError (not a number) or
+        ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self._try_upgradable() or self._lock_common(until_ns, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def unlock_upgradable(self) -> None:
         self._unlock_upgradable(False)
@@ -325,20 +358,31 @@ class RawRwLock:
             self._upgrade_slow(None)
 
     def try_upgrade_for(self, timeout: float) -> bool:
-        deadline = deadline_seconds(timeout, None)
-        return self.try_upgrade() or self._upgrade_slow(deadline)
+        """Upgrade to the write lock within *timeout* seconds; False if the time ran out first.
+
+        A timeout too far away to matter (``inf``, ``1e300``) waits without one.
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self.try_upgrade() or self._upgrade_slow(until_ns)
 
     def try_upgrade_until(self, deadline: float) -> bool:
-        until = deadline_seconds(None, deadline)
-        return self.try_upgrade() or self._upgrade_slow(until)
+        """Upgrade to the write lock before the ``time.monotonic()`` *deadline*; False if it passed first.
 
-    def _upgrade_slow(self, deadline: float | None) -> bool:
+        *deadline* is in seconds, on the clock of ``time.monotonic()``; a past one never sleeps,
+        once, a far one (``inf``) waits without one.  Raises TypeError (not a number) or
+        ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self.try_upgrade() or self._upgrade_slow(until_ns)
+
+    def _upgrade_slow(self, until_ns: int | None) -> bool:
         writer = [False]  # as in _lock_exclusive_slow
         try:
             with self._guard:
                 # Trade the upgradable read lock for WRITER; readers still inside drain out.
                 self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # noqa: E702
-            return self._wait_for_readers(deadline, ONE_READER | UPGRADABLE, writer)
+            return self._wait_for_readers(until_ns, ONE_READER | UPGRADABLE, writer)
         except BaseException:
             self._abandon_writer(ONE_READER | UPGRADABLE, writer)
             raise
@@ -347,7 +391,7 @@ class RawRwLock:
 
     def _lock_common(
         self,
-        deadline: float | None,
+        until_ns: int | None,
         token: int,
         try_lock: Callable[[], bool],
         validate_flags: int,
@@ -370,7 +414,7 @@ class RawRwLock:
 
             result = None
             try:
-                result = park(self._key, validate, None, self._clear_parked_if_last, token, None, deadline)
+                result = park(self._key, validate, None, self._clear_parked_if_last, token, deadline_ns=until_ns)
                 if result == _HANDED_OFF:
                     if writer is not None:
                         writer[0] = True  # handed WRITER: the caller's to give back on failure
@@ -392,14 +436,15 @@ class RawRwLock:
         else:
             self.unlock_shared()
 
-    def _wait_for_readers(self, deadline: float | None, prev_value: int, writer: list[bool]) -> bool:
-        """With WRITER held: wait until no reader is left.  On timeout, give WRITER back."""
+    def _wait_for_readers(self, until_ns: int | None, prev_value: int, writer: list[bool]) -> bool:
+        """With WRITER held: wait until no reader is left, or until the ``time.monotonic_ns()``
+        deadline *until_ns* (None: none).  On timeout, give WRITER back."""
         spin = SpinWait()
         while self._state & READERS_MASK:
             if spin.spin():
                 continue
             # Unparked or Invalid: look again (a timed-out writer may have let a reader in).
-            if park(self._key + 1, self._writer_may_sleep, None, None, TOKEN_EXCLUSIVE, None, deadline) is TimedOut:
+            if park(self._key + 1, self._writer_may_sleep, None, None, TOKEN_EXCLUSIVE, deadline_ns=until_ns) is TimedOut:
                 self._give_writer_back(prev_value, writer)
                 return False
         return True

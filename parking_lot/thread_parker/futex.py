@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from ._base import UnparkHandle, wait_slice_ns
+from ._timeouts import futex_deadline_ns
 
 try:
     from parking_lot._ffi._futex import ffi as _ffi
@@ -42,7 +43,6 @@ else:
 _EINTR = _lib.EINTR if _lib is not None else -1
 _ETIMEDOUT = errno.ETIMEDOUT  # what pl_futex_park returns at its deadline (Linux's value)
 _monotonic_ns = time.monotonic_ns  # CLOCK_MONOTONIC, the clock pl_futex_park's deadline is on
-_NO_DEADLINE_BEYOND = 2**62
 
 
 def _compiler_on_path() -> str | None:
@@ -118,10 +118,11 @@ class FutexParker:
             pass  # EINTR or the end of a slice: the handlers of pending signals have run
 
     def park_until(self, deadline_ns: int) -> bool:
-        if deadline_ns > _NO_DEADLINE_BEYOND:  # too far to represent: wait without one
+        deadline = futex_deadline_ns(deadline_ns)  # a past one is 0
+        if deadline is None:  # too far to fit an int64: wait without one
             self.park()
             return True
-        deadline_ns = max(deadline_ns, 0)
+        deadline_ns = deadline
         while True:
             until = deadline_ns
             if self._slice_ns is not None:

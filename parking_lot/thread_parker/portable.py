@@ -22,11 +22,10 @@ import _thread
 import time
 
 from ._base import NOOP_UNPARK_HANDLE, UnparkHandle, wait_slice_ns
+from ._timeouts import lock_timeout_seconds
 
 _allocate_lock = _thread.allocate_lock
 _monotonic_ns = time.monotonic_ns
-# The longest timeout threading's locks accept, in nanoseconds.
-_MAX_WAIT_NS = int(_thread.TIMEOUT_MAX * 1_000_000_000)
 
 
 class _LockUnparkHandle:
@@ -70,9 +69,9 @@ class PortableParker:
                 return lock.acquire(False)
             if self._slice_ns is not None:
                 remaining = min(remaining, self._slice_ns)
-            # Round up so the acquire never ends before the deadline.
-            seconds = min(remaining, _MAX_WAIT_NS) / 1e9 + 1e-9
-            if lock.acquire(True, seconds):
+            # Rounded up, so the acquire never ends before the deadline; capped at what
+            # acquire accepts (a capped wait ends early and the loop waits again).
+            if lock.acquire(True, lock_timeout_seconds(remaining)):
                 return True
 
     def timed_out(self) -> bool:

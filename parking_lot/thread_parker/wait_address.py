@@ -7,7 +7,9 @@ UNPARKED (0) once an unparker has claimed the thread.  ``park`` calls
 released.  Unlike keyed events a wake with no waiter is simply lost, so there is
 no rendezvous to settle.  A FALSE return is a timeout only when the last error is
 ERROR_TIMEOUT; anything else (a spurious wake) loops.  Timeouts are whole
-milliseconds rounded up; one too large for a DWORD waits INFINITE.
+milliseconds rounded up; a timed wait asks for at most ``INFINITE - 1`` ms
+(about 49.7 days) and then looks at the clock again, so a far deadline is
+neither an error nor an infinite wait.
 
 The word is written with plain aligned stores through cffi, which are atomic on
 every Windows target; ordering against the waiter comes from the bucket lock on
@@ -22,7 +24,7 @@ import time
 from typing import Any
 
 from ._base import UnparkHandle, wait_slice_ns
-from ._timeouts import INFINITE_MS, wait_address_timeout_ms
+from ._timeouts import INFINITE_MS, WAIT_ADDRESS_MAX_WAIT_NS, wait_address_timeout_ms
 
 from parking_lot._ffi._wait_address import ffi
 
@@ -115,7 +117,8 @@ class WaitAddressParker:
                 return False
             if self._slice_ns is not None:
                 remaining = min(remaining, self._slice_ns)
-            self._wait(wait_address_timeout_ms(remaining))
+            # Never INFINITE for a finite deadline: at most ~49.7 days, then look again.
+            self._wait(wait_address_timeout_ms(min(remaining, WAIT_ADDRESS_MAX_WAIT_NS)))
         return True
 
     def unpark_lock(self) -> UnparkHandle:
