@@ -43,6 +43,7 @@ import sys
 import threading
 import traceback
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -62,12 +63,14 @@ __all__ = [
     "Cycle",
     "DeadlockError",
     "LockInfo",
+    "Ownership",
     "ThreadReport",
     "break_deadlock",
     "check_deadlock",
     "disable",
     "enable",
     "is_enabled",
+    "ownership",
     "start_detector",
     "stop_detector",
 ]
@@ -86,69 +89,130 @@ class DeadlockError(RuntimeError):
 
 # --- resource tracking ---------------------------------------------------------------------
 
-_track_lock = _thread.allocate_lock()
-#: thread ident -> {key: times held}
-_held: dict[int, dict[int, int]] = {}
-#: key -> the lock object (weakly), for the report
-_objects: dict[int, weakref.ref[Any]] = {}
+Held = dict[int, dict[int, int]]
+
+
+class _Records:
+    """The process's ownership records, behind one lock.
+
+    *Finalisers never block.*  A thread's record keeper (:class:`_ThreadRecords`)
+    and a lock's weak-reference callback run wherever the garbage collector or
+    the interpreter happens to be: in the very thread that holds ``lock`` (a
+    collection started inside a locked section), in a fork child inside
+    ``os.fork()`` while a thread that did not survive the fork held it, at
+    interpreter exit while a frozen daemon thread holds it.  So they put their
+    work on a deque (``append`` and ``popleft`` are atomic, with or without the
+    GIL), try the lock without blocking, and whoever takes the lock next
+    (:meth:`tidy`, first thing under every acquisition) finishes what is left.
+
+    *fork*: the child gets a new lock and keeps only the forking thread's records
+    (:func:`_after_fork_in_child`); the other threads do not exist there.
+    """
+
+    __slots__ = ("lock", "held", "objects", "upgraders", "ended_threads", "dropped_locks")
+
+    def __init__(self) -> None:
+        self.lock = _thread.allocate_lock()
+        #: thread ident -> {key: times held}
+        self.held: Held = {}
+        #: key -> the lock object (weakly), for the report
+        self.objects: dict[int, weakref.ref[Any]] = {}
+        #: (thread ident, RwLock key) for every upgradable read lock held: an upgrader waiting
+        #: for the readers to leave waits for the *other* readers, not for itself.
+        self.upgraders: set[tuple[int, int]] = set()
+        #: Work left by finalisers: (ident, the keys dict of that ended thread) ...
+        self.ended_threads: deque[tuple[int, dict[int, int]]] = deque()
+        #: ... and (key, the dead weak reference) of locks that are gone.
+        self.dropped_locks: deque[tuple[int, weakref.ref[Any]]] = deque()
+
+    def tidy(self) -> None:
+        """Finish the finalisers' work.  Call with ``lock`` held."""
+        ended, dropped = self.ended_threads, self.dropped_locks
+        while ended:
+            ident, keys = ended.popleft()
+            if self.held.get(ident) is keys:  # not a new thread that was given the same ident
+                del self.held[ident]
+        while dropped:
+            key, ref = dropped.popleft()
+            if self.objects.get(key) is ref:
+                del self.objects[key]
+
+    def tidy_if_free(self) -> None:
+        """For finalisers: :meth:`tidy` if the lock is free right now, else leave it for later."""
+        lock = self.lock
+        if lock.acquire(False):
+            try:
+                self.tidy()
+            finally:
+                lock.release()
+
+
+_records = _Records()
 
 
 class _ThreadRecords:
     """Kept in the thread's local storage: when the thread ends, its records go too.
 
     (Otherwise a thread that ended holding a lock would haunt the next thread that
-    is given the same ident.)
+    is given the same ident.)  Holds its own reference to the records: at
+    interpreter exit the module's globals may already be gone.
     """
 
-    __slots__ = ("ident", "keys", "_lock", "_held")
+    __slots__ = ("ident", "keys", "_records")
 
     def __init__(self, ident: int, keys: dict[int, int]) -> None:
         self.ident = ident
         self.keys = keys
-        # Kept here: at interpreter exit the module's globals may already be gone.
-        self._lock = _track_lock
-        self._held = _held
+        self._records = _records
 
     def __del__(self) -> None:
-        with self._lock:
-            if self._held.get(self.ident) is self.keys:
-                del self._held[self.ident]
+        records = self._records
+        records.ended_threads.append((self.ident, self.keys))  # never blocks: see _Records
+        records.tidy_if_free()
 
 
-def _forget_object(key: int) -> Callable[[object], None]:
-    def forget(ref: object) -> None:
-        if _objects.get(key) is ref:
-            del _objects[key]
+def _forget_object(key: int) -> Callable[[weakref.ref[Any]], None]:
+    records = _records
+
+    def forget(ref: weakref.ref[Any]) -> None:  # a weakref callback: never blocks (see _Records)
+        records.dropped_locks.append((key, ref))
+        records.tidy_if_free()
 
     return forget
 
 
 def _acquired(key: int, obj: object) -> None:
     me = _thread.get_ident()
+    records = _records
     new_keys = None
-    with _track_lock:
-        keys = _held.get(me)
+    with records.lock:
+        records.tidy()
+        keys = records.held.get(me)
         if keys is None:
-            keys = new_keys = _held[me] = {}
+            keys = new_keys = records.held[me] = {}
         keys[key] = keys.get(key, 0) + 1
-        ref = _objects.get(key)
+        ref = records.objects.get(key)
         if ref is None or ref() is None:
             try:
-                _objects[key] = weakref.ref(obj, _forget_object(key))
+                records.objects[key] = weakref.ref(obj, _forget_object(key))
             except TypeError:
                 pass
     if new_keys is not None:
-        _local.records = _ThreadRecords(me, new_keys)  # outside the lock: a replaced one's __del__ takes it
+        _local.records = _ThreadRecords(me, new_keys)  # outside the lock: a replaced one's __del__ tries it
 
 
-def _released(key: int) -> None:
+def _released(key: int, exclusive: bool) -> None:
     me = _thread.get_ident()
-    with _track_lock:
-        keys = _held.get(me)
+    records = _records
+    with records.lock:
+        records.tidy()
+        keys = records.held.get(me)
         if keys is None or key not in keys:
-            # Released by another thread than the one that locked it (allowed for
-            # RawMutex and Lock): take it off whoever holds it.
-            keys = next((held for held in _held.values() if key in held), None)
+            if not exclusive:
+                return  # a shared lock this thread's records do not show (taken before enable())
+            # An exclusive lock released by another thread than the one that locked it
+            # (allowed for RawMutex and Lock): it is free now, take it off whoever holds it.
+            keys = next((held for held in records.held.values() if key in held), None)
             if keys is None:
                 return
         count = keys[key] - 1
@@ -159,37 +223,83 @@ def _released(key: int) -> None:
 
 
 def _holds(key: int) -> bool:
-    with _track_lock:
-        return key in _held.get(_thread.get_ident(), ())
-
-
-#: (thread ident, RwLock key) for every upgradable read lock held: an upgrader waiting for
-#: the readers to leave waits for the *other* readers, not for itself.
-_upgraders: set[tuple[int, int]] = set()
-
-Held = dict[int, dict[int, int]]
-
-
-def _snapshot_held() -> tuple[Held, frozenset[tuple[int, int]]]:
-    with _track_lock:
-        return {ident: dict(keys) for ident, keys in _held.items() if keys}, frozenset(_upgraders)
+    with _records.lock:
+        return key in _records.held.get(_thread.get_ident(), ())
 
 
 def _mark_upgradable(key: int, holds: bool) -> None:
-    with _track_lock:
+    with _records.lock:
         if holds:
-            _upgraders.add((_thread.get_ident(), key))
+            _records.upgraders.add((_thread.get_ident(), key))
         else:
-            _upgraders.discard((_thread.get_ident(), key))
+            _records.upgraders.discard((_thread.get_ident(), key))
+
+
+def _forget_key(key: int) -> None:
+    """Nobody holds *key* any more (its lock was re-made, as after fork)."""
+    with _records.lock:
+        for keys in _records.held.values():
+            keys.pop(key, None)
+        for entry in [entry for entry in _records.upgraders if entry[1] == key]:
+            _records.upgraders.discard(entry)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """What the detector believes each thread holds (a consistent snapshot).
+
+    ``held`` maps a thread ident to ``{lock key: times held}`` (a reentrant lock
+    counts once however deep; each read lock of a RwLock counts); ``upgradable``
+    holds ``(thread ident, RwLock key)`` for every upgradable read lock.  The key
+    of a lock is the key it parks on (``id()`` of the raw lock inside).
+
+    >>> enable()
+    >>> from parking_lot import Mutex
+    >>> m = Mutex(None)
+    >>> with m.lock():
+    ...     ownership().held[threading.get_ident()] == {id(m.raw): 1}
+    True
+    >>> disable()
+    """
+
+    held: dict[int, dict[int, int]]
+    upgradable: frozenset[tuple[int, int]]
+
+
+def ownership() -> Ownership:
+    """The ownership records as they stand (empty while detection is off)."""
+    records = _records
+    with records.lock:
+        records.tidy()
+        held = {ident: dict(keys) for ident, keys in records.held.items() if keys}
+        return Ownership(held, frozenset(records.upgraders))
 
 
 # --- the patches -----------------------------------------------------------------------------
+#
+# The rule that keeps the records true: each method that changes what the calling
+# thread holds records its *net* effect, once, at the outermost tracked call; the
+# tracked calls it makes inside run with recording off (``_local.busy``).  So a
+# method that releases and takes the lock again through paths of its own (bump,
+# whose fair unlock is not ``unlock()``) is tracked as a whole: it records the
+# release before it starts and the acquisition when it returns.  A release is
+# recorded before the real release and an acquisition after the real one, so the
+# records never claim a lock that is free; while a bump waits to take the lock
+# back, it is recorded as holding nothing of it.  An acquisition that raises
+# records nothing: every acquiring and re-acquiring path of the library gives
+# the lock back before it lets an exception out.
+#
+# Three kinds of method are deliberately not wrapped ("transparent"): their every
+# change goes through wrapped methods -- the Condvar waits (unlock in before_sleep,
+# lock afterwards; only a hand-over is recorded by the wait's own wrapper),
+# RawReentrantMutex (its inner RawMutex) and the RwLock guards' releases.
+# tests/test_deadlock_records.py drives every one of these paths against a model.
 
 _ALWAYS = "always"  # the call acquires unless it raises
 _IF_TRUE = "if-true"  # acquires when the result is true / not None
 
 
-_local = threading.local()  # .busy: inside a tracked call (nested calls do not record again)
+_local = threading.local()  # .busy: inside a tracked call; .relock_failed: see _condvar_waiting
 
 
 def _quietly(fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -201,39 +311,106 @@ def _quietly(fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: d
         _local.busy = False
 
 
+KeyOf = Callable[[Any], "int | None"]  # the lock's key, or None: nothing to record
+
+
 def _acquiring(
-    fn: Callable[..., Any], key_of: Callable[[Any], int], when: str, upgradable: bool = False
+    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool = False
 ) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_local, "busy", False):
             return fn(self, *args, **kwargs)
-        result = _quietly(fn, self, args, kwargs)
+        try:
+            result = _quietly(fn, self, args, kwargs)
+        except BaseException:
+            _local.relock_failed = True  # (read by a Condvar wait around this call)
+            raise
         if when == _ALWAYS or (result is not None and result is not False):
-            _acquired(key_of(self), self)
-            if upgradable:
-                _mark_upgradable(key_of(self), True)
+            key = key_of(self)
+            if key is not None:
+                _acquired(key, self)
+                if upgradable:
+                    _mark_upgradable(key, True)
         return result
 
     return tracked
 
 
-def _releasing(fn: Callable[..., Any], key_of: Callable[[Any], int], upgradable: bool = False) -> Callable[..., Any]:
+def _releasing(
+    fn: Callable[..., Any], key_of: KeyOf, exclusive: bool, upgradable: bool = False
+) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(_local, "busy", False):
             return fn(self, *args, **kwargs)
         # Forget it first: once really released, another thread may take and record it.
-        if upgradable:
-            _mark_upgradable(key_of(self), False)
-        _released(key_of(self))
+        key = key_of(self)
+        if key is not None:
+            if upgradable:
+                _mark_upgradable(key, False)
+            _released(key, exclusive)
         return _quietly(fn, self, args, kwargs)
 
     return tracked
 
 
+def _reacquiring(
+    fn: Callable[..., Any], key_of: KeyOf, exclusive: bool, upgradable: bool = False
+) -> Callable[..., Any]:
+    """bump and its kind: release (by whatever path), then take the lock back."""
+
+    @wraps(fn)
+    def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "busy", False):
+            return fn(self, *args, **kwargs)
+        key = key_of(self)
+        if key is None:
+            return fn(self, *args, **kwargs)
+        if upgradable:
+            _mark_upgradable(key, False)
+        _released(key, exclusive)
+        result = _quietly(fn, self, args, kwargs)  # if it raises, the lock was given back
+        _acquired(key, self)
+        if upgradable:
+            _mark_upgradable(key, True)
+        return result
+
+    return tracked
+
+
+def _upgradable_mode(fn: Callable[..., Any], key_of: KeyOf, holds: bool) -> Callable[..., Any]:
+    """upgrade, downgrade_upgradable (*holds* False), downgrade_to_upgradable (True):
+    the lock stays held, in another mode.  A try that returns False changes nothing."""
+
+    @wraps(fn)
+    def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "busy", False):
+            return fn(self, *args, **kwargs)
+        result = _quietly(fn, self, args, kwargs)
+        key = key_of(self)
+        if result is not False and key is not None:
+            _mark_upgradable(key, holds)
+        return result
+
+    return tracked
+
+
+def _forgetting(fn: Callable[..., Any], key_of: KeyOf) -> Callable[..., Any]:
+    """_at_fork_reinit: the lock is made anew, free; whoever held the old one holds nothing."""
+
+    @wraps(fn)
+    def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = key_of(self)
+        if key is not None:
+            _forget_key(key)
+        return fn(self, *args, **kwargs)
+
+    return tracked
+
+
 def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]]:
-    """(class, method name, wrapper maker) for every method that acquires or releases."""
+    """(class defining it, method name, wrapper maker) for every method that acquires or releases."""
     def own(obj: Any) -> int:
         return int(obj._key)
 
@@ -243,65 +420,77 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     def rlock(obj: Any) -> int:
         return id(obj._mutex)
 
-    def read_guard(obj: Any) -> int:
+    def read_guard(obj: Any) -> int | None:
         lock = obj._lock
-        return int(lock._raw._key) if lock is not None else 0
+        return int(lock._raw._key) if lock is not None else None  # None: unlock() consumed it
 
-    def acq(key_of: Callable[[Any], int], when: str = _ALWAYS) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return lambda fn: _acquiring(fn, key_of, when)
+    def acq(key_of: KeyOf, when: str = _ALWAYS, upgradable: bool = False) -> Callable[..., Any]:
+        return lambda fn: _acquiring(fn, key_of, when, upgradable)
 
-    def rel(key_of: Callable[[Any], int]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return lambda fn: _releasing(fn, key_of)
+    def rel(key_of: KeyOf, exclusive: bool, upgradable: bool = False) -> Callable[..., Any]:
+        return lambda fn: _releasing(fn, key_of, exclusive, upgradable)
+
+    def reacq(key_of: KeyOf, exclusive: bool, upgradable: bool = False) -> Callable[..., Any]:
+        return lambda fn: _reacquiring(fn, key_of, exclusive, upgradable)
+
+    def mode(holds: bool) -> Callable[..., Any]:
+        return lambda fn: _upgradable_mode(fn, own, holds)
 
     plan: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]] = []
+    # RawMutex (and RawFairMutex, compat.Lock, which inherit these).
     for name in ("lock", "__enter__"):
         plan.append((RawMutex, name, acq(own)))
     for name in ("try_lock", "try_lock_for", "try_lock_until"):
         plan.append((RawMutex, name, acq(own, _IF_TRUE)))
     for name in ("unlock", "unlock_fair", "__exit__"):
-        plan.append((RawMutex, name, rel(own)))
-    plan.append((RawFairMutex, "unlock", rel(own)))
+        plan.append((RawMutex, name, rel(own, exclusive=True)))
+    plan.append((RawMutex, "bump", reacq(own, exclusive=True)))
+    plan.append((RawFairMutex, "unlock", rel(own, exclusive=True)))
+    # Mutex and its guard (nested calls, e.g. Mutex.try_lock -> RawMutex.try_lock, record once).
     plan.append((Mutex, "lock", acq(raw_key)))
     for name in ("try_lock", "try_lock_for", "try_lock_until"):
         plan.append((Mutex, name, acq(raw_key, _IF_TRUE)))
     for name in ("__exit__", "unlock", "unlock_fair"):
-        plan.append((MutexGuard, name, rel(raw_key)))
-    # (Nested calls, e.g. Mutex.try_lock -> RawMutex.try_lock, record once: see _local.busy.)
+        plan.append((MutexGuard, name, rel(raw_key, exclusive=True)))
+    plan.append((MutexGuard, "bump", reacq(raw_key, exclusive=True)))
+    # (MutexGuard.unlocked() is transparent: RawMutex.unlock, then RawMutex.lock.)
     # RwLock: every mode on the one key; upgrades and downgrades keep holding it.
     for name in ("lock_shared", "lock_shared_recursive", "lock_exclusive"):
         plan.append((RawRwLock, name, acq(own)))
-    plan.append((RawRwLock, "lock_upgradable", lambda fn: _acquiring(fn, own, _ALWAYS, upgradable=True)))
+    for name in ("try_lock_shared", "try_lock_shared_for", "try_lock_shared_until",
+                 "try_lock_exclusive", "try_lock_exclusive_for", "try_lock_exclusive_until"):
+        plan.append((RawRwLock, name, acq(own, _IF_TRUE)))
+    plan.append((RawRwLock, "lock_upgradable", acq(own, _ALWAYS, upgradable=True)))
     for name in ("try_lock_upgradable", "try_lock_upgradable_for", "try_lock_upgradable_until"):
-        plan.append((RawRwLock, name, lambda fn: _acquiring(fn, own, _IF_TRUE, upgradable=True)))
+        plan.append((RawRwLock, name, acq(own, _IF_TRUE, upgradable=True)))
+    plan.append((RawRwLock, "unlock_shared", rel(own, exclusive=False)))
+    for name in ("unlock_exclusive", "unlock_exclusive_fair", "__exit__"):
+        plan.append((RawRwLock, name, rel(own, exclusive=True)))
+    plan.append((RawRwLock, "__enter__", acq(own)))
     for name in ("unlock_upgradable", "unlock_upgradable_fair"):
-        plan.append((RawRwLock, name, lambda fn: _releasing(fn, own, upgradable=True)))
+        plan.append((RawRwLock, name, rel(own, exclusive=False, upgradable=True)))
+    plan.append((RawRwLock, "bump_shared", reacq(own, exclusive=False)))
+    plan.append((RawRwLock, "bump_exclusive", reacq(own, exclusive=True)))
+    plan.append((RawRwLock, "bump_upgradable", reacq(own, exclusive=False, upgradable=True)))
     for name in ("upgrade", "try_upgrade", "try_upgrade_for", "try_upgrade_until", "downgrade_upgradable"):
-        plan.append((RawRwLock, name, _upgradable_ended))
-    for name in (
-        "try_lock_shared", "try_lock_shared_for", "try_lock_shared_until", "try_lock_shared_recursive",
-        "try_lock_exclusive", "try_lock_exclusive_for", "try_lock_exclusive_until",
-    ):
-        if hasattr(RawRwLock, name):
-            plan.append((RawRwLock, name, acq(own, _IF_TRUE)))
-    for name in (
-        "unlock_shared", "unlock_shared_fair", "unlock_exclusive", "unlock_exclusive_fair",
-    ):
-        if hasattr(RawRwLock, name):
-            plan.append((RawRwLock, name, rel(own)))
-    plan.append((RwLock, "read", acq(raw_key)))
-    plan.append((ReadGuard, "__exit__", rel(read_guard)))
+        plan.append((RawRwLock, name, mode(False)))
+    plan.append((RawRwLock, "downgrade_to_upgradable", mode(True)))
+    # (downgrade keeps the key held and is not upgradable: nothing to record.)
+    plan.append((RwLock, "read", acq(raw_key)))  # its fast path is inlined
+    plan.append((ReadGuard, "__exit__", rel(read_guard, exclusive=False)))  # inlined unlock_shared
     # compat: Lock inlines its fast paths, RLock keeps owner and count itself.
-    for name in ("acquire",):
-        plan.append((compat.Lock, name, acq(own, _IF_TRUE)))
+    plan.append((compat.Lock, "acquire", acq(own, _IF_TRUE)))
     plan.append((compat.Lock, "__enter__", acq(own)))
     for name in ("release", "__exit__"):
-        plan.append((compat.Lock, name, rel(own)))
-    plan.append((compat.RLock, "acquire", _rlock_acquiring))
-    plan.append((compat.RLock, "__enter__", _rlock_acquiring))
-    plan.append((compat.RLock, "release", _rlock_releasing))
-    plan.append((compat.RLock, "__exit__", _rlock_releasing))
-    plan.append((compat.RLock, "_release_save", rel(rlock)))
+        plan.append((compat.Lock, name, rel(own, exclusive=True)))
+    plan.append((compat.Lock, "_at_fork_reinit", lambda fn: _forgetting(fn, own)))
+    for name in ("acquire", "__enter__"):
+        plan.append((compat.RLock, name, _rlock_acquiring))
+    for name in ("release", "__exit__"):
+        plan.append((compat.RLock, name, _rlock_releasing))
+    plan.append((compat.RLock, "_release_save", rel(rlock, exclusive=True)))
     plan.append((compat.RLock, "_acquire_restore", acq(rlock)))
+    plan.append((compat.RLock, "_at_fork_reinit", lambda fn: _forgetting(fn, rlock)))
     # Waits: a thread waiting holds nothing, and holds the mutex again afterwards,
     # also when it was handed over without a lock() call.
     plan.append((Condvar, "wait_raw", _condvar_waiting))
@@ -309,25 +498,15 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     return plan
 
 
-def _upgradable_ended(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """upgrade/downgrade_upgradable: the lock stays held, no longer as the upgradable read."""
-
-    @wraps(fn)
-    def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = fn(self, *args, **kwargs)
-        if result is not False:
-            _mark_upgradable(int(self._key), False)
-        return result
-
-    return tracked
-
-
 def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        had = self._count
+        me = _thread.get_ident()
+        # Only the owner writes the owner field: "was it mine before" is a safe read
+        # (the count is not: another owner's count may be seen while we wait).
+        had = self._owner == me
         result = _quietly(fn, self, args, kwargs)
-        if had == 0 and self._count == 1 and self._owner == _thread.get_ident():
+        if not had and self._owner == me:
             _acquired(id(self._mutex), self)
         return result
 
@@ -338,19 +517,27 @@ def _rlock_releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if self._count == 1 and self._owner == _thread.get_ident():
-            _released(id(self._mutex))
+            _released(id(self._mutex), exclusive=True)
         return _quietly(fn, self, args, kwargs)
 
     return tracked
 
 
 def _condvar_waiting(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Transparent: the wait's unlock and relock are tracked calls.  What it adds is
+    the hand-over: a notifier's unlock may hand the mutex to the waiter directly, with
+    no lock() call to record it.  So when the wait ends and the records do not show
+    the mutex held, it was handed over -- unless the relock itself raised."""
+
     @wraps(fn)
     def tracked(self: Any, mutex: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "busy", False):
+            return fn(self, mutex, *args, **kwargs)
+        _local.relock_failed = False
         try:
             return fn(self, mutex, *args, **kwargs)
         finally:
-            if not _holds(mutex._key):  # handed over (no lock() call recorded it)
+            if not _local.relock_failed and mutex.is_locked() and not _holds(mutex._key):
                 _acquired(mutex._key, mutex)
 
     return tracked
@@ -364,7 +551,7 @@ def _once_running(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return call(*args)
             finally:
-                _released(self._key)
+                _released(self._key, exclusive=True)
 
         return fn(self, ignore_poison, running)
 
@@ -372,7 +559,7 @@ def _once_running(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _originals: list[tuple[type, str, Any]] = []
-_enable_lock = threading.Lock()
+_enable_lock = _thread.allocate_lock()
 
 
 def enable() -> None:
@@ -382,8 +569,8 @@ def enable() -> None:
             return
         for cls, name, make in _plan():
             original = cls.__dict__.get(name)
-            if original is None:  # inherited: patch where it is defined, once
-                continue
+            if original is None:  # the plan names where each method is defined
+                raise AssertionError(f"deadlock detection: {cls.__qualname__}.{name} is not defined there")
             _originals.append((cls, name, original))
             setattr(cls, name, make(original))
 
@@ -394,10 +581,12 @@ def disable() -> None:
         while _originals:
             cls, name, original = _originals.pop()
             setattr(cls, name, original)
-        with _track_lock:
-            _held.clear()
-            _objects.clear()
-            _upgraders.clear()
+        with _records.lock:
+            _records.held.clear()
+            _records.objects.clear()
+            _records.upgraders.clear()
+            _records.ended_threads.clear()
+            _records.dropped_locks.clear()
 
 
 def is_enabled() -> bool:
@@ -479,7 +668,7 @@ class _Parked:
     timed: bool
 
 
-def _snapshot(consistent: bool) -> tuple[list[_Parked], tuple[Held, frozenset[tuple[int, int]]]]:
+def _snapshot(consistent: bool) -> tuple[list[_Parked], Ownership]:
     """Who is parked on which key, and who holds what.
 
     The consistent form holds every bucket lock while it reads both, so that no
@@ -489,24 +678,25 @@ def _snapshot(consistent: bool) -> tuple[list[_Parked], tuple[Held, frozenset[tu
     if consistent:
         with state.all_buckets_locked() as table:
             parked = [_Parked(t.ident, t.key, t.timed) for b in table.buckets for t in b.queue]
-            return parked, _snapshot_held()
+            return parked, ownership()
     table = state.table
     parked = [_Parked(t.ident, t.key, t.timed) for b in table.buckets for t in list(b.queue)]
-    return parked, _snapshot_held()
+    return parked, ownership()
 
 
 def _resource_of(key: int) -> int | None:
     """The tracked lock a thread parked on *key* waits for (None: a condvar, event, ...)."""
-    if key in _objects:
+    objects = _records.objects
+    if key in objects:
         return key
-    ref = _objects.get(key - 1)
+    ref = objects.get(key - 1)
     if ref is not None and isinstance(ref(), (RawRwLock, RwLock)):  # whichever recorded it first
         return key - 1  # a writer waiting for the readers to leave
     return None
 
 
 def _describe(key: int) -> LockInfo:
-    ref = _objects.get(key)
+    ref = _records.objects.get(key)
     obj = ref() if ref is not None else None
     if obj is None:
         return LockInfo(key, "<gone>", f"key {key:#x}")
@@ -567,10 +757,8 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
     return cycles
 
 
-def _cycles_from(
-    parked: list[_Parked], ownership: tuple[Held, frozenset[tuple[int, int]]]
-) -> tuple[list[list[int]], dict[int, _Parked]]:
-    held, upgraders = ownership
+def _cycles_from(parked: list[_Parked], owned: Ownership) -> tuple[list[list[int]], dict[int, _Parked]]:
+    held, upgraders = owned.held, owned.upgradable
     by_thread = {entry.ident: entry for entry in parked}
     holders: dict[int, set[int]] = {}
     for ident, keys in held.items():
@@ -600,9 +788,9 @@ def check_deadlock() -> list[Cycle]:
     cycles, _ = _cycles_from(*_snapshot(False))
     if not cycles:
         return []  # a deadlock does not change: the quick pass cannot miss one for long
-    parked, ownership = _snapshot(True)
-    cycles, by_thread = _cycles_from(parked, ownership)
-    held = ownership[0]
+    parked, owned = _snapshot(True)
+    cycles, by_thread = _cycles_from(parked, owned)
+    held = owned.held
     frames = sys._current_frames()
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     reports = []
@@ -712,6 +900,33 @@ def stop_detector(timeout: float | None = 10.0) -> None:
     if _detector is not None and _detector is not threading.current_thread():
         _detector.join(timeout)
     _detector = _detector_stop = None
+
+
+# --- fork --------------------------------------------------------------------------------
+
+
+def _after_fork_in_child() -> None:
+    """Only the forking thread lives on in the child: new locks, and only its records.
+
+    The parent's other threads may have held either lock at the moment of the fork
+    (the records' lock is taken on every tracked acquire and release); they will
+    never release it in the child.  Their records go (their idents may be given to
+    the child's new threads), and so does the background detector's thread.
+    """
+    global _enable_lock, _detector, _detector_stop
+    _enable_lock = _thread.allocate_lock()
+    records = _records
+    records.lock = _thread.allocate_lock()
+    me = _thread.get_ident()
+    for ident in [ident for ident in records.held if ident != me]:
+        del records.held[ident]
+    for entry in [entry for entry in records.upgraders if entry[0] != me]:
+        records.upgraders.discard(entry)
+    _detector = _detector_stop = None  # (tracking stays enabled; start_detector() starts a new one)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 if os.environ.get(ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on"):

@@ -447,7 +447,7 @@ def test_a_thread_that_ends_holding_a_lock_leaves_no_record():
     m = Mutex(None)
     worker = start(lambda: m.lock() and threading.get_ident())
     ident = worker.finish()
-    wait_until(lambda: ident not in deadlock._held, what="the ended thread's records to go")
+    wait_until(lambda: ident not in deadlock.ownership().held, what="the ended thread's records to go")
     assert m.is_locked()  # the lock itself stays locked, as it would without the detector
     m.raw.unlock()
 
@@ -455,14 +455,14 @@ def test_a_thread_that_ends_holding_a_lock_leaves_no_record():
 def test_records_of_dropped_locks_do_not_pile_up():
     import gc
 
-    before = len(deadlock._objects)
+    before = len(deadlock._records.objects)
     for _ in range(200):
         mutex = Mutex(None)
         with mutex.lock():
             pass
     del mutex
     gc.collect()
-    assert len(deadlock._objects) <= before + 1
+    assert len(deadlock._records.objects) <= before + 1
 
 
 def test_cancel_park_wakes_the_thread_even_if_its_timed_out_callback_raises():

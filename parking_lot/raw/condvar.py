@@ -22,6 +22,7 @@ either sees PARKED or is seen as unlocked.
 from __future__ import annotations
 
 import _thread
+import os
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -57,6 +58,16 @@ class WaitTimeoutResult(NamedTuple):
 
 
 _fence = _thread.allocate_lock()
+
+
+def _new_fence_after_fork() -> None:
+    # A thread that did not survive the fork may have been inside `with _fence` (DESIGN rule 4).
+    global _fence
+    _fence = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_fence_after_fork)
 
 
 def _mark_parked_if_locked(mutex: RawMutex) -> bool:

@@ -32,6 +32,7 @@ are available in ABI mode, and nothing may rely on the GIL).
 from __future__ import annotations
 
 import _thread
+import os
 import sys
 import time
 from typing import Any
@@ -104,6 +105,16 @@ def lookup_ntdll(name: str, kernel32: Any) -> Any:
 _keyed_event: KeyedEvent | None = None
 _create_lock = _thread.allocate_lock()
 creation_count = 0  # how many handles this process created (tests: exactly one)
+
+
+def _new_create_lock_after_fork() -> None:
+    # (No fork on Windows; this keeps the module's one lock safe wherever it is imported.)
+    global _create_lock
+    _create_lock = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_create_lock_after_fork)
 
 
 def get_keyed_event() -> KeyedEvent:
