@@ -5,6 +5,8 @@
 # info`, a smoke program and the examples there; then install the sdist with no C compiler (CC=false)
 # and check that the install succeeds and `info` says why the futex module is missing and how to get it.
 # Needs a host Python ($PYTHON, default python3) that can make venvs and reach the package index.
+# With PARKING_LOT_DIST_OUT set, the sdist and the wheel are copied into that folder (CI's suite lanes
+# install from that sdist).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +23,7 @@ say "python -m build (sdist, then the wheel from the sdist)"
 sdist=$(ls "$work"/dist/*.tar.gz)
 wheel=$(ls "$work"/dist/*.whl)
 "$work/tools/bin/twine" check --strict "$sdist" "$wheel"
+if [ -n "${PARKING_LOT_DIST_OUT:-}" ]; then cp "$sdist" "$wheel" "$PARKING_LOT_DIST_OUT"/; fi
 
 say "the sdist's contents"
 listing=$(tar -tzf "$sdist" | sed 's|^[^/]*/||')

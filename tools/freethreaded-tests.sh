@@ -62,7 +62,7 @@ if refusal not in text:
 open(path, "w").write(text.replace(refusal, "if False:\n    raise RuntimeError(", 1))
 EOF
 "${pip[@]}" --no-build-isolation "$work/cffi-$cffi_version"
-"${pip[@]}" --no-build-isolation --no-deps "$repo"
+"${pip[@]}" --no-build-isolation --no-deps "${PARKING_LOT_SDIST:-$repo}"   # CI passes its sdist
 # pytest, and hypothesis from before it grew a Rust extension (no 3.13t wheel, no crates.io here).
 "${pip[@]}" "pytest>=7" "hypothesis>=6,<6.140"
 

@@ -5,8 +5,10 @@
 # cffi module.  On a free-threaded build the suite runs with PYTHON_GIL=0 and the lane fails if the
 # GIL is on.  Prints one summary line per backend: "<label> <backend>: <pytest's last line> (<s> s)".
 #   usage: tools/interpreter-lane.sh PYTHON_UNDER_TEST [pytest arguments...]
-# Environment: PARKING_LOT_LANE_VENV, a venv of that interpreter that already holds the package and
-# the test extras (the 3.13t lane prepares its own); without it the lane makes one.
+# Environment: PARKING_LOT_SDIST, an sdist of the package to install instead of the checkout (CI
+# passes the one its distribution lane built, so that lanes running side by side never build in the
+# same folder); PARKING_LOT_LANE_VENV, a venv of that interpreter that already holds the package and
+# the test extras (the 3.13t lane prepares its own): without it the lane makes one.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +33,12 @@ venv=${PARKING_LOT_LANE_VENV:-}
 if [ -z "$venv" ]; then
     venv="$work/venv"
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install -q "$repo[test]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    if [ -n "${PARKING_LOT_SDIST:-}" ]; then
+        requirement="parking-lot-cffi[test] @ file://$PARKING_LOT_SDIST"
+    else
+        requirement="$repo[test]"
+    fi
+    "$venv/bin/pip" install -q "$requirement" 2>&1 | grep -v '^WARNING: Location' >&2 || true
 fi
 "$venv/bin/python" -c 'import parking_lot' || { say "the package did not install"; exit 1; }
 cd "$work"   # outside the checkout: the installed copy is what the suite imports
