@@ -95,7 +95,11 @@ class MutexGuard(Generic[T]):
         self._raw.unlock_fair()
 
     def bump(self) -> None:
-        """Let a waiting thread have the mutex for a moment, then take it back."""
+        """``unlock_fair()`` then ``lock()``, if a thread waits; RuntimeError if released.
+
+        The longest waiter (a thread in ``lock()``, or a Condvar waiter that a
+        notify moved onto this mutex) has had the mutex before this returns.
+        """
         self._check()
         self._raw.bump()
         self._held = True  # the guard object is shared: the thread that had it meanwhile released it
@@ -103,6 +107,11 @@ class MutexGuard(Generic[T]):
     @contextmanager
     def unlocked(self) -> Iterator[None]:
         """Release the mutex for the duration of a ``with`` block, then lock it again.
+
+        The release is an ordinary ``unlock()`` (fair only on a FairMutex, or when
+        the fairness timer says so): a waiter is woken but the block's own thread
+        may take the mutex back first.  :meth:`unlocked_fair` hands it over.
+        RuntimeError if the guard has been released.
 
         >>> m = Mutex(0)
         >>> with m.lock() as guard:
@@ -113,6 +122,29 @@ class MutexGuard(Generic[T]):
         self._check()
         self._held = False
         self._raw.unlock()
+        try:
+            yield
+        finally:
+            self._raw.lock()
+            self._held = True
+
+    @contextmanager
+    def unlocked_fair(self) -> Iterator[None]:
+        """Like :meth:`unlocked`, but the release is ``unlock_fair()``.
+
+        If a thread is waiting, it owns the mutex before the block's body runs,
+        and the lock at the end waits until it lets go (lock_api's
+        ``MutexGuard::unlocked_fair``).  RuntimeError if the guard has been released.
+
+        >>> m = Mutex(0)
+        >>> with m.lock() as guard:
+        ...     with guard.unlocked_fair():
+        ...         m.is_locked()
+        False
+        """
+        self._check()
+        self._held = False
+        self._raw.unlock_fair()
         try:
             yield
         finally:

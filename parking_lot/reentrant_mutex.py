@@ -52,6 +52,28 @@ class ReentrantMutexGuard(Generic[T]):
         self._mutex._raw.unlock()
         self._held = False
 
+    def unlock_fair(self) -> None:
+        """Release this lock; if it was the last, hand the mutex to the longest waiter.
+
+        RuntimeError if this guard has already been released.
+        """
+        if not self._held:
+            raise RuntimeError("this guard has already been released")
+        self._mutex._raw.unlock_fair()
+        self._held = False
+
+    def bump(self) -> None:
+        """If this thread holds the mutex once, let the longest waiter have it, then lock again.
+
+        With nested locks of this thread outstanding nothing can be let go and
+        this returns at once (see :meth:`RawReentrantMutex.bump
+        <parking_lot.raw.RawReentrantMutex.bump>`).  RuntimeError if this guard has
+        been released.
+        """
+        if not self._held:
+            raise RuntimeError("this guard has already been released")
+        self._mutex._raw.bump()
+
     def __enter__(self) -> ReentrantMutexGuard[T]:
         return self
 

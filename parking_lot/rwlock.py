@@ -17,7 +17,17 @@
 
 Each guard is valid until released (``with`` exit or ``unlock()``); using it after
 that raises RuntimeError.  ``upgrade()`` and ``downgrade()`` consume the guard they
-are called on and return the new one.
+are called on and return the new one.  The ``with`` block that made a guard answers
+for whatever that guard became: on leaving it, the last guard of the chain of
+upgrades and downgrades is released if it is still held (one that its own ``with``
+or ``unlock()`` already released is left alone):
+
+>>> rw = RwLock(0)
+>>> with rw.upgradable_read() as u:
+...     w = u.upgrade()      # u is consumed; w is what u's block now releases
+...     w.value = 5
+>>> rw.is_locked()
+False
 """
 
 from __future__ import annotations
@@ -35,12 +45,19 @@ _new = object.__new__
 
 
 class _Guard(Generic[T]):
-    # One slot: the RwLock while held, None once released.  Guards are made by
+    # `_lock`: the RwLock while held, None once released.  Guards are made by
     # _make (object.__new__ and one store, no Python-level __init__): a read guard
     # is allocated on every `rw.read()`, and a Python __init__ call would cost a
-    # fifth of the uncontended read.
-    __slots__ = ("_lock",)
+    # fifth of the uncontended read.  `_next`: the guard an upgrade or downgrade
+    # turned this one into, written only by that transition (so never written, and
+    # never read, on the fast paths; unset reads as None through getattr).  A
+    # transition is one line, `raw step; self._next = successor; self._lock = None`,
+    # so an asynchronous exception finds either this guard held (the step did not
+    # happen, or raised having undone itself) or its successor recorded: either
+    # way the `with` that made this guard releases what is held.
+    __slots__ = ("_lock", "_next")
     _lock: RwLock[T] | None
+    _next: _Guard[T]
 
     def __init__(self, lock: RwLock[T]) -> None:
         self._lock = lock
@@ -68,17 +85,52 @@ class _Guard(Generic[T]):
     def _release(self, lock: RwLock[T]) -> None:
         raise NotImplementedError
 
+    def _release_fair(self, lock: RwLock[T]) -> None:
+        raise NotImplementedError
+
+    def _bump(self, lock: RwLock[T]) -> None:
+        raise NotImplementedError
+
     def unlock(self) -> None:
-        """Release the lock now (``with`` does it on exit)."""
+        """Release the lock now (``with`` does it on exit).  RuntimeError if already released."""
         self._release(self._take())
+
+    def unlock_fair(self) -> None:
+        """Release, handing the lock to the threads that wait for this hold (RuntimeError if released).
+
+        Those threads own the lock when this returns: see the table in
+        :mod:`parking_lot.raw.rwlock` for who can wait for which mode.
+        """
+        self._release_fair(self._take())
+
+    def bump(self) -> None:
+        """``unlock_fair()`` then the same lock again, if a thread waits for this hold.
+
+        The threads let in have had the lock before this returns (for a read guard:
+        the writer waiting for the readers to leave).  The guard stays valid.
+        RuntimeError if the guard has been released.
+        """
+        self._bump(self._held_lock())
+
+    def _release_successor(self) -> None:
+        """Leaving the ``with`` of a consumed guard: release the end of its chain if still held."""
+        guard: _Guard[T] | None = getattr(self, "_next", None)
+        while guard is not None:
+            lock = guard._lock
+            if lock is not None:
+                guard._lock = None; guard._release(lock)  # noqa: E702 (as in __exit__)
+                return
+            guard = getattr(guard, "_next", None)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         lock = self._lock
-        if lock is not None:  # an unlock, upgrade or downgrade may have consumed the guard
+        if lock is not None:
             self._lock = None
             self._release(lock)
+        else:  # consumed by unlock() (no successor) or an upgrade or downgrade
+            self._release_successor()
 
     def __repr__(self) -> str:
         state = "held" if self._lock is not None else "released"
@@ -123,6 +175,12 @@ class ReadGuard(_Guard[T]):
     def _release(self, lock: RwLock[T]) -> None:
         lock._raw.unlock_shared()
 
+    def _release_fair(self, lock: RwLock[T]) -> None:
+        lock._raw.unlock_shared_fair()
+
+    def _bump(self, lock: RwLock[T]) -> None:
+        lock._raw.bump_shared()
+
 
 class UpgradableReadGuard(_Guard[T]):
     """The upgradable read lock: shares with readers, excludes writers and other upgraders.
@@ -147,30 +205,44 @@ class UpgradableReadGuard(_Guard[T]):
     def _release(self, lock: RwLock[T]) -> None:
         lock._raw.unlock_upgradable()
 
+    def _release_fair(self, lock: RwLock[T]) -> None:
+        lock._raw.unlock_upgradable_fair()
+
+    def _bump(self, lock: RwLock[T]) -> None:
+        lock._raw.bump_upgradable()
+
     def upgrade(self) -> WriteGuard[T]:
-        """Wait for the other readers to leave and become the writer (consumes this guard)."""
+        """Wait for the other readers to leave and become the writer (consumes this guard).
+
+        The ``with`` block of this guard releases the write guard returned, unless
+        that was released already.  RuntimeError if this guard has been released.
+        """
         lock = self._held_lock()
-        lock._raw.upgrade()
-        self._lock = None
-        return _make(WriteGuard, lock)
+        writer = _make(WriteGuard, lock)
+        lock._raw.upgrade(); self._next = writer; self._lock = None  # noqa: E702 (a transition: see _Guard)
+        return writer
 
     def try_upgrade_for(self, timeout: float) -> WriteGuard[T] | None:
         """:meth:`upgrade` within *timeout* seconds, else None (this guard stays valid).
 
-        TypeError or ValueError (negative, NaN) before anything changes; ``inf`` waits without a timeout.
+        *timeout* in seconds: TypeError if not a number, ValueError if negative or NaN, raised before
+        anything changes; ``inf`` (or any timeout too large to represent) waits without a timeout.
         """
         lock = self._held_lock()
-        if not lock._raw.try_upgrade_for(timeout):
-            return None
-        self._lock = None
-        return _make(WriteGuard, lock)
+        writer = _make(WriteGuard, lock)
+        if lock._raw.try_upgrade_for(timeout): self._next = writer; self._lock = None  # noqa: E701, E702
+        return writer if self._lock is None else None
 
     def downgrade(self) -> ReadGuard[T]:
-        """Become a plain reader, letting another thread take the upgradable lock."""
+        """Become a plain reader, letting another thread take the upgradable lock (consumes this guard).
+
+        The ``with`` block of this guard releases the read guard returned, unless
+        that was released already.  RuntimeError if this guard has been released.
+        """
         lock = self._held_lock()
-        lock._raw.downgrade_upgradable()
-        self._lock = None
-        return _make(ReadGuard, lock)
+        reader = _make(ReadGuard, lock)
+        lock._raw.downgrade_upgradable(); self._next = reader; self._lock = None  # noqa: E702 (a transition)
+        return reader
 
 
 class WriteGuard(_Guard[T]):
@@ -180,9 +252,10 @@ class WriteGuard(_Guard[T]):
     >>> with rw.write() as writer:
     ...     writer.value = 2
     ...     reader = writer.downgrade()      # a reader now, no writer could slip in
-    >>> reader.value
+    ...     reader.value
     2
-    >>> reader.unlock()
+    >>> rw.is_locked()                       # writer's block released what writer became
+    False
     """
 
     __slots__ = ()
@@ -197,23 +270,32 @@ class WriteGuard(_Guard[T]):
     def _release(self, lock: RwLock[T]) -> None:
         lock._raw.unlock_exclusive()
 
-    def unlock_fair(self) -> None:
-        """Release, handing the lock to the threads waiting for it."""
-        self._take()._raw.unlock_exclusive_fair()
+    def _release_fair(self, lock: RwLock[T]) -> None:
+        lock._raw.unlock_exclusive_fair()
+
+    def _bump(self, lock: RwLock[T]) -> None:
+        lock._raw.bump_exclusive()
 
     def downgrade(self) -> ReadGuard[T]:
-        """Become a reader without letting a writer in between (consumes this guard)."""
+        """Become a reader without letting a writer in between (consumes this guard).
+
+        The ``with`` block of this guard releases the read guard returned, unless
+        that was released already.  RuntimeError if this guard has been released.
+        """
         lock = self._held_lock()
-        lock._raw.downgrade()
-        self._lock = None
-        return _make(ReadGuard, lock)
+        reader = _make(ReadGuard, lock)
+        lock._raw.downgrade(); self._next = reader; self._lock = None  # noqa: E702 (a transition: see _Guard)
+        return reader
 
     def downgrade_to_upgradable(self) -> UpgradableReadGuard[T]:
-        """Become the upgradable reader (consumes this guard)."""
+        """Become the upgradable reader (consumes this guard; its ``with`` releases the new one).
+
+        RuntimeError if this guard has been released.
+        """
         lock = self._held_lock()
-        lock._raw.downgrade_to_upgradable()
-        self._lock = None
-        return _make(UpgradableReadGuard, lock)
+        upgradable = _make(UpgradableReadGuard, lock)
+        lock._raw.downgrade_to_upgradable(); self._next = upgradable; self._lock = None  # noqa: E702 (a transition)
+        return upgradable
 
 
 class RwLock(Generic[T]):

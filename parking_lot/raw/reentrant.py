@@ -94,6 +94,24 @@ class RawReentrantMutex:
         """Undo one lock; the last one hands the mutex to the longest waiter."""
         self._release(fair=True)
 
+    def bump(self) -> None:
+        """Let a waiting thread have the mutex, then take it back; RuntimeError if not the owner.
+
+        Only the last lock can be let go: with ``count > 1`` this thread still holds
+        the mutex after one unlock, so the bump (an ``unlock_fair()`` and a
+        ``lock()``) changes nothing and returns at once.  Otherwise the thread that
+        waited longest owns the mutex before this returns, and the count (1) is
+        restored.  As lock_api's ``RawReentrantMutex::bump``.
+        """
+        if self._owner != get_ident():
+            raise RuntimeError("cannot bump a reentrant mutex that this thread does not own")
+        if self._count == 1 and self._mutex._parked:
+            me = self._owner
+            # One line: the owner is cleared only as the mutex is let go, and restored
+            # as soon as it is ours again.  If the relock is interrupted, the thread
+            # holds nothing and the record says so (owner 0, count 0).
+            self._count = 0; self._owner = 0; self._mutex.bump(); self._owner = me; self._count = 1  # noqa: E702
+
     def _release(self, fair: bool) -> None:
         if self._owner != get_ident():
             raise RuntimeError("cannot unlock a reentrant mutex that this thread does not own")

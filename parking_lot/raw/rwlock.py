@@ -25,6 +25,28 @@ key's bucket lock (parking_lot's fix #465).  Unlocks wake parked threads with
 (or the fairness timer) hands them the lock directly (``TOKEN_HANDOFF``).  A
 writer that times out waiting for readers gives ``WRITER`` back and wakes the
 threads it was holding off, upgraders included.
+
+A *bump* is a fair unlock followed by a lock of the same mode, so it does
+something only when some thread is waiting for the very hold being bumped.  Who
+that can be depends on the mode held (as in parking_lot 0.12.5, which fixed
+``bump_shared`` looking at ``PARKED`` alone):
+
+==============  ==========================================  =====================
+mode bumped     who can be waiting for this hold            a bump acts when
+==============  ==========================================  =====================
+exclusive       readers, writers, upgraders: main key       ``PARKED``
+upgradable      writers and upgraders: main key (readers    ``PARKED``
+                share with an upgradable reader)
+shared          the holder of ``WRITER`` (a writer, or an   ``WRITER``
+                upgrader that is upgrading), spinning or
+                parked on the second key; those queued
+                behind it on the main key come after it
+==============  ==========================================  =====================
+
+Threads on the main key while only readers hold the lock wait for an
+upgradable reader or a writer, never for a plain read lock, so a shared bump
+leaves them alone.  A shared unlock is always fair: the writer it lets in
+already holds ``WRITER``, and nobody can barge past it.
 """
 
 from __future__ import annotations
@@ -180,7 +202,13 @@ class RawRwLock:
         self._wake_parked_threads(0, callback)
 
     def bump_exclusive(self) -> None:
-        """Let parked threads have the lock (fairly), then take the write lock back."""
+        """``unlock_exclusive_fair()`` then ``lock_exclusive()``, if any thread waits for the lock.
+
+        Every thread that waits for a writer waits on the main key (``PARKED``).
+        The threads handed the lock (all waiting readers and one upgrader, or
+        one writer) have it before this returns.  As in parking_lot's
+        ``RawRwLockFair::bump_exclusive``.
+        """
         if self._state & PARKED:
             self._unlock_exclusive_slow(True)
             self.lock_exclusive()
@@ -264,9 +292,29 @@ class RawRwLock:
 
         unpark_one(self._key + 1, callback)
 
+    def unlock_shared_fair(self) -> None:
+        """Release a read lock; the same as :meth:`unlock_shared`, which is always fair.
+
+        The only thread a reader's leaving can let in is the one holding ``WRITER``
+        (see the module's table), and no other thread can take the lock from it.
+        """
+        self.unlock_shared()
+
     def bump_shared(self) -> None:
-        """Let parked threads in, then take a read lock again."""
-        if self._state & PARKED:
+        """``unlock_shared_fair()`` then ``lock_shared()``, if a writer or upgrader waits for the readers.
+
+        A thread holding ``WRITER`` (a writer, or an upgrader in ``upgrade()``)
+        waits for the readers to leave, on the second key, where ``PARKED`` does
+        not show it.  The bump lets it in and returns only after it has had the
+        write lock and released it (or given ``WRITER`` back on a timeout).  If
+        other readers are still inside, that means waiting for them too, exactly
+        as an unlock and a lock would: a thread that holds a second read lock of
+        this lock must not bump one of them (the writer would wait for the other
+        forever).  Otherwise returns at once.  parking_lot 0.12.5 made its
+        ``bump_shared`` test ``WRITER`` for the same reason, but only for the last
+        reader; here any reader's bump is the unlock and lock it stands for.
+        """
+        if self._state & WRITER:
             self.unlock_shared()
             self.lock_shared()
 
@@ -332,6 +380,12 @@ class RawRwLock:
         self._wake_parked_threads(0, callback)
 
     def bump_upgradable(self) -> None:
+        """``unlock_upgradable_fair()`` then ``lock_upgradable()``, if any thread waits for the lock.
+
+        Those that can wait for an upgradable reader (writers, upgraders) wait on
+        the main key (``PARKED``); the one handed the lock has it before this
+        returns.  As in parking_lot's ``bump_upgradable``.
+        """
         if self._state & PARKED:
             self._unlock_upgradable(True)
             self.lock_upgradable()
