@@ -239,8 +239,8 @@ def _gate_parks(monkeypatch: pytest.MonkeyPatch, woken: threading.Event, gate: t
     """In threads that set ``gated``: after ``park`` returns in the raw locks, report it and wait at *gate*."""
     local = _Gate()
 
-    def gated_park(*args: Any) -> Any:
-        result = core.park(*args)
+    def gated_park(*args: Any, **kwargs: Any) -> Any:
+        result = core.park(*args, **kwargs)
         if local.gated:
             woken.set()
             assert gate.wait(BOUND), "the gate never opened"
