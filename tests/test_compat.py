@@ -609,7 +609,7 @@ def test_reprs_name_the_public_path(name):
 @pytest.mark.parametrize("name", PUBLIC_CLASSES)
 def test_repr_of_a_subclass_names_its_own_module(mod, name):
     if mod is threading and name in ("Lock", "RLock"):
-        pytest.skip("threading.RLock is a factory function and threading.Lock (_thread.lock) is no acceptable base type")
+        pytest.skip("threading.RLock is a factory function; threading.Lock (_thread.lock) is no acceptable base")
     if not modern_repr(mod):
         pytest.skip("threading's repr before 3.11")
     sub = type(f"My{name}", (getattr(mod, name),), {})
