@@ -17,8 +17,10 @@ Skips, each with its reason (``SKIPS`` below is the list):
 * ``EventTests.test_at_fork_reinit`` reads ``threading.Event``'s private ``_cond``
   attribute; our Event has no condition inside (it parks on its own key), so the
   test is replaced by ``test_event_at_fork_reinit_keeps_it_usable`` in this file.
-* ``ConditionAsRLockTests.test_recursion_count``: CPython skips it for its own
-  Condition too ("Condition does not expose _recursion_count()").
+* ``ConditionAsRLockTests.test_recursion_count`` and (3.15's)
+  ``test_constructor_noargs``: CPython's ``test_threading`` skips both for its own
+  Condition ("Condition does not expose _recursion_count()", "Condition allows
+  positional arguments": its argument is the lock).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ SKIPS = {
     "TestEvent.test_at_fork_reinit": "reads threading.Event's private _cond attribute; ours has no condition inside",
     "TestConditionAsRLock.test_recursion_count": "CPython skips it for threading.Condition too: "
     "Condition does not expose _recursion_count()",
+    "TestConditionAsRLock.test_constructor_noargs": "CPython skips it for threading.Condition too: "
+    "Condition allows positional arguments (the lock)",
 }
 
 
@@ -71,6 +75,12 @@ class TestConditionAsRLock(lock_tests.RLockTests):
     @unittest.skip(SKIPS["TestConditionAsRLock.test_recursion_count"])
     def test_recursion_count(self) -> None:
         """Skipped: see SKIPS."""
+
+    if hasattr(lock_tests.RLockTests, "test_constructor_noargs"):  # from 3.15 on
+
+        @unittest.skip(SKIPS["TestConditionAsRLock.test_constructor_noargs"])
+        def test_constructor_noargs(self) -> None:
+            """Skipped: see SKIPS."""
 
 
 class TestEvent(lock_tests.EventTests):
