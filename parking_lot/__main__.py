@@ -272,10 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Ctrl-C ends any command with status 130; a usage error exits with status 2.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    info_help = "version, platform, interpreter, parker backends, cffi modules"
     info = commands.add_parser(
         "info",
-        help=info_help,
+        help="version, platform, interpreter, parker backends, cffi modules",
         description="Print what this installation runs on: the parking_lot version, the Python, its "
         "platform and whether the GIL is on, the parker backend in use, every backend and why one is "
         "unavailable, and which cffi modules were built.",
