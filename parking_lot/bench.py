@@ -6,6 +6,10 @@ a noisy neighbour slows both alike, so the *ratio* is the figure to read.
 ``ratio`` is our throughput over the reference's (above 1: we are faster).
 
 The scripts in ``benchmarks/`` print more detail for each layer.
+
+Every helper thread a scenario starts is a daemon thread: when Ctrl-C stops the main
+thread in the middle of a scenario, a helper left waiting for its partner (a ping-pong,
+a barrier round) would otherwise keep the process from exiting.
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ def event_pingpong(mod: ModuleType) -> Candidate:
                 ping.clear()
                 pong.set()
 
-        thread = threading.Thread(target=other)
+        thread = threading.Thread(target=other, daemon=True)
         started = time.perf_counter()
         thread.start()
         for _ in range(n):
@@ -119,7 +123,7 @@ def barrier_rounds(mod: ModuleType, parties: int = 8) -> Candidate:
             for _ in range(n):
                 barrier.wait()
 
-        threads = [threading.Thread(target=party) for _ in range(parties - 1)]
+        threads = [threading.Thread(target=party, daemon=True) for _ in range(parties - 1)]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -144,7 +148,7 @@ def condition_pingpong(mod: ModuleType) -> Candidate:
                     turn[0] = 1 - me
                     cond.notify()
 
-        other = threading.Thread(target=player, args=(1,))
+        other = threading.Thread(target=player, args=(1,), daemon=True)
         started = time.perf_counter()
         other.start()
         player(0)
@@ -174,7 +178,7 @@ def condition_notify_all(mod: ModuleType, waiters: int = 16) -> Candidate:
                     while state["generation"] <= round_no:
                         cond.wait()
 
-        threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+        threads = [threading.Thread(target=waiter, daemon=True) for _ in range(waiters)]
         for thread in threads:
             thread.start()
         started = time.perf_counter()
@@ -265,7 +269,7 @@ def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
                 with cm():
                     counter[0] += 1
 
-        workers = [threading.Thread(target=work) for _ in range(4)]
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(4)]
         for worker in workers:
             worker.start()
         ready.wait()
@@ -287,7 +291,7 @@ def condvar_pingpong(n: int) -> float:
                 guard.value[0] = 1 - me
                 cv.notify_one()
 
-    other = threading.Thread(target=player, args=(1,))
+    other = threading.Thread(target=player, args=(1,), daemon=True)
     started = time.perf_counter()
     other.start()
     player(0)
@@ -307,7 +311,7 @@ def condvar_notify_all(rounds: int, waiters: int = 16) -> float:
                 while guard.value["generation"] <= round_no:
                     cv.wait(guard)
 
-    threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+    threads = [threading.Thread(target=waiter, daemon=True) for _ in range(waiters)]
     for thread in threads:
         thread.start()
     started = time.perf_counter()

@@ -2,12 +2,17 @@
 
 ``Lock``, ``RLock``, ``Condition``, ``Semaphore``, ``BoundedSemaphore``, ``Event``
 and ``Barrier`` take the same arguments, return the same values and raise the
-same exceptions as CPython 3.13's ``threading`` classes of those names, so that
+same exceptions as the running Python's ``threading`` classes of those names, so that
 
     import parking_lot.compat as threading   # for these names
 
 changes speed and fairness, not behaviour.  ``Barrier`` raises
 ``threading.BrokenBarrierError`` itself, so existing ``except`` clauses still work.
+What a Python version added or changed, the drop-ins follow on that version:
+``RLock.locked()`` and ``Condition.locked()`` from 3.14 on; ``RLock()`` with
+arguments ignores them (warning from 3.13 on) before 3.15 and is a TypeError from
+3.15 on; ``Barrier(0)``'s message.  Reprs name the public path
+(``<parking_lot.Event at 0x...: unset>``), as threading's name ``threading.Event``.
 
 >>> from parking_lot.compat import Condition, Event, Lock, Semaphore
 >>> lock = Lock()
@@ -41,6 +46,7 @@ What differs underneath:
 from __future__ import annotations
 
 import _thread
+import sys
 import threading
 import time
 import warnings
@@ -72,6 +78,19 @@ _get_ident = _thread.get_ident
 _monotonic = time.monotonic
 _UNSET = -1
 R = TypeVar("R")
+
+
+def _repr_name(cls: type) -> str:
+    """How a repr names *cls*: by its public path for this module's classes, as threading's do.
+
+    ``threading.Event`` says ``<threading.Event at ...>``; ours says ``<parking_lot.Event
+    at ...>`` (also importable as ``parking_lot.compat.Event``), which is the name users
+    write and the one CPython's own lock tests expect (one word, a dot, the class).  A
+    user's subclass is named by its own module, as threading does.
+    """
+    if cls.__module__ == __name__ and cls.__qualname__ in __all__:
+        return f"parking_lot.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 # --- argument checks, worded as threading's ------------------------------------------
@@ -179,7 +198,7 @@ class Lock(RawMutex):
 
     def __repr__(self) -> str:
         state = "locked" if self._locked.locked() else "unlocked"
-        return f"<{state} {type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
+        return f"<{state} {_repr_name(type(self))} object at {id(self):#x}>"
 
 
 # --- RLock -------------------------------------------------------------------------------
@@ -201,10 +220,26 @@ class RLock:
 
     __slots__ = ("_mutex", "_owner", "_count", "__weakref__")
 
-    def __init__(self) -> None:
-        self._mutex = RawMutex()
-        self._owner: int | None = None
-        self._count = 0
+    if sys.version_info >= (3, 15):
+
+        def __init__(self) -> None:
+            self._mutex = RawMutex()
+            self._owner: int | None = None
+            self._count = 0
+
+    else:
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            # threading.RLock ignored arguments until 3.15 removed them (3.13 and 3.14 warn).
+            if (args or kwargs) and sys.version_info >= (3, 13):
+                warnings.warn(
+                    "Passing arguments to RLock is deprecated and will be removed in 3.15",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+            self._mutex = RawMutex()
+            self._owner: int | None = None
+            self._count = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take the lock (again, if this thread holds it); arguments as ``Lock.acquire``."""
@@ -256,6 +291,12 @@ class RLock:
         self._count = 0; self._owner = None  # noqa: E702
         self._mutex.unlock()
 
+    if sys.version_info >= (3, 14):
+
+        def locked(self) -> bool:
+            """Whether any thread holds the lock (a snapshot; new in threading 3.14)."""
+            return self._mutex.is_locked()
+
     # The hooks threading.Condition uses (so threading.Condition(RLock()) works too).
 
     def _is_owned(self) -> bool:
@@ -283,9 +324,8 @@ class RLock:
 
     def __repr__(self) -> str:
         state = "locked" if self._mutex.is_locked() else "unlocked"
-        cls = type(self)
         return (
-            f"<{state} {cls.__module__}.{cls.__qualname__} object owner={self._owner or 0} "
+            f"<{state} {_repr_name(type(self))} object owner={self._owner or 0} "
             f"count={self._count} at {id(self):#x}>"
         )
 
@@ -315,6 +355,8 @@ class Condition:
         self._lock = lock
         self.acquire = lock.acquire
         self.release = lock.release
+        if sys.version_info >= (3, 14):
+            self.locked: Callable[[], bool] = lock.locked  # as threading's (AttributeError without it)
         self._cv = Condvar()
         # The raw mutex to wait on with requeue, when the lock is one of ours.
         self._raw: RawMutex | None
@@ -349,6 +391,22 @@ class Condition:
     def _is_owned(self) -> bool:
         return self._owned()
 
+    def _release_save(self) -> Any:
+        """Release the lock fully, returning what ``_acquire_restore`` needs (threading's hook)."""
+        release_save = getattr(self._lock, "_release_save", None)
+        if release_save is not None:
+            return release_save()
+        self._lock.release()
+        return None
+
+    def _acquire_restore(self, saved: Any) -> None:
+        """Take the lock back as ``_release_save`` left it (threading's hook)."""
+        acquire_restore = getattr(self._lock, "_acquire_restore", None)
+        if acquire_restore is not None:
+            acquire_restore(saved)
+        else:
+            self._lock.acquire()
+
     def _owned_by_probe(self) -> bool:
         # A plain lock: held by someone if it cannot be taken (threading's own test).
         if self._lock.acquire(False):
@@ -381,23 +439,17 @@ class Condition:
             lock._count, lock._owner = saved
 
     def _wait_foreign(self, deadline: int | None) -> bool:
-        lock = self._lock
-        release_save = getattr(lock, "_release_save", None)
-        acquire_restore = getattr(lock, "_acquire_restore", None)
         saved: list[Any] = []
 
         def before_sleep() -> None:
             # Queued first, released second: a notify needs the lock, so it finds us.
-            saved.append(release_save() if release_save is not None else lock.release())
+            saved.append(self._release_save())
 
         try:
             result = park(self._key, None, before_sleep, None, 0, deadline_ns=deadline)
         finally:
             if saved:
-                if acquire_restore is not None:
-                    acquire_restore(saved[0])
-                else:
-                    lock.acquire()
+                self._acquire_restore(saved[0])
         return result is not TimedOut
 
     def wait_for(self, predicate: Callable[[], R], timeout: float | None = None) -> R:
@@ -538,8 +590,7 @@ class Semaphore:
         self.release()
 
     def __repr__(self) -> str:
-        cls = type(self)
-        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: value={self._value}>"
+        return f"<{_repr_name(type(self))} at {id(self):#x}: value={self._value}>"
 
 
 class BoundedSemaphore(Semaphore):
@@ -570,8 +621,7 @@ class BoundedSemaphore(Semaphore):
             self._wake(n)
 
     def __repr__(self) -> str:
-        cls = type(self)
-        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: value={self._value}/{self._initial_value}>"
+        return f"<{_repr_name(type(self))} at {id(self):#x}: value={self._value}/{self._initial_value}>"
 
 
 # --- Event -------------------------------------------------------------------------------
@@ -633,8 +683,7 @@ class Event:
         pass  # no lock of its own; the parking lot resets itself after fork
 
     def __repr__(self) -> str:
-        cls = type(self)
-        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: {'set' if self._flag else 'unset'}>"
+        return f"<{_repr_name(type(self))} at {id(self):#x}: {'set' if self._flag else 'unset'}>"
 
 
 # --- Barrier -----------------------------------------------------------------------------
@@ -663,7 +712,7 @@ class Barrier:
 
     def __init__(self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None) -> None:
         if parties < 1:
-            raise ValueError("parties must be > 0")
+            raise ValueError("parties must be >= 1" if sys.version_info >= (3, 14) else "parties must be > 0")
         self._parties = parties
         self._action = action
         self._timeout = timeout
@@ -770,7 +819,7 @@ class Barrier:
         unpark_all(self._key)
 
     def __repr__(self) -> str:
-        cls = type(self)
+        name = _repr_name(type(self))
         if self.broken:
-            return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: broken>"
-        return f"<{cls.__module__}.{cls.__qualname__} at {id(self):#x}: waiters={self.n_waiting}/{self.parties}>"
+            return f"<{name} at {id(self):#x}: broken>"
+        return f"<{name} at {id(self):#x}: waiters={self.n_waiting}/{self.parties}>"

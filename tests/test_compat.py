@@ -28,6 +28,11 @@ def modern_repr(mod) -> bool:
     return mod is not threading or sys.version_info >= (3, 11)
 
 
+def public_name(mod) -> str:
+    """The module name *mod*'s reprs give their classes: ``threading``, or ``parking_lot`` (the public path)."""
+    return "threading" if mod is threading else "parking_lot"
+
+
 def _elapsed(fn, *args, **kwargs):
     started = time.monotonic()
     result = fn(*args, **kwargs)
@@ -395,7 +400,7 @@ def test_bounded_semaphore_refuses_too_many_releases_and_changes_nothing(mod):
 def test_semaphore_reprs(mod):
     if not modern_repr(mod):
         pytest.skip("threading's repr before 3.11")
-    name = mod.__name__
+    name = public_name(mod)
     assert repr(mod.Semaphore(3)).startswith(f"<{name}.Semaphore at 0x")
     assert repr(mod.Semaphore(3)).endswith(": value=3>")
     sem = mod.BoundedSemaphore(3)
@@ -459,7 +464,7 @@ def test_event_repr(mod):
     if not modern_repr(mod):
         pytest.skip("threading's repr before 3.11")
     event = mod.Event()
-    assert repr(event).endswith(": unset>") and repr(event).startswith(f"<{mod.__name__}.Event at 0x")
+    assert repr(event).endswith(": unset>") and repr(event).startswith(f"<{public_name(mod)}.Event at 0x")
     event.set()
     assert repr(event).endswith(": set>")
 
@@ -563,11 +568,160 @@ def test_barrier_single_party_and_repr(mod):
     barrier = mod.Barrier(1)
     assert [barrier.wait() for _ in range(3)] == [0, 0, 0]
     if modern_repr(mod):
-        assert repr(barrier).startswith(f"<{mod.__name__}.Barrier at 0x") and repr(barrier).endswith("waiters=0/1>")
+        assert repr(barrier).startswith(f"<{public_name(mod)}.Barrier at 0x") and repr(barrier).endswith("waiters=0/1>")
 
 
 def test_broken_barrier_error_is_threadings():
     assert compat.BrokenBarrierError is threading.BrokenBarrierError
+
+
+def test_barrier_no_parties_message_is_the_versions(mod):
+    """3.14 reworded threading's message ("parties must be >= 1"); ours says what this version's says."""
+    if mod is threading and sys.version_info < (3, 13):
+        pytest.skip("threading.Barrier checks parties from 3.13 on (the version matched)")
+    expected = "parties must be >= 1" if sys.version_info >= (3, 14) else "parties must be > 0"
+    with pytest.raises(ValueError, match=f"^{expected}$"):
+        mod.Barrier(0)
+
+
+# --- reprs: the public path --------------------------------------------------------------
+
+PUBLIC_CLASSES = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Barrier"]
+
+
+@pytest.mark.parametrize("name", PUBLIC_CLASSES)
+def test_reprs_name_the_public_path(name):
+    """``<parking_lot.Event at ...>``, the path users import, as threading's say ``threading.Event``.
+
+    CPython's lock tests match ``<\\w+\\.Event at``: one word before the class name.
+    """
+    import re
+
+    import parking_lot
+
+    cls = getattr(compat, name)
+    assert getattr(parking_lot, name) is cls
+    obj = cls(1) if name in ("Semaphore", "BoundedSemaphore", "Barrier") else cls()
+    assert f"parking_lot.{name} " in repr(obj)
+    assert re.search(rf"\b(un)?locked parking_lot\.{name} object|<parking_lot\.{name} at 0x", repr(obj))
+
+
+@pytest.mark.parametrize("name", PUBLIC_CLASSES)
+def test_repr_of_a_subclass_names_its_own_module(mod, name):
+    if mod is threading and name in ("Lock", "RLock"):
+        pytest.skip("threading.RLock is a factory function; threading.Lock (_thread.lock) is no acceptable base")
+    if not modern_repr(mod):
+        pytest.skip("threading's repr before 3.11")
+    sub = type(f"My{name}", (getattr(mod, name),), {})
+    obj = sub(1) if name in ("Semaphore", "BoundedSemaphore", "Barrier") else sub()
+    assert f"{__name__}.My{name} " in repr(obj)
+
+
+# --- what 3.13, 3.14 and 3.15 added to or changed in threading's classes -----------------
+
+
+def test_rlock_locked_exactly_where_threading_has_it(mod):
+    """3.14 added ``RLock.locked()``: whether any thread holds it (the owner's recursion aside)."""
+    assert hasattr(mod.RLock(), "locked") is (sys.version_info >= (3, 14))
+    if sys.version_info < (3, 14):
+        return
+    lock = mod.RLock()
+    assert lock.locked() is False
+    lock.acquire()
+    lock.acquire()
+    assert lock.locked() is True
+    assert start(lock.locked).finish() is True  # held by another thread: still locked
+    lock.release()
+    assert lock.locked() is True
+    lock.release()
+    assert lock.locked() is False
+
+
+@pytest.mark.parametrize("kind", LOCK_KINDS)
+def test_condition_locked_exactly_where_threading_has_it(mod, kind):
+    """3.14's Condition exports its lock's ``locked`` (as it does acquire and release)."""
+    cond = _condition(mod, kind)
+    assert hasattr(cond, "locked") is (sys.version_info >= (3, 14))
+    if sys.version_info < (3, 14):
+        return
+    assert cond.locked() is False
+    with cond:
+        assert cond.locked() is True
+        assert start(cond.locked).finish() is True
+    assert cond.locked() is False
+
+
+def test_condition_on_a_lock_without_locked_fails_as_threadings(mod):
+    """3.14's Condition reads ``lock.locked`` when made: a lock without it is an AttributeError there."""
+
+    class Bare:
+        def __init__(self):
+            self._lock = threading.Lock()
+            self.acquire = self._lock.acquire
+            self.release = self._lock.release
+
+        def __enter__(self):
+            return self._lock.__enter__()
+
+        def __exit__(self, *exc):
+            return self._lock.__exit__(*exc)
+
+    if sys.version_info >= (3, 14):
+        with pytest.raises(AttributeError):
+            mod.Condition(Bare())
+    else:
+        cond = mod.Condition(Bare())
+        with cond:
+            assert cond.wait(0.001) is False
+
+
+def test_threading_condition_accepts_our_rlock_on_every_version():
+    """3.14's threading.Condition(lock) reads lock.locked: ours must have it there."""
+    lock = compat.RLock()
+    cond = threading.Condition(lock)
+    with cond:
+        assert cond.wait(0.001) is False
+        if sys.version_info >= (3, 14):
+            assert cond.locked() is True
+
+
+@pytest.mark.parametrize("args, kwargs", [((1,), {}), ((), {"x": 1}), ((1,), {"x": 2})])
+def test_rlock_arguments_as_the_version_treats_them(mod, args, kwargs):
+    """Ignored before 3.13, ignored with a DeprecationWarning on 3.13 and 3.14, a TypeError from 3.15."""
+    import warnings
+
+    if sys.version_info >= (3, 15):
+        with pytest.raises(TypeError):
+            mod.RLock(*args, **kwargs)
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lock = mod.RLock(*args, **kwargs)
+    deprecations = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    if sys.version_info >= (3, 13):
+        assert len(deprecations) == 1 and "removed in 3.15" in str(deprecations[0].message)
+        assert deprecations[0].filename == __file__  # points at the caller, as threading's does
+    else:
+        assert deprecations == []
+    assert lock.acquire(False) is True
+    lock.release()
+
+
+@pytest.mark.parametrize("kind", LOCK_KINDS)
+def test_condition_release_save_and_acquire_restore(mod, kind):
+    """threading's Condition hooks: release fully (however deep an RLock is held) and take it back."""
+    cond = _condition(mod, kind)
+    lock = cond._lock
+    depth = 2 if "RLock" in kind or kind == "default" else 1
+    for _ in range(depth):
+        cond.acquire()
+    saved = cond._release_save()
+    assert start(lambda: lock.acquire(False) and (lock.release() or True)).finish() is True
+    cond._acquire_restore(saved)
+    assert cond._is_owned()
+    for _ in range(depth):
+        cond.release()
+    assert start(lambda: lock.acquire(False) and (lock.release() or True)).finish() is True
 
 
 # --- ours only: Ctrl-C and stress ------------------------------------------------------
