@@ -699,6 +699,19 @@ class _Round:
         self.outcome: str | None = None  # "passed" or "broken"
 
 
+def _threading_no_parties_message() -> str:
+    """What the running ``threading.Barrier(0)`` says: the wording changed in 3.13's patch releases
+    (and 3.14); before 3.13 threading accepts 0 parties, and ours refuses with 3.13's first wording."""
+    try:
+        threading.Barrier(0)
+    except ValueError as exc:
+        return str(exc)
+    return "parties must be > 0"
+
+
+_NO_PARTIES_MESSAGE = _threading_no_parties_message()
+
+
 class Barrier:
     """``threading.Barrier``: *parties* threads wait until all have arrived, then go on together.
 
@@ -712,7 +725,7 @@ class Barrier:
 
     def __init__(self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None) -> None:
         if parties < 1:
-            raise ValueError("parties must be >= 1" if sys.version_info >= (3, 14) else "parties must be > 0")
+            raise ValueError(_NO_PARTIES_MESSAGE)
         self._parties = parties
         self._action = action
         self._timeout = timeout
