@@ -30,8 +30,8 @@ False
 
 What differs underneath:
 
-* ``Lock`` is a :class:`~parking_lot.raw.RawMutex` (spin, then park; eventual
-  fairness), ``RLock`` an owner and a count on one.
+* ``Lock`` is a face on a :class:`~parking_lot.raw.RawMutex` (spin, then park;
+  eventual fairness), ``RLock`` an owner and a count on one.
 * ``Condition`` on one of these locks waits on a :class:`~parking_lot.raw.Condvar`:
   ``notify_all`` wakes one waiter and *moves* the rest onto the lock's queue,
   so they take the lock one after another instead of stampeding.  With any
@@ -131,7 +131,7 @@ def _wait_deadline(timeout: float | None) -> int | None:
 # --- Lock --------------------------------------------------------------------------------
 
 
-class Lock(RawMutex):
+class Lock:
     """``threading.Lock`` on the parking lot: any thread may release it.
 
     >>> lock = Lock()
@@ -145,14 +145,24 @@ class Lock(RawMutex):
     Traceback (most recent call last):
         ...
     RuntimeError: release unlocked lock
+
+    Its state and protocol are a :class:`~parking_lot.raw.RawMutex` (``_raw``),
+    which parks on ``id(lock)``; this face adds threading's names only, and
+    inlines RawMutex's fast lock and unlock (the copies tests/test_raw_mutex.py
+    checks against the definitions).
     """
 
-    __slots__ = ()
+    __slots__ = ("_raw", "_locked", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        raw = self._raw = RawMutex._inside(self)
+        self._locked = raw._locked  # the LOCKED bit, for the inlined fast paths
+        self._key = raw._key  # the parking key, id(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take the lock; with *blocking* false, only if it is free; give up after *timeout* seconds."""
         if timeout == -1:  # _UNSET, as a literal: the common call, checked in one comparison
-            if self._locked.acquire(False):
+            if self._locked.acquire(False):  # inlined: RawMutex.lock
                 return True
         else:
             _check_lock_args(blocking, timeout)
@@ -160,41 +170,44 @@ class Lock(RawMutex):
                 return True
         if not blocking or timeout == 0:
             return False
-        return self._lock_slow(_lock_deadline(timeout))
+        return self._raw._lock_slow(_lock_deadline(timeout))
 
     def release(self) -> None:
         """Release the lock (RuntimeError if it is not locked)."""
-        if self._parked:
+        raw = self._raw  # inlined: RawMutex.unlock, with threading's check
+        if raw._parked:
             if not self._locked.locked():
                 raise RuntimeError("release unlocked lock")
-            self._unlock_slow(False)
+            raw._unlock_slow(False)
             return
         self._locked.release()  # raises RuntimeError("release unlocked lock") itself
-        if self._parked:  # a thread parked between the check and the release
-            self._wake_one()
+        if raw._parked:  # a thread parked between the check and the release
+            raw._wake_one()
 
     def locked(self) -> bool:
         """Whether the lock is held (a snapshot)."""
         return self._locked.locked()
 
-    def __enter__(self) -> bool:  # type: ignore[override]  # threading's returns True
-        if not self._locked.acquire(False):
-            self._lock_slow(None)
+    def __enter__(self) -> bool:
+        if not self._locked.acquire(False):  # inlined: RawMutex.lock
+            self._raw._lock_slow(None)
         return True
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._parked:
-            self._unlock_slow(False)
+        raw = self._raw  # inlined: RawMutex.unlock
+        if raw._parked:
+            raw._unlock_slow(False)
             return
         self._locked.release()
-        if self._parked:
-            self._wake_one()
+        if raw._parked:
+            raw._wake_one()
 
     def _at_fork_reinit(self) -> None:
-        self._locked = _thread.allocate_lock()
-        self._parked = False
+        raw = self._raw
+        raw._reset_after_fork()  # in place: a Condition on this lock keeps waiting on the same raw mutex
+        self._locked = raw._locked
 
     def __repr__(self) -> str:
         state = "locked" if self._locked.locked() else "unlocked"
@@ -250,10 +263,10 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):
+        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
             if not blocking or timeout == 0 or not mutex._lock_slow(_lock_deadline(timeout)):
                 return False
-        self._owner = me; self._count = 1  # noqa: E702
+        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
     def __enter__(self) -> bool:
@@ -262,9 +275,9 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):
+        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
             mutex._lock_slow(None)
-        self._owner = me; self._count = 1  # noqa: E702
+        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
     def release(self) -> None:
@@ -275,7 +288,7 @@ class RLock:
         if count:
             self._count = count
             return
-        self._count = 0; self._owner = None  # noqa: E702
+        self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
 
     def __exit__(
@@ -288,7 +301,7 @@ class RLock:
         if count:
             self._count = count
             return
-        self._count = 0; self._owner = None  # noqa: E702
+        self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
 
     if sys.version_info >= (3, 14):
@@ -309,7 +322,7 @@ class RLock:
         if self._owner != _get_ident():
             raise RuntimeError("cannot release un-acquired lock")
         saved = (self._count, self._owner)
-        self._count = 0; self._owner = None  # noqa: E702
+        self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
         return saved
 
@@ -361,7 +374,7 @@ class Condition:
         # The raw mutex to wait on with requeue, when the lock is one of ours.
         self._raw: RawMutex | None
         if isinstance(lock, Lock):
-            self._raw = lock
+            self._raw = lock._raw
         elif isinstance(lock, RLock):
             self._raw = lock._mutex
         else:
@@ -428,11 +441,11 @@ class Condition:
         if raw is None:
             return self._wait_foreign(deadline)
         lock = self._lock
-        if raw is lock:
+        if not isinstance(lock, RLock):  # our Lock: its raw mutex is all there is to release
             return not self._cv.wait_raw(raw, deadline_ns=deadline).timed_out
         # Our RLock: hand the ownership over to the condvar wait, and take it back.
         saved = (lock._count, lock._owner)
-        lock._count = 0; lock._owner = None  # noqa: E702
+        lock._count = 0; lock._owner = None  # one-step: owner and count are cleared together, and restored by the finally
         try:
             return not self._cv.wait_raw(raw, deadline_ns=deadline).timed_out
         finally:

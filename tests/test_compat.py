@@ -757,7 +757,7 @@ def test_ctrl_c_in_lock_and_rlock_acquire_leaves_them_usable():
     lock = compat.Lock()
     lock.acquire()
     _interrupted(id(lock), lambda: lock.acquire(timeout=BOUND))
-    assert not lock._parked
+    assert not lock._raw._parked
     lock.release()
     assert lock.acquire(False)
     lock.release()
