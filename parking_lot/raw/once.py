@@ -125,7 +125,7 @@ class Once:
                     if bits & _POISONED and not ignore_poison:
                         raise PoisonError("Once instance has previously been poisoned")
                     if not bits & _LOCKED:
-                        self._bits = _LOCKED; claimed = True  # noqa: E702 (one line: ours iff recorded)
+                        self._bits = _LOCKED; claimed = True  # one-step: the Once is ours iff recorded in claimed
                         break
                 if spin.spin():
                     continue

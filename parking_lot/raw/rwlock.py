@@ -129,14 +129,14 @@ class RawRwLock:
             if state & (WRITER | UPGRADABLE):
                 return False
             # Even if threads are parked; readers may still drain.  One line: taken iff recorded.
-            self._state = state | WRITER; writer[0] = True; return True  # noqa: E702
+            self._state = state | WRITER; writer[0] = True; return True  # one-step: WRITER is taken iff recorded and reported
 
     def try_lock_exclusive(self) -> bool:
         """Take the write lock if nobody holds the lock at all."""
         with self._guard:
             if self._state & ~(PARKED | WRITER_PARKED):
                 return False
-            self._state |= WRITER; return True  # noqa: E702 (one line: taken iff reported)
+            self._state |= WRITER; return True  # one-step: WRITER is taken iff reported
 
     def lock_exclusive(self) -> None:
         """Block until this thread holds the write lock."""
@@ -236,7 +236,7 @@ class RawRwLock:
             state = self._state
             if state & WRITER and (not recursive or not state & READERS_MASK):
                 return False
-            self._state = state + ONE_READER; return True  # noqa: E702 (one line: taken iff reported)
+            self._state = state + ONE_READER; return True  # one-step: a read lock is taken iff reported
 
     def try_lock_shared(self) -> bool:
         """Take a read lock unless a writer holds or waits for the lock."""
@@ -325,7 +325,7 @@ class RawRwLock:
             state = self._state
             if state & (WRITER | UPGRADABLE):
                 return False
-            self._state = state + ONE_READER + UPGRADABLE; return True  # noqa: E702 (one line)
+            self._state = state + ONE_READER + UPGRADABLE; return True  # one-step: the upgradable lock is taken iff reported
 
     def try_lock_upgradable(self) -> bool:
         """Take the upgradable read lock (one at a time; readers may share with it)."""
@@ -404,7 +404,7 @@ class RawRwLock:
             state = self._state
             if state & READERS_MASK != ONE_READER:
                 return False
-            self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # noqa: E702 (one line)
+            self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # one-step: the upgrade happens iff reported
 
     def upgrade(self) -> None:
         """Turn the upgradable lock into the write lock, waiting for the other readers to leave."""
@@ -435,7 +435,7 @@ class RawRwLock:
         try:
             with self._guard:
                 # Trade the upgradable read lock for WRITER; readers still inside drain out.
-                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # noqa: E702
+                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # one-step: WRITER is taken iff recorded
             return self._wait_for_readers(until_ns, ONE_READER | UPGRADABLE, writer)
         except BaseException:
             self._abandon_writer(ONE_READER | UPGRADABLE, writer)
@@ -509,7 +509,7 @@ class RawRwLock:
             state = self._state
             if not state & READERS_MASK:
                 return False
-            self._state = state | WRITER_PARKED; return True  # noqa: E702 (one line)
+            self._state = state | WRITER_PARKED; return True  # one-step: WRITER_PARKED is set iff reported (the writer parks)
 
     def _abandon_writer(self, prev_value: int, writer: list[bool]) -> None:
         """An exception is leaving a writer's (or upgrader's) slow path: undo WRITER if we own it."""
@@ -522,7 +522,7 @@ class RawRwLock:
         # Release WRITER (and WRITER_PARKED), restore what we held before (an upgradable
         # read lock, for an upgrade), and wake the threads WRITER was holding off.
         with self._guard:
-            self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # noqa: E702
+            self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # one-step: WRITER is given back iff the record says so
         self._wake_after_writer_left(prev_value)
 
     def _wake_after_writer_left(self, prev_value: int) -> None:
