@@ -875,3 +875,11 @@ def test_huge_wait_timeouts_overflow_as_in_threading(mod, timeout):
         mod.Semaphore(0).acquire(timeout=timeout)
     with pytest.raises(OverflowError):
         mod.Event().wait(timeout)
+
+
+def test_lock_has_threading_names_only():
+    """A threading.Lock drop-in does not grow RawMutex's Rust names (lock, unlock, bump, ...)."""
+    ours = {name for name in dir(compat.Lock()) if not name.startswith("_")}
+    theirs = {name for name in dir(threading.Lock()) if not name.startswith("_")}
+    assert ours <= theirs, sorted(ours - theirs)
+    assert {"acquire", "release", "locked"} <= ours

@@ -3,16 +3,43 @@
 The state is one int, changed only under a small interpreter lock (``_guard``,
 standing in for the compare-and-swap Python lacks), with parking_lot's layout:
 
-==================  =========================================================
-``PARKED``   0b0001 threads are parked on the main key (``id(self)``)
-``WRITER_PARKED``   a writer holding ``WRITER`` is parked on the second key
-             0b0010 (``id(self) + 1``), waiting for the readers to leave
-``UPGRADABLE``      a reader holds the upgradable lock
-             0b0100
-``WRITER``   0b1000 no readers: a writer holds the lock; readers: a writer is
-                    waiting for them to leave, and no new reader may enter
-readers  ``>> 4``   the number of readers (an upgradable reader counts as one)
-==================  =========================================================
+Each bit, its meaning, who changes it, and the rules that hold across bits
+(every change is made holding ``_guard``; "bucket lock" is the parking lot's
+lock of the key named):
+
+``PARKED`` (0b0001)
+    Some thread is parked, or about to park, on the main key.  Set by a parker's
+    ``validate`` under the main key's bucket lock; cleared under that same bucket
+    lock by the unpark callback that empties the queue, or by the last waiter to
+    time out.  May be set with the queue empty (a parker that then found the lock
+    free): that costs an unlock one ``unpark_filter``, which clears it.  Never
+    clear while a thread is queued on the main key.
+``WRITER_PARKED`` (0b0010)
+    The holder of ``WRITER`` is parked, or about to park, on the second key
+    (``id(self) + 1``), waiting for the readers to leave.  **Implies WRITER and
+    readers > 0** when set.  Set by that writer's ``validate`` under the second
+    key's bucket lock, only while readers remain; cleared by the last reader out
+    (which then wakes the writer, under the second key's bucket lock) or by the
+    writer itself when it gives ``WRITER`` back (timeout, exception).
+``UPGRADABLE`` (0b0100)
+    A reader holds the upgradable lock.  **Implies readers > 0** (the upgradable
+    reader is counted among them) and **excludes WRITER**: an upgrade trades
+    ``ONE_READER | UPGRADABLE`` for ``WRITER`` in one step, a writer takes
+    ``WRITER`` only when ``UPGRADABLE`` is clear, and a second upgradable reader
+    waits.  Set and cleared only by the upgradable reader's own lock, unlock,
+    upgrade and downgrade (or by an unlock handing it over, ``TOKEN_UPGRADABLE``).
+``WRITER`` (0b1000)
+    With no readers: a writer holds the lock.  With readers: a writer (or an
+    upgrader, which has given its read lock up) owns the right to the lock and
+    waits for those readers to leave; no new reader may enter (except
+    ``lock_shared_recursive``).  Set by a writer or upgrader (or handed to one,
+    ``TOKEN_EXCLUSIVE``); cleared only by its holder: unlock, downgrade, or giving
+    it back after a timeout or exception (together with ``WRITER_PARKED``).
+readers (``>> 4``, units of ``ONE_READER``)
+    How many read locks are held, the upgradable one included.  Incremented by a
+    reader only while ``WRITER`` is clear (or by a hand-over that grants it);
+    decremented by each reader's unlock; the last one out with ``WRITER_PARKED``
+    set wakes the writer.
 
 Task-fair: once a writer has set ``WRITER`` no new reader gets in (except
 ``lock_shared_recursive``, which may, so that a thread already reading cannot
