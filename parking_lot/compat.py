@@ -529,12 +529,13 @@ class Semaphore:
     A face on a :class:`~parking_lot.raw.RawSemaphore` (``_raw``, parked on ``id(sem)``).
     """
 
-    __slots__ = ("_raw", "__weakref__")
+    __slots__ = ("_raw", "_key", "__weakref__")
 
     def __init__(self, value: int = 1) -> None:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         self._raw = RawSemaphore._inside(self, value)
+        self._key = self._raw._key  # the parking key, id(self)
 
     @property
     def _value(self) -> int:  # threading's name for the count
@@ -611,10 +612,11 @@ class Event:
     A face on a :class:`~parking_lot.raw.RawEvent` (``_raw``, parked on ``id(event)``).
     """
 
-    __slots__ = ("_raw", "__weakref__")
+    __slots__ = ("_raw", "_key", "__weakref__")
 
     def __init__(self) -> None:
         self._raw = RawEvent._inside(self)
+        self._key = self._raw._key  # the parking key, id(self)
 
     def is_set(self) -> bool:
         """Whether the flag is set."""
