@@ -30,17 +30,18 @@ False
 
 What differs underneath:
 
-* ``Lock`` is a :class:`~parking_lot.raw.RawMutex` (spin, then park; eventual
-  fairness), ``RLock`` an owner and a count on one.
+* ``Lock`` is a face on a :class:`~parking_lot.raw.RawMutex` (spin, then park;
+  eventual fairness), ``RLock`` an owner and a count on one.
 * ``Condition`` on one of these locks waits on a :class:`~parking_lot.raw.Condvar`:
   ``notify_all`` wakes one waiter and *moves* the rest onto the lock's queue,
   so they take the lock one after another instead of stampeding.  With any
   other lock (``threading.Lock``/``RLock`` included) it parks its waiters on
   its own key and wakes them directly.
-* ``Semaphore``, ``Event`` and ``Barrier`` keep their state in a few fields behind
-  a tiny lock and park on their own key; none allocates a lock per wait, and a
-  thread released by a ``Barrier`` or an ``Event`` does not have to take any lock
-  again on its way out.
+* ``Semaphore`` and ``Event`` are faces on :class:`~parking_lot.raw.RawSemaphore`
+  and :class:`~parking_lot.raw.RawEvent`; ``Barrier`` keeps its round in a few
+  fields behind a tiny lock.  All park on their own ``id()``; none allocates a
+  lock per wait, and a thread released by a ``Barrier`` or an ``Event`` does not
+  have to take any lock again on its way out.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .core import Invalid, TimedOut, UnparkResult, deadline_ns, park, parked_count, unpark_all, unpark_one
+from .core import TimedOut, deadline_ns, park, parked_count, unpark_all, unpark_one
 from .raw.condvar import Condvar
+from .raw.event import RawEvent
 from .raw.mutex import RawMutex
+from .raw.semaphore import RawSemaphore
 
 __all__ = [
     "TIMEOUT_MAX",
@@ -131,7 +134,7 @@ def _wait_deadline(timeout: float | None) -> int | None:
 # --- Lock --------------------------------------------------------------------------------
 
 
-class Lock(RawMutex):
+class Lock:
     """``threading.Lock`` on the parking lot: any thread may release it.
 
     >>> lock = Lock()
@@ -145,14 +148,24 @@ class Lock(RawMutex):
     Traceback (most recent call last):
         ...
     RuntimeError: release unlocked lock
+
+    Its state and protocol are a :class:`~parking_lot.raw.RawMutex` (``_raw``),
+    which parks on ``id(lock)``; this face adds threading's names only, and
+    inlines RawMutex's fast lock and unlock (the copies tests/test_raw_mutex.py
+    checks against the definitions).
     """
 
-    __slots__ = ()
+    __slots__ = ("_raw", "_locked", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        raw = self._raw = RawMutex._inside(self)
+        self._locked = raw._locked  # the LOCKED bit, for the inlined fast paths
+        self._key = raw._key  # the parking key, id(self)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take the lock; with *blocking* false, only if it is free; give up after *timeout* seconds."""
         if timeout == -1:  # _UNSET, as a literal: the common call, checked in one comparison
-            if self._locked.acquire(False):
+            if self._locked.acquire(False):  # inlined: RawMutex.lock
                 return True
         else:
             _check_lock_args(blocking, timeout)
@@ -160,41 +173,44 @@ class Lock(RawMutex):
                 return True
         if not blocking or timeout == 0:
             return False
-        return self._lock_slow(_lock_deadline(timeout))
+        return self._raw._lock_slow(_lock_deadline(timeout))
 
     def release(self) -> None:
         """Release the lock (RuntimeError if it is not locked)."""
-        if self._parked:
+        raw = self._raw  # inlined: RawMutex.unlock, with threading's check
+        if raw._parked:
             if not self._locked.locked():
                 raise RuntimeError("release unlocked lock")
-            self._unlock_slow(False)
+            raw._unlock_slow(False)
             return
         self._locked.release()  # raises RuntimeError("release unlocked lock") itself
-        if self._parked:  # a thread parked between the check and the release
-            self._wake_one()
+        if raw._parked:  # a thread parked between the check and the release
+            raw._wake_one()
 
     def locked(self) -> bool:
         """Whether the lock is held (a snapshot)."""
         return self._locked.locked()
 
-    def __enter__(self) -> bool:  # type: ignore[override]  # threading's returns True
-        if not self._locked.acquire(False):
-            self._lock_slow(None)
+    def __enter__(self) -> bool:
+        if not self._locked.acquire(False):  # inlined: RawMutex.lock
+            self._raw._lock_slow(None)
         return True
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._parked:
-            self._unlock_slow(False)
+        raw = self._raw  # inlined: RawMutex.unlock
+        if raw._parked:
+            raw._unlock_slow(False)
             return
         self._locked.release()
-        if self._parked:
-            self._wake_one()
+        if raw._parked:
+            raw._wake_one()
 
     def _at_fork_reinit(self) -> None:
-        self._locked = _thread.allocate_lock()
-        self._parked = False
+        raw = self._raw
+        raw._reset_after_fork()  # in place: a Condition on this lock keeps waiting on the same raw mutex
+        self._locked = raw._locked
 
     def __repr__(self) -> str:
         state = "locked" if self._locked.locked() else "unlocked"
@@ -250,10 +266,10 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):
+        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
             if not blocking or timeout == 0 or not mutex._lock_slow(_lock_deadline(timeout)):
                 return False
-        self._owner = me; self._count = 1  # noqa: E702
+        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
     def __enter__(self) -> bool:
@@ -262,9 +278,9 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):
+        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
             mutex._lock_slow(None)
-        self._owner = me; self._count = 1  # noqa: E702
+        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
     def release(self) -> None:
@@ -275,7 +291,7 @@ class RLock:
         if count:
             self._count = count
             return
-        self._count = 0; self._owner = None  # noqa: E702
+        self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
 
     def __exit__(
@@ -288,7 +304,7 @@ class RLock:
         if count:
             self._count = count
             return
-        self._count = 0; self._owner = None  # noqa: E702
+        self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
 
     if sys.version_info >= (3, 14):
@@ -309,7 +325,7 @@ class RLock:
         if self._owner != _get_ident():
             raise RuntimeError("cannot release un-acquired lock")
         saved = (self._count, self._owner)
-        self._count = 0; self._owner = None  # noqa: E702
+        self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
         return saved
 
@@ -361,7 +377,7 @@ class Condition:
         # The raw mutex to wait on with requeue, when the lock is one of ours.
         self._raw: RawMutex | None
         if isinstance(lock, Lock):
-            self._raw = lock
+            self._raw = lock._raw
         elif isinstance(lock, RLock):
             self._raw = lock._mutex
         else:
@@ -428,11 +444,11 @@ class Condition:
         if raw is None:
             return self._wait_foreign(deadline)
         lock = self._lock
-        if raw is lock:
+        if not isinstance(lock, RLock):  # our Lock: its raw mutex is all there is to release
             return not self._cv.wait_raw(raw, deadline_ns=deadline).timed_out
         # Our RLock: hand the ownership over to the condvar wait, and take it back.
         saved = (lock._count, lock._owner)
-        lock._count = 0; lock._owner = None  # noqa: E702
+        lock._count = 0; lock._owner = None  # one-step: owner and count are cleared together, and restored by the finally
         try:
             return not self._cv.wait_raw(raw, deadline_ns=deadline).timed_out
         finally:
@@ -509,80 +525,42 @@ class Semaphore:
     False
     >>> repr(sem).endswith(": value=1>")
     True
+
+    A face on a :class:`~parking_lot.raw.RawSemaphore` (``_raw``, parked on ``id(sem)``).
     """
 
-    __slots__ = ("_value", "_guard", "_parked", "_key", "__weakref__")
+    __slots__ = ("_raw", "_key", "__weakref__")
 
     def __init__(self, value: int = 1) -> None:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
-        self._value = value
-        self._guard = _thread.allocate_lock()  # guards _value
-        self._parked = False  # threads may be parked on _key: written under its bucket lock
-        self._key = id(self)
+        self._raw = RawSemaphore._inside(self, value)
+        self._key = self._raw._key  # the parking key, id(self)
+
+    @property
+    def _value(self) -> int:  # threading's name for the count
+        return self._raw._value
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Take one unit, waiting for one if *blocking* (at most *timeout* seconds); True if taken."""
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
-        with self._guard:
-            value = self._value
-            if value:
-                self._value = value - 1
-                return True
+        raw = self._raw
+        if raw.try_acquire():
+            return True
         if not blocking:
             return False
-        return self._acquire_slow(timeout)
+        if timeout is not None and timeout <= 0:
+            return raw.try_acquire()
+        return raw.acquire(_wait_deadline(timeout))
 
     __enter__ = acquire
-
-    def _try_take(self) -> bool:
-        with self._guard:
-            value = self._value
-            if value:
-                self._value = value - 1
-                return True
-            return False
-
-    def _acquire_slow(self, timeout: float | None) -> bool:
-        if timeout is not None and timeout <= 0:
-            return self._try_take()
-        deadline = _wait_deadline(timeout)
-        guard = self._guard
-
-        def validate() -> bool:
-            # Under the bucket lock: announce, then look (the guard is the barrier between).
-            self._parked = True
-            with guard:
-                return self._value == 0
-
-        def timed_out(_key: int, was_last_thread: bool) -> None:
-            if was_last_thread:
-                self._parked = False
-
-        while True:
-            if self._try_take():
-                return True
-            if park(self._key, validate, None, timed_out, 0, deadline_ns=deadline) is TimedOut:
-                return self._try_take()
 
     def release(self, n: int = 1) -> None:
         """Add *n* units, waking up to *n* waiting threads."""
         if n < 1:
             raise ValueError("n must be one or more")
-        with self._guard:
-            self._value += n
-        if self._parked:
-            self._wake(n)
-
-    def _wake(self, n: int) -> None:
-        def callback(result: UnparkResult) -> int:
-            self._parked = result.have_more_threads
-            return 0
-
-        key = self._key
-        while n > 0 and unpark_one(key, callback).have_more_threads:
-            n -= 1
+        self._raw.release(n)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -613,12 +591,7 @@ class BoundedSemaphore(Semaphore):
         """Add *n* units; ValueError, changing nothing, if that would pass the initial value."""
         if n < 1:
             raise ValueError("n must be one or more")
-        with self._guard:
-            if self._value + n > self._initial_value:
-                raise ValueError("Semaphore released too many times")
-            self._value += n
-        if self._parked:
-            self._wake(n)
+        self._raw.release(n, self._initial_value)
 
     def __repr__(self) -> str:
         return f"<{_repr_name(type(self))} at {id(self):#x}: value={self._value}/{self._initial_value}>"
@@ -635,55 +608,47 @@ class Event:
     (False, False)
     >>> event.set(); event.wait()
     True
+
+    A face on a :class:`~parking_lot.raw.RawEvent` (``_raw``, parked on ``id(event)``).
     """
 
-    __slots__ = ("_flag", "_key", "__weakref__")
+    __slots__ = ("_raw", "_key", "__weakref__")
 
     def __init__(self) -> None:
-        self._flag = False
-        self._key = id(self)
+        self._raw = RawEvent._inside(self)
+        self._key = self._raw._key  # the parking key, id(self)
 
     def is_set(self) -> bool:
         """Whether the flag is set."""
-        return self._flag
+        return self._raw._flag
 
     def isSet(self) -> bool:  # noqa: N802 (threading's deprecated spelling)
         """Deprecated alias of :meth:`is_set`, as in threading."""
         warnings.warn("isSet() is deprecated, use is_set() instead", DeprecationWarning, stacklevel=2)
-        return self._flag
+        return self._raw._flag
 
     def set(self) -> None:
         """Set the flag and wake every waiting thread."""
-        if self._flag:
-            return  # the set() that raised it wakes (or has woken) everyone parked before
-        self._flag = True
-        unpark_all(self._key)  # takes the bucket lock: a waiter either validated before (queued) or sees the flag
+        self._raw.set()
 
     def clear(self) -> None:
         """Lower the flag."""
-        self._flag = False
+        self._raw.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the flag is set or *timeout* seconds pass; return the flag."""
-        if self._flag:
+        raw = self._raw
+        if raw._flag:
             return True
         if timeout is not None and timeout <= 0:
-            return self._flag
-        result = park(self._key, self._unset, None, None, 0, deadline_ns=_wait_deadline(timeout))
-        if result is Invalid:
-            return True  # set before we could queue
-        if result is TimedOut:
-            return self._flag
-        return True
-
-    def _unset(self) -> bool:
-        return not self._flag
+            return raw._flag
+        return raw.wait(_wait_deadline(timeout))
 
     def _at_fork_reinit(self) -> None:
         pass  # no lock of its own; the parking lot resets itself after fork
 
     def __repr__(self) -> str:
-        return f"<{_repr_name(type(self))} at {id(self):#x}: {'set' if self._flag else 'unset'}>"
+        return f"<{_repr_name(type(self))} at {id(self):#x}: {'set' if self._raw._flag else 'unset'}>"
 
 
 # --- Barrier -----------------------------------------------------------------------------

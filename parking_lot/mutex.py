@@ -72,7 +72,7 @@ class MutexGuard(Generic[T]):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        # RawMutex.unlock, inlined: this is half of every `with m.lock():`.
+        # inlined: RawMutex.unlock (this is half of every `with m.lock():`)
         self._held = False
         raw = self._raw
         if raw._parked:
@@ -184,7 +184,7 @@ class Mutex(Generic[T]):
 
     def lock(self) -> MutexGuard[T]:
         """Block until locked; return the guard."""
-        if not self._locked.acquire(False):  # RawMutex.lock, inlined
+        if not self._locked.acquire(False):  # inlined: RawMutex.lock
             self._raw._lock_slow(None)
         guard = self._guard
         guard._held = True

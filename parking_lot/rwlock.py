@@ -118,7 +118,7 @@ class _Guard(Generic[T]):
         while guard is not None:
             lock = guard._lock
             if lock is not None:
-                guard._lock = None; guard._release(lock)  # noqa: E702 (as in __exit__)
+                guard._lock = None; guard._release(lock)  # one-step: a guard is released iff its lock is cleared, as in __exit__
                 return
             guard = getattr(guard, "_next", None)
 
@@ -219,7 +219,7 @@ class UpgradableReadGuard(_Guard[T]):
         """
         lock = self._held_lock()
         writer = _make(WriteGuard, lock)
-        lock._raw.upgrade(); self._next = writer; self._lock = None  # noqa: E702 (a transition: see _Guard)
+        lock._raw.upgrade(); self._next = writer; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
         return writer
 
     def try_upgrade_for(self, timeout: float) -> WriteGuard[T] | None:
@@ -230,7 +230,7 @@ class UpgradableReadGuard(_Guard[T]):
         """
         lock = self._held_lock()
         writer = _make(WriteGuard, lock)
-        if lock._raw.try_upgrade_for(timeout): self._next = writer; self._lock = None  # noqa: E701, E702
+        if lock._raw.try_upgrade_for(timeout): self._next = writer; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
         return writer if self._lock is None else None
 
     def downgrade(self) -> ReadGuard[T]:
@@ -241,7 +241,7 @@ class UpgradableReadGuard(_Guard[T]):
         """
         lock = self._held_lock()
         reader = _make(ReadGuard, lock)
-        lock._raw.downgrade_upgradable(); self._next = reader; self._lock = None  # noqa: E702 (a transition)
+        lock._raw.downgrade_upgradable(); self._next = reader; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
         return reader
 
 
@@ -284,7 +284,7 @@ class WriteGuard(_Guard[T]):
         """
         lock = self._held_lock()
         reader = _make(ReadGuard, lock)
-        lock._raw.downgrade(); self._next = reader; self._lock = None  # noqa: E702 (a transition: see _Guard)
+        lock._raw.downgrade(); self._next = reader; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
         return reader
 
     def downgrade_to_upgradable(self) -> UpgradableReadGuard[T]:
@@ -294,7 +294,7 @@ class WriteGuard(_Guard[T]):
         """
         lock = self._held_lock()
         upgradable = _make(UpgradableReadGuard, lock)
-        lock._raw.downgrade_to_upgradable(); self._next = upgradable; self._lock = None  # noqa: E702 (a transition)
+        lock._raw.downgrade_to_upgradable(); self._next = upgradable; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
         return upgradable
 
 

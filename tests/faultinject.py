@@ -253,3 +253,23 @@ def at_every_line(scenario: Callable[[int | None], FaultInjector], minimum: int)
     total = scenario(None).count
     assert total >= minimum, f"only {total} line events: is the tracer working?"
     return sum(scenario(target).fired_at is not None for target in range(1, total + 1))
+
+
+#: The marker of a line that holds several steps on purpose (docs/architecture.md, "Marking
+#: subtle code"): ``# one-step: <the invariant it protects>``.
+ONE_STEP = re.compile(r"#\s*one-step:\s*(?P<invariant>.*\S)?\s*$")
+
+
+def one_step_lines(root: str) -> dict[tuple[str, int], str]:
+    """Every ``# one-step:`` line of the ``.py`` files under *root*: (path, line) -> the invariant named."""
+    marked = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as source:
+                    for number, line in enumerate(source, 1):
+                        found = ONE_STEP.search(line)
+                        if found:
+                            marked[(path, number)] = found.group("invariant") or ""
+    return marked

@@ -765,7 +765,7 @@ def test_ctrl_c_in_lock_and_rlock_acquire_leaves_them_usable():
     lock = compat.Lock()
     lock.acquire()
     _interrupted(id(lock), lambda: lock.acquire(timeout=BOUND))
-    assert not lock._parked
+    assert not lock._raw._parked
     lock.release()
     assert lock.acquire(False)
     lock.release()
@@ -883,3 +883,11 @@ def test_huge_wait_timeouts_overflow_as_in_threading(mod, timeout):
         mod.Semaphore(0).acquire(timeout=timeout)
     with pytest.raises(OverflowError):
         mod.Event().wait(timeout)
+
+
+def test_lock_has_threading_names_only():
+    """A threading.Lock drop-in does not grow RawMutex's Rust names (lock, unlock, bump, ...)."""
+    ours = {name for name in dir(compat.Lock()) if not name.startswith("_")}
+    theirs = {name for name in dir(threading.Lock()) if not name.startswith("_")}
+    assert ours <= theirs, sorted(ours - theirs)
+    assert {"acquire", "release", "locked"} <= ours

@@ -380,14 +380,14 @@ class DetectorRecords(RuleBasedStateMachine):
             if can_wait:
                 ops.append(self._acquire(actor, s, "x", "acquire", lock.acquire, True))
                 ops.append(self._acquire(actor, s, "x", "__enter__", lock.__enter__, True))
-                ops.append(self._acquire(actor, s, "x", "lock", lock.lock, True))
+                ops.append(self._acquire(actor, s, "x", "acquire(True, -1)", lambda: lock.acquire(True, -1), True))
             ops.append(self._acquire(actor, s, "x", "acquire(False)", lambda: lock.acquire(False), False, True))
             ops.append(self._acquire(actor, s, "x", "acquire(timeout)", lambda: lock.acquire(timeout=SHORT),
                                      False, True))
             for hold in held:
                 ops.append(self._release(actor, hold, "release", lock.release))
                 ops.append(self._release(actor, hold, "__exit__", lambda: lock.__exit__(None, None, None)))
-                ops.append(self._reacquire(actor, hold, "bump", lock.bump))
+                ops.append(self._reacquire(actor, hold, "release+acquire", lambda: (lock.release(), lock.acquire())))
         elif s.name in ("Mutex", "FairMutex"):
             if can_wait:
                 ops.append(self._acquire(actor, s, "x", "lock", lock.lock, True))
@@ -758,7 +758,7 @@ def test_seeded_random_runs_reach_every_releasing_and_reacquiring_path():
             labels |= machine.labels
             machine.teardown()
     expected = {
-        "RawMutex.bump", "RawFairMutex.bump", "Lock.bump", "Mutex.guard.bump", "FairMutex.guard.bump",
+        "RawMutex.bump", "RawFairMutex.bump", "Mutex.guard.bump", "FairMutex.guard.bump",
         "Mutex.guard.unlocked() exit", "FairMutex.guard.unlocked() exit",
         "RawMutex.unlock_fair", "Mutex.guard.unlock_fair", "RwLock.guard.unlock_fair",
         "RawRwLock.unlock_exclusive_fair", "RawRwLock.unlock_upgradable_fair", "RawReentrantMutex.unlock_fair",

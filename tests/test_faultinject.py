@@ -156,3 +156,63 @@ def test_a_test_that_leaves_a_bucket_lock_held_fails_at_once(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*left the parking lot's locks held: bucket*"])
+
+
+# --- the "one-step" lines -------------------------------------------------------------------
+
+
+def _lines_with_several_statements(path: str) -> set[int]:
+    """Lines of *path* where a statement starts on the line another statement starts or a
+    compound statement's header sits (``a; b``, ``if x: y``): steps joined on purpose."""
+    import ast
+
+    with open(path, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    starts: dict[int, int] = {}
+    joined = set()
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                if isinstance(node, ast.stmt) and block[0].lineno == node.lineno:
+                    joined.add(node.lineno)  # `if x: y`
+                for statement in block:
+                    starts[statement.lineno] = starts.get(statement.lineno, 0) + 1
+    joined.update(line for line, count in starts.items() if count > 1)
+    return joined
+
+
+def _package_files() -> list[str]:
+    return [
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(PACKAGE_DIR)
+        for name in names
+        if name.endswith(".py")
+    ]
+
+
+def test_every_joined_line_is_marked_with_its_invariant_and_every_mark_is_on_one():
+    marked = faultinject.one_step_lines(PACKAGE_DIR)
+    joined = {(path, line) for path in _package_files() for line in _lines_with_several_statements(path)}
+    assert joined, "no joined lines found: is the parser working?"
+    unmarked = sorted(f"{os.path.relpath(p, PACKAGE_DIR)}:{n}" for p, n in joined - marked.keys())
+    assert not unmarked, f"statements joined with ';' or ':' but no '# one-step: <invariant>': {unmarked}"
+    stale = sorted(f"{os.path.relpath(p, PACKAGE_DIR)}:{n}" for p, n in marked.keys() - joined)
+    assert not stale, f"'# one-step:' on a line that holds one statement: {stale}"
+    unnamed = sorted(f"{os.path.relpath(p, PACKAGE_DIR)}:{n}" for (p, n), why in marked.items() if len(why.split()) < 3)
+    assert not unnamed, f"'# one-step:' must name the invariant it protects (a few words at least): {unnamed}"
+
+
+def test_no_lint_code_stands_for_the_marker():
+    for path in _package_files():
+        with open(path, encoding="utf-8") as source:
+            for number, line in enumerate(source, 1):
+                assert "noqa: E70" not in line, f"{path}:{number}: use '# one-step: <invariant>' instead"
+
+
+def test_the_joined_line_check_can_fail(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("a = 1; b = 2\nif a: b = 3\nc = 4\nwhile c: c -= 1; break  # one-step: c counts down once\n")
+    assert _lines_with_several_statements(str(sample)) == {1, 2, 4}
+    marked = faultinject.one_step_lines(str(tmp_path))
+    assert marked == {(str(sample), 4): "c counts down once"}

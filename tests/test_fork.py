@@ -31,7 +31,7 @@ from parking_lot import (
 )
 from parking_lot.condvar import Condvar
 from parking_lot.raw import RawMutex, RawReentrantMutex, RawRwLock
-from parking_lot.raw import condvar as raw_condvar
+from parking_lot.raw import mutex as raw_mutex
 from parking_lot.thread_parker import keyed_event
 
 pytestmark = pytest.mark.skipif(ON_WINDOWS or not hasattr(os, "fork"), reason="needs os.fork")
@@ -189,7 +189,7 @@ def _bucket_lock() -> Any:
 PROCESS_LOCKS: dict[str, Callable[[], Any]] = {
     "deadlock records": lambda: deadlock._records.lock,
     "deadlock enable/disable": lambda: deadlock._enable_lock,
-    "condvar fence": lambda: raw_condvar._fence,
+    "condvar fence (raw mutex)": lambda: raw_mutex._fence,
     "keyed event creation": lambda: keyed_event._create_lock,
     "core live-thread set": lambda: core.state._threads_lock,
     "core bucket": _bucket_lock,

@@ -251,3 +251,222 @@ def test_a_release_that_fails_inside_the_slow_unlock_strands_no_waiter():
     m.unlock()  # PARKED is set, so this wakes the waiter
     assert waiter.finish() is True
     m.unlock()
+
+
+# --- the inlined copies of the fast paths follow their one definition -------------------------
+#
+# RawMutex.lock and RawMutex.unlock define the fast lock and the fast-unlock handshake
+# (raw/mutex.py's module docstring); the hottest callers carry copies, marked
+# "# inlined: RawMutex.lock" / "# inlined: RawMutex.unlock".  Each copy runs here on a mutex
+# whose LOCKED bit is a script (a stand-in lock object that answers and records) and whose
+# PARKED bit is a property answering scripted reads, and must leave the same trace of steps
+# as the definition in every case, the racing parker (PARKED set between the check and the
+# release) included.
+
+
+class _Script:
+    """A stand-in LOCKED bit: answers ``acquire(False)`` as told and scripts PARKED's reads."""
+
+    def __init__(self, parked_reads: tuple[bool, ...] = (), acquire_result: bool = True) -> None:
+        self.parked_reads = list(parked_reads)
+        self.acquire_result = acquire_result
+        self.trace: list[tuple[object, ...]] = []
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        self.trace.append(("try-acquire LOCKED", blocking, timeout))
+        return self.acquire_result
+
+    def release(self) -> None:
+        self.trace.append(("release LOCKED",))
+
+    def locked(self) -> bool:  # compat.Lock.release's check, on the parked path: held in these cases
+        return True
+
+
+def _read_parked(mutex: RawMutex) -> bool:
+    script = mutex._locked
+    value = script.parked_reads.pop(0) if script.parked_reads else False
+    script.trace.append(("read PARKED", value))
+    return value
+
+
+def _write_parked(mutex: RawMutex, value: bool) -> None:
+    script = mutex._locked
+    if isinstance(script, _Script):
+        script.trace.append(("write PARKED", value))
+
+
+class _Recording:
+    __slots__ = ()
+    _parked = property(_read_parked, _write_parked)
+
+    def _unlock_slow(self, force_fair: bool) -> None:
+        self._locked.trace.append(("unlock_slow", "FAIR" if force_fair == self._expect_fair else force_fair))
+
+    def _wake_one(self) -> None:
+        self._locked.trace.append(("wake_one",))
+
+    def _lock_slow(self, until_ns: int | None) -> bool:
+        self._locked.trace.append(("lock_slow", until_ns))
+        return True
+
+
+class _RecordingRawMutex(_Recording, RawMutex):
+    __slots__ = ("_expect_fair",)
+
+
+class _RecordingRawFairMutex(_Recording, RawFairMutex):
+    __slots__ = ("_expect_fair",)
+
+
+def _recording(script: _Script, fair: bool) -> RawMutex:
+    mutex = (_RecordingRawFairMutex if fair else _RecordingRawMutex)()
+    mutex._locked = script
+    mutex._expect_fair = fair  # a fair copy must call _unlock_slow(True), a plain one False
+    return mutex
+
+
+def _via_mutex_guard(script: _Script, fair: bool) -> None:
+    from parking_lot.mutex import FairMutex, Mutex, MutexGuard
+
+    m = (FairMutex if fair else Mutex)(0)
+    m._raw = _recording(script, fair)
+    m._locked = script
+    m._guard = MutexGuard(m)
+    m._guard._held = True
+    m._guard.__exit__(None, None, None)
+
+
+def _compat_lock(script: _Script):
+    from parking_lot import compat
+
+    lock = compat.Lock()
+    lock._raw = _recording(script, False)
+    lock._locked = script
+    return lock
+
+
+def _compat_rlock(script: _Script):
+    from parking_lot import compat
+
+    rlock = compat.RLock()
+    rlock._mutex = _recording(script, False)
+    return rlock
+
+
+#: (name, fair, run(script)): every place the fast unlock is written out or reached.
+UNLOCK_COPIES = [
+    ("RawMutex.unlock_fair", True, lambda s: _recording(s, True).unlock_fair()),
+    ("RawMutex.unlock_fair (plain mutex)", True, lambda s: RawMutex.unlock_fair(_recording(s, True))),
+    ("RawFairMutex.unlock", True, lambda s: _recording(s, True).unlock()),
+    ("RawMutex.__exit__", False, lambda s: _recording(s, False).__exit__(None, None, None)),
+    ("RawFairMutex.__exit__", True, lambda s: _recording(s, True).__exit__(None, None, None)),
+    ("MutexGuard.__exit__", False, lambda s: _via_mutex_guard(s, False)),
+    ("MutexGuard.__exit__ (FairMutex)", True, lambda s: _via_mutex_guard(s, True)),
+    ("compat.Lock.release", False, lambda s: _compat_lock(s).release()),
+    ("compat.Lock.__exit__", False, lambda s: _compat_lock(s).__exit__(None, None, None)),
+]
+#: (name, run(script)): every place the fast lock is written out or reached.
+LOCK_COPIES = [
+    ("RawMutex.__enter__", lambda s: _recording(s, False).__enter__()),
+    ("Mutex.lock", lambda s: _mutex_lock(s)),
+    ("compat.Lock.acquire", lambda s: _compat_lock(s).acquire()),
+    ("compat.Lock.__enter__", lambda s: _compat_lock(s).__enter__()),
+    ("compat.RLock.acquire", lambda s: _compat_rlock(s).acquire()),
+    ("compat.RLock.__enter__", lambda s: _compat_rlock(s).__enter__()),
+]
+#: PARKED as the unlock reads it: nobody; a thread parking between the check and the
+#: release; parked before the unlock began.
+PARKED_CASES = [(False, False), (False, True), (True,), (True, True)]
+
+
+def _mutex_lock(script: _Script) -> None:
+    from parking_lot.mutex import Mutex
+
+    m = Mutex(0)
+    m._raw = _recording(script, False)
+    m._locked = script
+    m.lock()
+
+
+def _unlock_trace(run, parked_reads: tuple[bool, ...]) -> list[tuple[object, ...]]:
+    script = _Script(parked_reads)
+    run(script)
+    return script.trace
+
+
+def _definition_unlock(script: _Script) -> None:
+    _recording(script, False).unlock()  # RawMutex.unlock: the definition
+
+
+@pytest.mark.parametrize("parked_reads", PARKED_CASES, ids=str)
+@pytest.mark.parametrize("name,fair,run", UNLOCK_COPIES, ids=[c[0] for c in UNLOCK_COPIES])
+def test_inlined_fast_unlock_matches_its_definition(name, fair, run, parked_reads):
+    expected = _unlock_trace(_definition_unlock, parked_reads)
+    assert ("release LOCKED",) in expected or ("unlock_slow", "FAIR") in expected  # the case did something
+    assert _unlock_trace(run, parked_reads) == expected, f"{name} no longer follows RawMutex.unlock"
+
+
+@pytest.mark.parametrize("acquire_result", [True, False])
+@pytest.mark.parametrize("name,run", LOCK_COPIES, ids=[c[0] for c in LOCK_COPIES])
+def test_inlined_fast_lock_matches_its_definition(name, run, acquire_result):
+    expected_script = _Script(acquire_result=acquire_result)
+    _recording(expected_script, False).lock()  # RawMutex.lock: the definition
+    script = _Script(acquire_result=acquire_result)
+    run(script)
+    assert script.trace == expected_script.trace, f"{name} no longer follows RawMutex.lock"
+
+
+def test_the_copy_check_catches_a_drifted_copy():
+    """A copy that checks PARKED only before the release (the lost wake-up the handshake
+    prevents) and one that skips the first check both leave a different trace."""
+
+    def no_second_look(script: _Script) -> None:
+        m = _recording(script, False)
+        if m._parked:
+            m._unlock_slow(False)
+            return
+        m._locked.release()
+
+    def no_first_look(script: _Script) -> None:
+        m = _recording(script, False)
+        m._locked.release()
+        if m._parked:
+            m._wake_one()
+
+    for drifted in (no_second_look, no_first_look):
+        assert any(
+            _unlock_trace(drifted, case) != _unlock_trace(_definition_unlock, case)
+            for case in PARKED_CASES
+        )
+
+
+def test_every_inlined_copy_is_checked():
+    """Every "# inlined: RawMutex.lock/unlock" comment in the package sits in a function the
+    lists above run (a new copy must be added there)."""
+    import ast
+    import os
+
+    import parking_lot
+
+    checked = {tuple(name.split(" ")[0].split(".")[-2:]) for name, *_ in UNLOCK_COPIES + LOCK_COPIES}
+    root = os.path.dirname(parking_lot.__file__)
+    found = []
+    for folder, _, names in os.walk(root):
+        for file_name in names:
+            if not file_name.endswith(".py"):
+                continue
+            with open(os.path.join(folder, file_name), encoding="utf-8") as f:
+                source = f.read()
+            lines = source.splitlines()
+            for cls in ast.walk(ast.parse(source)):
+                if not isinstance(cls, ast.ClassDef):
+                    continue
+                for node in cls.body:
+                    if isinstance(node, ast.FunctionDef):
+                        body = lines[node.lineno - 1 : node.end_lineno]
+                        if any("# inlined: RawMutex." in line for line in body):
+                            found.append((file_name, cls.name, node.name))
+    assert len(found) >= 8, f"only {found}: has the comment changed?"
+    for file_name, cls_name, function in found:
+        assert (cls_name, function) in checked, f"{file_name}: {cls_name}.{function} has an inlined copy no test runs"

@@ -289,7 +289,7 @@ def park(
                 thread.on_timeout = timed_out
                 thread.requeued = False
                 parker.prepare_park()
-                queued = True; bucket.queue.append(thread)  # noqa: E702
+                queued = True; bucket.queue.append(thread)  # one-step: queued iff the thread is in the bucket's queue
             break
         if before_sleep is not None:
             before_sleep()
@@ -298,7 +298,7 @@ def park(
         elif not parker.park_until(until_ns):
             return _leave_queue(thread, timed_out)
         if thread.cancel is not None:  # cancel_park took us off the queue, as a timeout would
-            queued = False; raise _take_cancel(thread)  # noqa: E702
+            queued = False; raise _take_cancel(thread)  # one-step: queued is cleared only by the cancel that took the thread off the queue
         return Unparked(thread.unpark_token)
     except BaseException as exc:
         if queued:
@@ -351,7 +351,7 @@ def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
                         thread.on_timeout(key, _first_index(queue, key) < 0)
                 finally:
                     # Whatever the callback does, the thread is off the queue: wake it.
-                    thread.cancel = exc; thread.woken = True; wake.append(thread.parker.unpark_lock())  # noqa: E702
+                    thread.cancel = exc; thread.woken = True; wake.append(thread.parker.unpark_lock())  # one-step: a thread taken off its queue is always woken
                 return True
 
 
@@ -438,7 +438,7 @@ def unpark_all(key: int, unpark_token: UnparkToken = DEFAULT_UNPARK_TOKEN) -> in
                     thread = queue[index]
                     thread.unpark_token = unpark_token
                     thread.woken = True
-                    wake.append(queue.pop(index).parker.unpark_lock()); count += 1  # noqa: E702
+                    wake.append(queue.pop(index).parker.unpark_lock()); count += 1  # one-step: a thread taken off its queue is always woken, and counted
                     index = _first_index(queue, key, index)
                 return count
 
@@ -510,7 +510,7 @@ def _requeue_locked(
             result = _ONE_MOVED_RESULTS[more]
             _check_token(callback(op, result), "callback")
             # One line: the thread is never in a queue under the wrong key.
-            from_queue.pop(index); thread.key = key_to; thread.requeued = True; bucket_to.queue.append(thread)  # noqa: E702
+            from_queue.pop(index); thread.key = key_to; thread.requeued = True; bucket_to.queue.append(thread)  # one-step: a thread is never in a queue under the wrong key, nor in none
             return result
         result = ONE_THREAD_RESULTS[more][thread.requeued or bucket_from.should_be_fair()]
         thread.unpark_token = _check_token(callback(op, result), "callback")
@@ -531,11 +531,11 @@ def _requeue_locked(
     to_queue = bucket_to.queue
     for thread in to_move:
         # One line: the thread is never in a queue under the wrong key.
-        from_queue.remove(thread); thread.key = key_to; thread.requeued = True; to_queue.append(thread)  # noqa: E702
+        from_queue.remove(thread); thread.key = key_to; thread.requeued = True; to_queue.append(thread)  # one-step: a thread is never in a queue under the wrong key, nor in none
     for thread in to_wake:
         thread.unpark_token = token
         thread.woken = True
-        from_queue.remove(thread); wake.append(thread.parker.unpark_lock())  # noqa: E702
+        from_queue.remove(thread); wake.append(thread.parker.unpark_lock())  # one-step: a thread taken off its queue is always woken
     return result
 
 
@@ -588,7 +588,7 @@ def unpark_filter(
                 for thread in chosen:
                     thread.unpark_token = token
                     thread.woken = True
-                    queue.remove(thread); wake.append(thread.parker.unpark_lock())  # noqa: E702
+                    queue.remove(thread); wake.append(thread.parker.unpark_lock())  # one-step: a thread taken off its queue is always woken
                 return result
 
 

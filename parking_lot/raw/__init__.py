@@ -1,13 +1,16 @@
 """Raw locks on the parking lot: no data, just the locking protocol (parking_lot's ``raw_*.rs``).
 
-Each lock is keyed in the parking lot on its own ``id()``.
+Each lock is keyed in the parking lot on its own ``id()`` (or, kept inside a
+``compat`` face, on the face's).
 """
 
 from .condvar import Condvar, WaitTimeoutResult
+from .event import RawEvent
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawFairMutex, RawMutex
 from .once import Once, OnceState, PoisonError
 from .reentrant import RawReentrantMutex
 from .rwlock import RawRwLock
+from .semaphore import RawSemaphore
 
 __all__ = [
     "TOKEN_HANDOFF",
@@ -16,9 +19,11 @@ __all__ = [
     "Once",
     "OnceState",
     "PoisonError",
+    "RawEvent",
     "RawFairMutex",
     "RawMutex",
     "RawReentrantMutex",
     "RawRwLock",
+    "RawSemaphore",
     "WaitTimeoutResult",
 ]

@@ -13,16 +13,14 @@ mutex its waiters use (``_mutex``, changed only under the condvar's bucket lock)
 * ``notify_all``: everyone is moved onto the mutex's queue except, if the mutex
   is free, one thread that is woken to take it.  Nobody stampedes for the mutex.
 
-Setting the mutex's PARKED bit here relies on the rule of raw/mutex.py: PARKED
-changes only under the mutex's bucket lock, which ``unpark_requeue`` holds, and
-it is set *before* LOCKED is checked, so an unlock running at the same moment
-either sees PARKED or is seen as unlocked.
+The mutex's PARKED bit belongs to the mutex: the condvar sets it only through
+the mutex's own entry points, ``_mark_parked_if_locked`` and ``_mark_parked``
+(``raw_mutex.rs``'s names), called where ``unpark_requeue`` holds the mutex's
+bucket lock, the lock under which raw/mutex.py lets PARKED change.
 """
 
 from __future__ import annotations
 
-import _thread
-import os
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -57,29 +55,6 @@ class WaitTimeoutResult(NamedTuple):
     timed_out: bool
 
 
-_fence = _thread.allocate_lock()
-
-
-def _new_fence_after_fork() -> None:
-    # A thread that did not survive the fork may have been inside `with _fence` (DESIGN rule 4).
-    global _fence
-    _fence = _thread.allocate_lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_fence_after_fork)
-
-
-def _mark_parked_if_locked(mutex: RawMutex) -> bool:
-    # Under the mutex's bucket lock. PARKED first, then look at LOCKED (see module
-    # doc); the acquire/release of a lock between them is a full memory barrier, so
-    # on a free-threaded build the store cannot pass the read.
-    mutex._parked = True
-    with _fence:
-        pass
-    return mutex._locked.locked()
-
-
 class Condvar:
     """A condition variable for :class:`~parking_lot.raw.RawMutex` (and the Mutex guards).
 
@@ -110,7 +85,7 @@ class Condvar:
         def validate() -> RequeueOp:
             if self._mutex is not mutex:
                 return RequeueOp.Abort  # everyone left; a new waiter may use another mutex
-            return RequeueOp.RequeueOne if _mark_parked_if_locked(mutex) else RequeueOp.UnparkOne
+            return RequeueOp.RequeueOne if mutex._mark_parked_if_locked() else RequeueOp.UnparkOne
 
         def callback(op: RequeueOp, result: UnparkResult) -> int:
             if not result.have_more_threads:
@@ -133,11 +108,11 @@ class Condvar:
             if self._mutex is not mutex:
                 return RequeueOp.Abort
             self._mutex = None
-            return RequeueOp.RequeueAll if _mark_parked_if_locked(mutex) else RequeueOp.UnparkOneRequeueRest
+            return RequeueOp.RequeueAll if mutex._mark_parked_if_locked() else RequeueOp.UnparkOneRequeueRest
 
         def callback(op: RequeueOp, result: UnparkResult) -> int:
             if op is RequeueOp.UnparkOneRequeueRest and result.requeued_threads:
-                mutex._parked = True  # the woken thread will find the others queued behind it
+                mutex._mark_parked()  # the woken thread will find the others queued behind it
             return TOKEN_NORMAL
 
         result = unpark_requeue(self._key, mutex._key, validate, callback)
@@ -180,7 +155,7 @@ class Condvar:
             return True
 
         def before_sleep() -> None:
-            mutex.unlock(); state["unlocked"] = True  # noqa: E702 (one line: unlocked iff recorded)
+            mutex.unlock(); state["unlocked"] = True  # one-step: unlocked iff recorded
 
         def timed_out(key: int, was_last_thread: bool) -> None:
             state["requeued"] = key != self._key

@@ -7,6 +7,41 @@ LOCKED bit *is* an interpreter lock (``_thread.lock``, whose non-blocking
 attribute that only changes under the parking lot's bucket lock for this
 mutex's key (``id(self)``).
 
+The two bits, as ``raw_mutex.rs`` tabulates them (a thread "holds" the mutex
+when it owns LOCKED; the bucket lock is the one of ``id(self)``):
+
+=========  ========  ==========================================================
+LOCKED     PARKED    meaning
+=========  ========  ==========================================================
+free       False     unlocked, nobody queued: the fast paths are enough
+held       False     locked, nobody queued: ``unlock`` just releases
+held       True      locked, threads queued (or about to queue): ``unlock``
+                     goes through ``unpark_one``
+free       True      released, and a thread queued or is about to be woken:
+                     transient (the unlocker's ``_wake_one``, or a parker's
+                     ``validate`` that finds LOCKED free), or left by a waiter
+                     that gave up while others remain
+=========  ========  ==========================================================
+
+Who changes which bit, and under what:
+
+* LOCKED is set by whoever takes it (a test-and-set, no other lock needed) and
+  cleared by the holder's unlock, either on the fast path (no bucket lock) or in
+  ``_unlock_slow``'s callback (under the bucket lock).  A hand-over
+  (``TOKEN_HANDOFF``) leaves it set: ownership passes without a release.
+* PARKED is written *only under the bucket lock*: set by a parker's ``validate``
+  (before it looks at LOCKED once more), by the condvar through
+  :meth:`RawMutex._mark_parked_if_locked` and :meth:`RawMutex._mark_parked` while
+  it moves its waiters onto this key, and set to ``have_more_threads`` by every
+  unpark callback and by the last waiter to time out.  It is *read* without the
+  bucket lock only by the fast unlock, which is the handshake below.
+
+PARKED may be set while nobody is queued (a parker whose ``validate`` then saw
+LOCKED free, or an unpark that raced it): that only costs the next unlock a
+trip through ``unpark_one``, which finds the queue empty and clears it.  The
+converse, a thread queued with PARKED clear, must never be seen by an unlock:
+that thread would sleep with nobody to wake it.
+
 The one subtle point is the fast unlock, which reads PARKED without the bucket
 lock.  A thread about to park sets PARKED and *then* tries to take LOCKED, both
 inside ``validate`` (under the bucket lock); the unlocker releases LOCKED and
@@ -16,6 +51,13 @@ model.  Whichever runs second sees the other's write, so either the
 parker sees the mutex free and retries instead of sleeping, or the unlocker sees
 PARKED and calls ``unpark_one``, which waits for that bucket lock and so finds
 the parker queued.  No wake-up is lost.
+
+That handshake, and the fast lock, are *defined once*, by :meth:`RawMutex.unlock`
+and :meth:`RawMutex.lock`.  The hottest callers (``MutexGuard.__exit__``,
+``compat.Lock``, ``compat.RLock``) carry inlined copies, since a method call costs
+as much as the whole fast path; each copy says so in a comment, and
+``tests/test_raw_mutex.py`` drives every copy and the definition through the same
+interleavings and fails if one of them acts differently.
 
 Fairness (parking_lot's eventual fairness): when a thread is parked, ``unlock``
 goes through ``unpark_one`` *before* releasing; if the bucket's fairness timer
@@ -31,6 +73,7 @@ threading's without the hand-off, 0.44x with it; docs/architecture.md).
 from __future__ import annotations
 
 import _thread
+import os
 from types import TracebackType
 
 from parking_lot.core import (
@@ -43,6 +86,19 @@ from parking_lot.core import (
     park,
     unpark_one,
 )
+
+# The barrier of _mark_parked_if_locked (any lock object's acquire/release is one).
+_fence = _thread.allocate_lock()
+
+
+def _new_fence_after_fork() -> None:
+    # A thread that did not survive the fork may have been inside `with _fence` (DESIGN rule 4).
+    global _fence
+    _fence = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_fence_after_fork)
 
 #: Unpark tokens: the mutex was released (retry), or handed to you (you own it).
 TOKEN_NORMAL = 0
@@ -78,10 +134,32 @@ class RawMutex:
         self._parked = False  # the PARKED bit: written only under the bucket lock of _key
         self._key = id(self)
 
+    @classmethod
+    def _inside(cls, owner: object) -> RawMutex:
+        """A raw mutex that a face object (``compat.Lock``) keeps as its state, parked on ``id(owner)``.
+
+        The key is the one the user can see (``parking_lot.core.parked_count(id(lock))``,
+        deadlock reports); *owner* holds the only reference that lives as long as the mutex.
+        """
+        mutex = cls()
+        mutex._key = id(owner)
+        return mutex
+
+    def _reset_after_fork(self) -> None:
+        """Make the mutex free with nobody parked, in the child after ``os.fork()``, keeping its key.
+
+        Behind threading's ``_at_fork_reinit``: whoever held it in the parent does not exist here.
+        """
+        self._locked = _thread.allocate_lock()
+        self._parked = False
+
     # --- acquire ---------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Block until the mutex is locked by this thread."""
+        """Block until the mutex is locked by this thread.
+
+        This is the definition of the fast lock that the inlined copies follow.
+        """
         if not self._locked.acquire(False):
             self._lock_slow(None)
 
@@ -159,7 +237,11 @@ class RawMutex:
     # --- release ---------------------------------------------------------------------
 
     def unlock(self) -> None:
-        """Release the mutex (held by this thread or, as in parking_lot, any thread)."""
+        """Release the mutex (held by this thread or, as in parking_lot, any thread).
+
+        This is the definition of the fast unlock that the inlined copies follow
+        (see the module docstring).
+        """
         if self._parked:
             self._unlock_slow(False)
             return
@@ -196,10 +278,39 @@ class RawMutex:
             # Release first: if it raises (a second release racing this one, which
             # compat.Lock reports as threading does), the callback changes nothing
             # and the waiter stays queued with PARKED still set.
-            locked.release(); self._parked = result.have_more_threads  # noqa: E702
+            locked.release(); self._parked = result.have_more_threads  # one-step: released iff PARKED brought up to date
             return TOKEN_NORMAL
 
         unpark_one(self._key, callback)
+
+    # --- for the condvar (raw_mutex.rs's mark_parked_if_locked, mark_parked) -------
+
+    def _mark_parked_if_locked(self) -> bool:
+        """Set PARKED, then return whether the mutex is locked.
+
+        Called by the condvar under this mutex's bucket lock (``unpark_requeue``
+        holds it), before it moves waiters onto this key: a moved waiter must find
+        PARKED set, or the holder's fast unlock would not wake it.  PARKED is
+        written *before* LOCKED is read, with a full barrier between (the
+        acquire/release of a lock object), so an unlock racing this either sees
+        PARKED or is seen here as unlocked: the handshake of the fast unlock.
+        Rust's compare-and-swap sets PARKED only when LOCKED is set; here the write
+        has to come first, so PARKED is also left set when the answer is "free",
+        which costs the next unlock one trip through ``unpark_one``, nothing more.
+        """
+        self._parked = True
+        with _fence:
+            pass
+        return self._locked.locked()
+
+    def _mark_parked(self) -> None:
+        """Set PARKED, under this mutex's bucket lock: threads were moved onto its queue.
+
+        The condvar calls it after ``notify_all`` woke one waiter (the mutex was
+        free) and queued the rest behind it, so that the woken thread's unlock wakes
+        the next.
+        """
+        self._parked = True
 
     def _wake_one(self) -> None:
         def callback(result: UnparkResult) -> int:

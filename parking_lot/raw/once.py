@@ -1,9 +1,31 @@
 """Once: run a function exactly once, with poisoning (the port of parking_lot's ``once.rs``).
 
-The state is DONE / POISONED / LOCKED bits changed under a small interpreter lock
-(the compare-and-swap Python lacks); threads that find the function running park
-on the Once's ``id()`` until the runner finishes, then look again.  If the
-function raises, the Once is *poisoned*: the exception reaches the runner's
+The state is DONE / POISONED / LOCKED bits changed under a small lock object,
+``_guard`` (the compare-and-swap Python lacks); threads that find the function
+running park on the Once's ``id()`` until the runner finishes, then look again.
+
+========  ==========  ======  =================================================
+DONE      POISONED    LOCKED  state (``OnceState``), and how it is left
+========  ==========  ======  =================================================
+0         0           0       New: the first caller sets LOCKED (alone)
+0         0           1       InProgress: only the runner clears LOCKED, setting
+                              DONE (returned) or POISONED (raised), then wakes
+                              every parked thread
+0         1           0       Poisoned: ``call_once`` raises PoisonError;
+                              ``call_once_force`` sets LOCKED (alone, clearing
+                              POISONED) and runs again
+1         0           0       Done: final (nothing writes the bits again)
+========  ==========  ======  =================================================
+
+No other combination occurs: the word is only ever written whole, to exactly one
+of ``_LOCKED``, ``_DONE`` and ``_POISONED``, never or-ed together; so at most one
+bit is set, and LOCKED is set only by the one thread that saw it clear.
+
+Every write replaces the whole word under ``_guard``; the bits are read without
+it only by the fast check ``bits == DONE`` (a final state, so a stale read only
+sends the caller to the slow path) and by ``state`` (a snapshot).
+
+If the function raises, the Once is *poisoned*: the exception reaches the runner's
 caller, later ``call_once`` calls raise :class:`PoisonError`, and
 ``call_once_force`` may run a function again (it is told the state was poisoned)
 to recover.
@@ -125,7 +147,7 @@ class Once:
                     if bits & _POISONED and not ignore_poison:
                         raise PoisonError("Once instance has previously been poisoned")
                     if not bits & _LOCKED:
-                        self._bits = _LOCKED; claimed = True  # noqa: E702 (one line: ours iff recorded)
+                        self._bits = _LOCKED; claimed = True  # one-step: the Once is ours iff recorded in claimed
                         break
                 if spin.spin():
                     continue

@@ -110,7 +110,7 @@ class RawReentrantMutex:
             # One line: the owner is cleared only as the mutex is let go, and restored
             # as soon as it is ours again.  If the relock is interrupted, the thread
             # holds nothing and the record says so (owner 0, count 0).
-            self._count = 0; self._owner = 0; self._mutex.bump(); self._owner = me; self._count = 1  # noqa: E702
+            self._count = 0; self._owner = 0; self._mutex.bump(); self._owner = me; self._count = 1  # one-step: owner and count are cleared iff the mutex is let go, restored iff it is ours again
 
     def _release(self, fair: bool) -> None:
         if self._owner != get_ident():

@@ -3,16 +3,43 @@
 The state is one int, changed only under a small interpreter lock (``_guard``,
 standing in for the compare-and-swap Python lacks), with parking_lot's layout:
 
-==================  =========================================================
-``PARKED``   0b0001 threads are parked on the main key (``id(self)``)
-``WRITER_PARKED``   a writer holding ``WRITER`` is parked on the second key
-             0b0010 (``id(self) + 1``), waiting for the readers to leave
-``UPGRADABLE``      a reader holds the upgradable lock
-             0b0100
-``WRITER``   0b1000 no readers: a writer holds the lock; readers: a writer is
-                    waiting for them to leave, and no new reader may enter
-readers  ``>> 4``   the number of readers (an upgradable reader counts as one)
-==================  =========================================================
+Each bit, its meaning, who changes it, and the rules that hold across bits
+(every change is made holding ``_guard``; "bucket lock" is the parking lot's
+lock of the key named):
+
+``PARKED`` (0b0001)
+    Some thread is parked, or about to park, on the main key.  Set by a parker's
+    ``validate`` under the main key's bucket lock; cleared under that same bucket
+    lock by the unpark callback that empties the queue, or by the last waiter to
+    time out.  May be set with the queue empty (a parker that then found the lock
+    free): that costs an unlock one ``unpark_filter``, which clears it.  Never
+    clear while a thread is queued on the main key.
+``WRITER_PARKED`` (0b0010)
+    The holder of ``WRITER`` is parked, or about to park, on the second key
+    (``id(self) + 1``), waiting for the readers to leave.  **Implies WRITER and
+    readers > 0** when set.  Set by that writer's ``validate`` under the second
+    key's bucket lock, only while readers remain; cleared by the last reader out
+    (which then wakes the writer, under the second key's bucket lock) or by the
+    writer itself when it gives ``WRITER`` back (timeout, exception).
+``UPGRADABLE`` (0b0100)
+    A reader holds the upgradable lock.  **Implies readers > 0** (the upgradable
+    reader is counted among them) and **excludes WRITER**: an upgrade trades
+    ``ONE_READER | UPGRADABLE`` for ``WRITER`` in one step, a writer takes
+    ``WRITER`` only when ``UPGRADABLE`` is clear, and a second upgradable reader
+    waits.  Set and cleared only by the upgradable reader's own lock, unlock,
+    upgrade and downgrade (or by an unlock handing it over, ``TOKEN_UPGRADABLE``).
+``WRITER`` (0b1000)
+    With no readers: a writer holds the lock.  With readers: a writer (or an
+    upgrader, which has given its read lock up) owns the right to the lock and
+    waits for those readers to leave; no new reader may enter (except
+    ``lock_shared_recursive``).  Set by a writer or upgrader (or handed to one,
+    ``TOKEN_EXCLUSIVE``); cleared only by its holder: unlock, downgrade, or giving
+    it back after a timeout or exception (together with ``WRITER_PARKED``).
+readers (``>> 4``, units of ``ONE_READER``)
+    How many read locks are held, the upgradable one included.  Incremented by a
+    reader only while ``WRITER`` is clear (or by a hand-over that grants it);
+    decremented by each reader's unlock; the last one out with ``WRITER_PARKED``
+    set wakes the writer.
 
 Task-fair: once a writer has set ``WRITER`` no new reader gets in (except
 ``lock_shared_recursive``, which may, so that a thread already reading cannot
@@ -129,14 +156,14 @@ class RawRwLock:
             if state & (WRITER | UPGRADABLE):
                 return False
             # Even if threads are parked; readers may still drain.  One line: taken iff recorded.
-            self._state = state | WRITER; writer[0] = True; return True  # noqa: E702
+            self._state = state | WRITER; writer[0] = True; return True  # one-step: WRITER is taken iff recorded and reported
 
     def try_lock_exclusive(self) -> bool:
         """Take the write lock if nobody holds the lock at all."""
         with self._guard:
             if self._state & ~(PARKED | WRITER_PARKED):
                 return False
-            self._state |= WRITER; return True  # noqa: E702 (one line: taken iff reported)
+            self._state |= WRITER; return True  # one-step: WRITER is taken iff reported
 
     def lock_exclusive(self) -> None:
         """Block until this thread holds the write lock."""
@@ -236,7 +263,7 @@ class RawRwLock:
             state = self._state
             if state & WRITER and (not recursive or not state & READERS_MASK):
                 return False
-            self._state = state + ONE_READER; return True  # noqa: E702 (one line: taken iff reported)
+            self._state = state + ONE_READER; return True  # one-step: a read lock is taken iff reported
 
     def try_lock_shared(self) -> bool:
         """Take a read lock unless a writer holds or waits for the lock."""
@@ -325,7 +352,7 @@ class RawRwLock:
             state = self._state
             if state & (WRITER | UPGRADABLE):
                 return False
-            self._state = state + ONE_READER + UPGRADABLE; return True  # noqa: E702 (one line)
+            self._state = state + ONE_READER + UPGRADABLE; return True  # one-step: the upgradable lock is taken iff reported
 
     def try_lock_upgradable(self) -> bool:
         """Take the upgradable read lock (one at a time; readers may share with it)."""
@@ -404,7 +431,7 @@ class RawRwLock:
             state = self._state
             if state & READERS_MASK != ONE_READER:
                 return False
-            self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # noqa: E702 (one line)
+            self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # one-step: the upgrade happens iff reported
 
     def upgrade(self) -> None:
         """Turn the upgradable lock into the write lock, waiting for the other readers to leave."""
@@ -435,7 +462,7 @@ class RawRwLock:
         try:
             with self._guard:
                 # Trade the upgradable read lock for WRITER; readers still inside drain out.
-                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # noqa: E702
+                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # one-step: WRITER is taken iff recorded
             return self._wait_for_readers(until_ns, ONE_READER | UPGRADABLE, writer)
         except BaseException:
             self._abandon_writer(ONE_READER | UPGRADABLE, writer)
@@ -509,7 +536,7 @@ class RawRwLock:
             state = self._state
             if not state & READERS_MASK:
                 return False
-            self._state = state | WRITER_PARKED; return True  # noqa: E702 (one line)
+            self._state = state | WRITER_PARKED; return True  # one-step: WRITER_PARKED is set iff reported (the writer parks)
 
     def _abandon_writer(self, prev_value: int, writer: list[bool]) -> None:
         """An exception is leaving a writer's (or upgrader's) slow path: undo WRITER if we own it."""
@@ -522,7 +549,7 @@ class RawRwLock:
         # Release WRITER (and WRITER_PARKED), restore what we held before (an upgradable
         # read lock, for an upgrade), and wake the threads WRITER was holding off.
         with self._guard:
-            self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # noqa: E702
+            self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # one-step: WRITER is given back iff the record says so
         self._wake_after_writer_left(prev_value)
 
     def _wake_after_writer_left(self, prev_value: int) -> None:

@@ -1,0 +1,73 @@
+"""RawEvent: a flag threads park on until it is set (the protocol behind ``compat.Event``).
+
+The flag is one attribute; threads wait by parking on the key with a ``validate``
+that refuses once the flag is up.  ``set`` raises the flag *then* unparks
+everyone (taking the bucket lock), so a waiter either validated before the flag
+went up, and is queued and woken, or sees the flag and does not sleep.  Setting
+twice wakes once: the first ``set`` wakes (or has woken) everyone parked before.
+
+Deadlines are ``time.monotonic_ns()`` ints (None: none), as everywhere in the raw layer.
+"""
+
+from __future__ import annotations
+
+from parking_lot.core import Invalid, TimedOut, park, unpark_all
+
+
+class RawEvent:
+    """A flag with ``set``, ``clear`` and a ``wait`` that parks until it is set.
+
+    >>> event = RawEvent()
+    >>> event.wait(0)
+    False
+    >>> event.set(); event.wait(None)
+    True
+
+    Waiters park on ``id(self)``, or on the face's id (:meth:`_inside`).
+    """
+
+    __slots__ = ("_flag", "_key", "__weakref__")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._key = id(self)
+
+    @classmethod
+    def _inside(cls, owner: object) -> RawEvent:
+        """An event kept by a face object (``compat.Event``), parked on ``id(owner)``."""
+        event = cls()
+        event._key = id(owner)
+        return event
+
+    def is_set(self) -> bool:
+        """Whether the flag is set."""
+        return self._flag
+
+    def set(self) -> None:
+        """Set the flag and wake every waiting thread."""
+        if self._flag:
+            return  # the set() that raised it wakes (or has woken) everyone parked before
+        self._flag = True
+        unpark_all(self._key)  # takes the bucket lock: a waiter either validated before (queued) or sees the flag
+
+    def clear(self) -> None:
+        """Lower the flag."""
+        self._flag = False
+
+    def wait(self, until_ns: int | None) -> bool:
+        """Park until the flag is set or the ``time.monotonic_ns()`` deadline *until_ns*
+        passes (None: no deadline); return the flag (True also if set while waiting)."""
+        if self._flag:
+            return True
+        result = park(self._key, self._unset, None, None, 0, deadline_ns=until_ns)
+        if result is Invalid:
+            return True  # set before we could queue
+        if result is TimedOut:
+            return self._flag
+        return True
+
+    def _unset(self) -> bool:
+        return not self._flag
+
+    def __repr__(self) -> str:
+        return f"<RawEvent {'set' if self._flag else 'unset'} at {id(self):#x}>"
