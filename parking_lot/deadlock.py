@@ -654,6 +654,7 @@ class Cycle:
 
     @property
     def idents(self) -> frozenset[int]:
+        """The ``threading.get_ident()`` values of the threads in the cycle (a frozenset of int)."""
         return frozenset(report.ident for report in self.threads)
 
     def __str__(self) -> str:
