@@ -1,6 +1,6 @@
 """Deadlock detection for every lock of this library, reported with Python stack traces.
 
-Opt-in, as in Rust's parking_lot (its ``deadlock_detection`` feature):
+Opt-in, as in Rust's parking_lot (its ``deadlock_detection`` feature)::
 
     import parking_lot.deadlock
     parking_lot.deadlock.enable()          # or PARKING_LOT_DEADLOCK_DETECTION=1

@@ -3,16 +3,15 @@
 The state is one int, changed only under a small interpreter lock (``_guard``,
 standing in for the compare-and-swap Python lacks), with parking_lot's layout:
 
-==================  =========================================================
-``PARKED``   0b0001 threads are parked on the main key (``id(self)``)
-``WRITER_PARKED``   a writer holding ``WRITER`` is parked on the second key
-             0b0010 (``id(self) + 1``), waiting for the readers to leave
-``UPGRADABLE``      a reader holds the upgradable lock
-             0b0100
-``WRITER``   0b1000 no readers: a writer holds the lock; readers: a writer is
-                    waiting for them to leave, and no new reader may enter
-readers  ``>> 4``   the number of readers (an upgradable reader counts as one)
-==================  =========================================================
+=================  ==========  =========================================================
+``PARKED``         0b0001      threads are parked on the main key (``id(self)``)
+``WRITER_PARKED``  0b0010      a writer holding ``WRITER`` is parked on the second key
+                               (``id(self) + 1``), waiting for the readers to leave
+``UPGRADABLE``     0b0100      a reader holds the upgradable lock
+``WRITER``         0b1000      no readers: a writer holds the lock; readers: a writer is
+                               waiting for them to leave, and no new reader may enter
+readers            ``>> 4``    the number of readers (an upgradable reader counts as one)
+=================  ==========  =========================================================
 
 Task-fair: once a writer has set ``WRITER`` no new reader gets in (except
 ``lock_shared_recursive``, which may, so that a thread already reading cannot
