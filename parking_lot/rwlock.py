@@ -389,7 +389,16 @@ class RwLock(Generic[T]):
         return _make(ReadGuard, self) if self._raw.try_lock_shared() else None
 
     def try_read_for(self, timeout: float) -> ReadGuard[T] | None:
-        """A read guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_shared_for``)."""
+        """A read guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_shared_for``).
+
+        ``inf`` (or any timeout too far away to matter) waits without one.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+        """
         return _make(ReadGuard, self) if self._raw.try_lock_shared_for(timeout) else None
 
     def try_write(self) -> WriteGuard[T] | None:
@@ -404,7 +413,16 @@ class RwLock(Generic[T]):
         return _make(WriteGuard, self) if self._raw.try_lock_exclusive() else None
 
     def try_write_for(self, timeout: float) -> WriteGuard[T] | None:
-        """The write guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_exclusive_for``)."""
+        """The write guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_exclusive_for``).
+
+        ``inf`` (or any timeout too far away to matter) waits without one.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+        """
         return _make(WriteGuard, self) if self._raw.try_lock_exclusive_for(timeout) else None
 
     def try_upgradable_read(self) -> UpgradableReadGuard[T] | None:
@@ -420,7 +438,16 @@ class RwLock(Generic[T]):
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable() else None
 
     def try_upgradable_read_for(self, timeout: float) -> UpgradableReadGuard[T] | None:
-        """The upgradable guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_upgradable_for``)."""
+        """The upgradable guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_upgradable_for``).
+
+        ``inf`` (or any timeout too far away to matter) waits without one.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+        """
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable_for(timeout) else None
 
     def is_locked(self) -> bool:
