@@ -38,6 +38,15 @@ Candidate = Callable[[int], float]  # fn(n) -> seconds for n operations
 
 
 def with_lock(mod: ModuleType, kind: str) -> Candidate:
+    """``with lock: pass`` *n* times on one ``mod.<kind>()`` (kind: ``"Lock"``, ``"RLock"``).
+
+    Args:
+        mod: ``threading`` or :mod:`parking_lot.compat`.
+        kind: the name of the lock class in *mod*.
+
+    Returns:
+        A candidate: ``run(n)`` returns the seconds (float, ``time.perf_counter``) taken.
+    """
     def run(n: int) -> float:
         lock = getattr(mod, kind)()
         started = time.perf_counter()
@@ -50,6 +59,7 @@ def with_lock(mod: ModuleType, kind: str) -> Candidate:
 
 
 def acquire_release(mod: ModuleType) -> Candidate:
+    """A candidate: ``acquire(); release()`` *n* times on one ``mod.Lock()`` (seconds returned)."""
     def run(n: int) -> float:
         lock = mod.Lock()
         acquire, release = lock.acquire, lock.release
@@ -63,6 +73,7 @@ def acquire_release(mod: ModuleType) -> Candidate:
 
 
 def semaphore(mod: ModuleType) -> Candidate:
+    """A candidate: ``acquire(); release()`` *n* times on one ``mod.Semaphore(1)`` (seconds returned)."""
     def run(n: int) -> float:
         sem = mod.Semaphore(1)
         acquire, release = sem.acquire, sem.release
@@ -76,6 +87,7 @@ def semaphore(mod: ModuleType) -> Candidate:
 
 
 def event_wait_set(mod: ModuleType) -> Candidate:
+    """A candidate: ``wait()`` *n* times on a set ``mod.Event()`` (seconds returned)."""
     def run(n: int) -> float:
         event = mod.Event()
         event.set()
@@ -136,6 +148,7 @@ def barrier_rounds(mod: ModuleType, parties: int = 8) -> Candidate:
 
 
 def condition_pingpong(mod: ModuleType) -> Candidate:
+    """A candidate: two threads take turns through one ``mod.Condition()``, *n* round trips (seconds returned)."""
     def run(n: int) -> float:
         cond = mod.Condition(mod.Lock())
         turn = [0]
@@ -200,6 +213,7 @@ def condition_notify_all(mod: ModuleType, waiters: int = 16) -> Candidate:
 
 
 def with_mutex(n: int) -> float:
+    """``with Mutex(None).lock(): pass`` *n* times; the seconds (float) it took."""
     mutex = Mutex(None)
     started = time.perf_counter()
     for _ in range(n):
@@ -209,6 +223,7 @@ def with_mutex(n: int) -> float:
 
 
 def raw_mutex_pair(n: int) -> float:
+    """``RawMutex.lock(); unlock()`` *n* times; the seconds (float) it took."""
     raw = RawMutex()
     lock, unlock = raw.lock, raw.unlock
     started = time.perf_counter()
@@ -219,6 +234,7 @@ def raw_mutex_pair(n: int) -> float:
 
 
 def rwlock_read(n: int) -> float:
+    """``with RwLock(None).read(): pass`` *n* times; the seconds (float) it took."""
     rw = RwLock(None)
     read = rw.read
     started = time.perf_counter()
@@ -257,6 +273,15 @@ def _fasteners_reader() -> Callable[[], Any]:
 
 
 def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
+    """A candidate: 4 threads each increment a shared counter ``n // 4`` times under a lock.
+
+    Args:
+        make_cm: called once per run; returns what gives the context manager that
+            guards each increment (``mutex.lock``, or a lambda returning a lock object).
+
+    Returns:
+        ``run(n)``, which returns the seconds (float) from the start signal to the last join.
+    """
     def run(n: int) -> float:
         cm = make_cm()
         counter = [0]
@@ -282,6 +307,7 @@ def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
 
 
 def condvar_pingpong(n: int) -> float:
+    """Two threads take turns through a :class:`Mutex` and a :class:`Condvar`, *n* round trips; the seconds taken."""
     mutex, cv = Mutex([0]), Condvar()
 
     def player(me: int) -> None:
@@ -331,6 +357,11 @@ def condvar_notify_all(rounds: int, waiters: int = 16) -> float:
 
 @dataclass
 class Scenario:
+    """One row of the table: our candidate and its reference, each ``fn(n) -> seconds``.
+
+    ``ops`` is *n* for a full run, ``quick_ops`` for ``--quick``; ``note`` is a free remark on the row.
+    """
+
     name: str
     ours_name: str
     ours: Candidate
@@ -343,6 +374,8 @@ class Scenario:
 
 @dataclass
 class Result:
+    """The timings of one scenario: seconds per round (warm-up dropped) for *ops* operations."""
+
     scenario: str
     ours: str
     reference: str
@@ -352,10 +385,12 @@ class Result:
 
     @property
     def ours_ops_per_second(self) -> float:
+        """Our operations per second: ``ops`` over the median of ``ours_seconds``."""
         return self.ops / statistics.median(self.ours_seconds)
 
     @property
     def reference_ops_per_second(self) -> float:
+        """The reference's operations per second: ``ops`` over the median of ``reference_seconds``."""
         return self.ops / statistics.median(self.reference_seconds)
 
     @property
@@ -478,6 +513,12 @@ def markdown_table(results: list[Result]) -> str:
 
 
 def environment() -> dict[str, Any]:
+    """Where the figures were measured, for ``--json``: versions, platform, CPUs, GIL, backend, date.
+
+    Returns:
+        A JSON-ready dict with the keys ``parking_lot``, ``python``, ``implementation``,
+        ``platform``, ``machine``, ``processor_count``, ``gil``, ``backend``, ``date``.
+    """
     from . import __version__, thread_parker
 
     is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
@@ -495,6 +536,14 @@ def environment() -> dict[str, Any]:
 
 
 def write_json(path: str, results: list[Result], quick: bool) -> None:
+    """Write *results* and :func:`environment` to *path* as JSON (``bench --json PATH``).
+
+    Each result carries its raw round times (seconds) and the derived
+    ``ours_ops_per_second``, ``reference_ops_per_second`` and ``ratio``.
+
+    Raises:
+        OSError: *path* cannot be written.
+    """
     payload = {
         "environment": environment(),
         "quick": quick,

@@ -46,21 +46,43 @@ class Condvar(RawCondvar):
     __slots__ = ()
 
     def wait(self, guard: MutexGuard[Any]) -> None:
-        """Release the guard's mutex, sleep until notified, and hold the mutex again."""
+        """Release the guard's mutex, sleep until notified, and hold the mutex again.
+
+        No spurious wake-ups: this returns only after a notify.  Port of
+        ``Condvar::wait`` in parking_lot's ``src/condvar.rs``.
+
+        Raises:
+            RuntimeError: the guard has been released, or this condvar is in use
+                with another mutex (the mutex stays held).
+        """
         self._wait_guard(guard, None, None)
 
     def wait_for(self, guard: MutexGuard[Any], timeout: float) -> WaitTimeoutResult:
         """Like :meth:`wait`, giving up after *timeout* seconds (``timed_out`` says which).
 
-        ``inf`` (or any timeout too far away to matter) waits without one; TypeError or
-        ValueError (negative, NaN) before the mutex is released.
+        ``inf`` (or any timeout too far away to matter) waits without one.  Port of
+        ``Condvar::wait_for`` in parking_lot's ``src/condvar.rs``.
+
+        The errors below are raised before the mutex is released.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+            RuntimeError: as :meth:`wait`.
         """
         return self._wait_guard(guard, timeout, None)
 
     def wait_until(self, guard: MutexGuard[Any], deadline: float) -> WaitTimeoutResult:
         """Like :meth:`wait`, giving up at the ``time.monotonic()`` *deadline* (seconds).
 
-        TypeError or ValueError (NaN) before the mutex is released.
+        Port of ``Condvar::wait_until`` in parking_lot's ``src/condvar.rs``.
+
+        The errors below are raised before the mutex is released.
+
+        Raises:
+            TypeError: *deadline* is not a number.
+            ValueError: *deadline* is NaN.
+            RuntimeError: as :meth:`wait`.
         """
         return self._wait_guard(guard, None, deadline)
 
@@ -69,8 +91,16 @@ class Condvar(RawCondvar):
     ) -> WaitTimeoutResult:
         """Wait while ``predicate(guard.value)`` is true; ``timed_out`` if it still is at the end.
 
-        *timeout* is seconds for the whole wait (None or ``inf``: no limit); TypeError or
-        ValueError (negative, NaN) before the predicate runs.
+        *timeout* is seconds for the whole wait (None or ``inf``: no limit).  Port of
+        ``Condvar::wait_while_for`` in parking_lot's ``src/condvar.rs``.
+
+        The TypeError and ValueError below come before the predicate runs; whatever *predicate*
+        raises propagates, with the mutex held.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+            RuntimeError: as :meth:`wait`.
         """
         guard._check()
         try:

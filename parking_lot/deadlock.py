@@ -1,6 +1,6 @@
 """Deadlock detection for every lock of this library, reported with Python stack traces.
 
-Opt-in, as in Rust's parking_lot (its ``deadlock_detection`` feature):
+Opt-in, as in Rust's parking_lot (its ``deadlock_detection`` feature)::
 
     import parking_lot.deadlock
     parking_lot.deadlock.enable()          # or PARKING_LOT_DEADLOCK_DETECTION=1
@@ -654,6 +654,7 @@ class Cycle:
 
     @property
     def idents(self) -> frozenset[int]:
+        """The ``threading.get_ident()`` values of the threads in the cycle (a frozenset of int)."""
         return frozenset(report.ident for report in self.threads)
 
     def __str__(self) -> str:

@@ -83,13 +83,24 @@ class MutexGuard(Generic[T]):
             raw._wake_one()
 
     def unlock(self) -> None:
-        """Release the mutex now (``with`` does it on exit)."""
+        """Release the mutex now (``with`` does it on exit).
+
+        Raises:
+            RuntimeError: the guard has been released already.
+        """
         self._check()
         self._held = False
         self._raw.unlock()
 
     def unlock_fair(self) -> None:
-        """Release the mutex, handing it to the longest waiter if there is one."""
+        """Release the mutex, handing it to the longest waiter if there is one.
+
+        Port of ``MutexGuard::unlock_fair`` (lock_api) over ``unlock_fair`` in
+        parking_lot's ``src/raw_mutex.rs``.
+
+        Raises:
+            RuntimeError: the guard has been released already.
+        """
         self._check()
         self._held = False
         self._raw.unlock_fair()
@@ -183,7 +194,15 @@ class Mutex(Generic[T]):
         self._guard: MutexGuard[T] = MutexGuard(self)
 
     def lock(self) -> MutexGuard[T]:
-        """Block until locked; return the guard."""
+        """Block until this thread holds the mutex; return the guard.
+
+        Not reentrant: a thread that locks a mutex it holds waits for itself
+        forever (use :class:`parking_lot.ReentrantMutex`).  Port of
+        ``lock_api::Mutex::lock`` over ``lock`` in parking_lot's ``src/raw_mutex.rs``.
+
+        Returns:
+            The held :class:`MutexGuard` (one object per mutex, reused by every lock).
+        """
         if not self._locked.acquire(False):  # inlined: RawMutex.lock
             self._raw._lock_slow(None)
         guard = self._guard
@@ -200,8 +219,14 @@ class Mutex(Generic[T]):
     def try_lock_for(self, timeout: float) -> MutexGuard[T] | None:
         """The guard if the mutex could be locked within *timeout* seconds, else None.
 
-        ``inf`` (or any timeout too far away to matter) waits without one; TypeError or
-        ValueError (negative, NaN) before anything changes.
+        ``inf`` (or any timeout too far away to matter) waits without one.  Port of
+        ``lock_api::Mutex::try_lock_for``.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
         """
         if not self._raw.try_lock_for(timeout):
             return None
@@ -211,7 +236,14 @@ class Mutex(Generic[T]):
     def try_lock_until(self, deadline: float) -> MutexGuard[T] | None:
         """The guard if the mutex could be locked before the ``time.monotonic()`` *deadline*, else None.
 
-        *deadline* is in seconds; TypeError or ValueError (NaN) before anything changes.
+        *deadline* is in seconds on the clock of ``time.monotonic()``; a past one
+        only tries once.  Port of ``lock_api::Mutex::try_lock_until``.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *deadline* is not a number.
+            ValueError: *deadline* is NaN.
         """
         if not self._raw.try_lock_until(deadline):
             return None

@@ -118,9 +118,18 @@ class ReentrantMutex(Generic[T]):
         return ReentrantMutexGuard(self) if self._raw.try_lock_for(timeout) else None
 
     def is_locked(self) -> bool:
+        """Whether any thread holds the mutex (a snapshot: it may change at once).
+
+        Port of ``lock_api::ReentrantMutex::is_locked``.
+        """
         return self._raw.is_locked()
 
     def is_owned_by_current_thread(self) -> bool:
+        """Whether the calling thread holds the mutex (at any depth).
+
+        Exact for the caller: only the caller can change the answer.  Port of
+        ``lock_api::ReentrantMutex::is_owned_by_current_thread``.
+        """
         return self._raw.is_owned_by_current_thread()
 
     def __repr__(self) -> str:

@@ -320,6 +320,18 @@ class RwLock(Generic[T]):
         self._value = value
 
     def read(self) -> ReadGuard[T]:
+        """Block until this thread holds a read lock; return its guard.
+
+        Readers share the lock; a writer that holds it or waits for it (task fairness)
+        keeps new readers out, so a thread that already reads and calls ``read()``
+        again may deadlock behind a waiting writer: use :meth:`read_recursive` there.
+        Port of ``lock_api::RwLock::read`` (``lock_api/src/rwlock.rs``) over
+        ``lock_shared`` in parking_lot's ``src/raw_rwlock.rs``.
+
+        Returns:
+            A held :class:`ReadGuard` whose ``value`` is the protected object; ``with`` or
+            ``unlock()`` releases it.
+        """
         # RawRwLock.lock_shared's fast path, inlined: the other half of `with rw.read():`.
         raw = self._raw
         with raw._guard:
@@ -338,38 +350,118 @@ class RwLock(Generic[T]):
         return _make(ReadGuard, self)
 
     def write(self) -> WriteGuard[T]:
+        """Block until this thread holds the lock exclusively; return the write guard.
+
+        Waits for the writer or upgradable reader ahead of it, then for the readers to
+        leave.  Not reentrant: a thread that holds any guard of this lock and calls
+        ``write()`` waits for itself forever.  Port of ``lock_api::RwLock::write``
+        over ``lock_exclusive`` in parking_lot's ``src/raw_rwlock.rs``.
+
+        Returns:
+            A held :class:`WriteGuard`; its ``value`` may be read and replaced.
+        """
         self._raw.lock_exclusive()
         return _make(WriteGuard, self)
 
     def upgradable_read(self) -> UpgradableReadGuard[T]:
+        """Block until this thread holds the upgradable read lock; return its guard.
+
+        One upgradable reader at a time; plain readers share the lock with it, writers
+        wait.  ``guard.upgrade()`` later turns it into the write lock without letting
+        another writer in between.  Port of ``lock_api::RwLock::upgradable_read`` over
+        ``lock_upgradable`` in parking_lot's ``src/raw_rwlock.rs``.
+
+        Returns:
+            A held :class:`UpgradableReadGuard`.
+        """
         self._raw.lock_upgradable()
         return _make(UpgradableReadGuard, self)
 
     def try_read(self) -> ReadGuard[T] | None:
+        """A read guard if one can be had without waiting, else None.
+
+        Fails while a writer holds the lock or waits for it.  Never blocks, never raises.
+        Port of ``lock_api::RwLock::try_read`` (``try_lock_shared``).
+
+        Returns:
+            A held :class:`ReadGuard`, or None.
+        """
         return _make(ReadGuard, self) if self._raw.try_lock_shared() else None
 
     def try_read_for(self, timeout: float) -> ReadGuard[T] | None:
-        """A read guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_shared_for``)."""
+        """A read guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_shared_for``).
+
+        ``inf`` (or any timeout too far away to matter) waits without one.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+        """
         return _make(ReadGuard, self) if self._raw.try_lock_shared_for(timeout) else None
 
     def try_write(self) -> WriteGuard[T] | None:
+        """The write guard if nobody holds the lock in any mode, else None.
+
+        Never blocks, never raises.  Port of ``lock_api::RwLock::try_write``
+        (``try_lock_exclusive``).
+
+        Returns:
+            A held :class:`WriteGuard`, or None.
+        """
         return _make(WriteGuard, self) if self._raw.try_lock_exclusive() else None
 
     def try_write_for(self, timeout: float) -> WriteGuard[T] | None:
-        """The write guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_exclusive_for``)."""
+        """The write guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_exclusive_for``).
+
+        ``inf`` (or any timeout too far away to matter) waits without one.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+        """
         return _make(WriteGuard, self) if self._raw.try_lock_exclusive_for(timeout) else None
 
     def try_upgradable_read(self) -> UpgradableReadGuard[T] | None:
+        """The upgradable read guard if it can be had without waiting, else None.
+
+        Fails while a writer or another upgradable reader holds the lock (plain readers
+        do not stop it).  Never blocks, never raises.  Port of
+        ``lock_api::RwLock::try_upgradable_read`` (``try_lock_upgradable``).
+
+        Returns:
+            A held :class:`UpgradableReadGuard`, or None.
+        """
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable() else None
 
     def try_upgradable_read_for(self, timeout: float) -> UpgradableReadGuard[T] | None:
-        """The upgradable guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_upgradable_for``)."""
+        """The upgradable guard within *timeout* seconds, else None (as ``RawRwLock.try_lock_upgradable_for``).
+
+        ``inf`` (or any timeout too far away to matter) waits without one.
+
+        Errors in the arguments are raised before anything changes.
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+        """
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable_for(timeout) else None
 
     def is_locked(self) -> bool:
+        """Whether any thread holds the lock, in any mode (a snapshot: it may change at once).
+
+        Port of ``lock_api::RwLock::is_locked``.
+        """
         return self._raw.is_locked()
 
     def is_locked_exclusive(self) -> bool:
+        """Whether a writer holds the lock, or holds ``WRITER`` waiting for the readers to leave.
+
+        A snapshot, as :meth:`is_locked`.  Port of ``lock_api::RwLock::is_locked_exclusive``.
+        """
         return self._raw.is_locked_exclusive()
 
     def __repr__(self) -> str:

@@ -350,5 +350,10 @@ class RawFairMutex(RawMutex):
     _always_fair = True
 
     def unlock(self) -> None:
+        """Release the mutex fairly: :meth:`RawMutex.unlock_fair` (a waiter gets it next).
+
+        Raises:
+            RuntimeError: the mutex is not locked.
+        """
         self.unlock_fair()
 

@@ -61,10 +61,12 @@ class OnceState(enum.Enum):
 
     @property
     def poisoned(self) -> bool:
+        """Whether this is ``Poisoned``: a run of ``call_once`` raised (Rust's ``OnceState::poisoned``)."""
         return self is OnceState.Poisoned
 
     @property
     def done(self) -> bool:
+        """Whether this is ``Done``: a run completed (Rust's ``OnceState::done``)."""
         return self is OnceState.Done
 
 

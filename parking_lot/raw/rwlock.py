@@ -204,6 +204,14 @@ class RawRwLock:
             raise
 
     def unlock_exclusive(self) -> None:
+        """Release the write lock, waking the threads parked on it.
+
+        Readers and at most one writer or upgrader are woken; about once a millisecond
+        (eventual fairness) the lock is handed to them instead of released.  The caller
+        must hold the write lock: this is not checked (in Rust the method is ``unsafe``),
+        and releasing a lock not held corrupts its state.  Port of ``unlock_exclusive``
+        in parking_lot's ``src/raw_rwlock.rs``.
+        """
         with self._guard:
             if self._state == WRITER:
                 self._state = 0
@@ -211,6 +219,13 @@ class RawRwLock:
         self._unlock_exclusive_slow(False)
 
     def unlock_exclusive_fair(self) -> None:
+        """Release the write lock, handing it to the threads parked on it if there are any.
+
+        Those threads hold the lock when this returns, so a thread that re-locks at once
+        cannot barge ahead of them.  The caller must hold the write lock (not checked, as
+        :meth:`unlock_exclusive`).  Port of ``unlock_exclusive_fair`` (``RawRwLockFair``)
+        in parking_lot's ``src/raw_rwlock.rs``.
+        """
         with self._guard:
             if self._state == WRITER:
                 self._state = 0
@@ -303,6 +318,12 @@ class RawRwLock:
         return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
     def unlock_shared(self) -> None:
+        """Release a read lock; the last reader out wakes a writer waiting for the readers.
+
+        The caller must hold a read lock: this is not checked (in Rust the method is
+        ``unsafe``), and releasing a lock not held corrupts its state.  Port of
+        ``unlock_shared`` in parking_lot's ``src/raw_rwlock.rs``.
+        """
         with self._guard:
             state = self._state
             self._state = state - ONE_READER
@@ -359,6 +380,12 @@ class RawRwLock:
         return self._try_upgradable()
 
     def lock_upgradable(self) -> None:
+        """Block until this thread holds the upgradable read lock.
+
+        Shares with plain readers, excludes writers and other upgradable readers; a
+        later :meth:`upgrade` turns it into the write lock.  Port of ``lock_upgradable``
+        in parking_lot's ``src/raw_rwlock.rs``.
+        """
         if not self._try_upgradable():
             self._lock_common(None, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
@@ -382,9 +409,21 @@ class RawRwLock:
         return self._try_upgradable() or self._lock_common(until_ns, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def unlock_upgradable(self) -> None:
+        """Release the upgradable read lock, waking the threads parked on it.
+
+        As :meth:`unlock_exclusive`, eventual fairness included.  The caller must hold
+        the upgradable lock (not checked; in Rust the method is ``unsafe``).  Port of
+        ``unlock_upgradable`` in parking_lot's ``src/raw_rwlock.rs``.
+        """
         self._unlock_upgradable(False)
 
     def unlock_upgradable_fair(self) -> None:
+        """Release the upgradable read lock, handing it to the threads parked on it if any.
+
+        As :meth:`unlock_exclusive_fair`.  The caller must hold the upgradable lock (not
+        checked).  Port of ``unlock_upgradable_fair`` (``RawRwLockUpgradeFair``) in
+        parking_lot's ``src/raw_rwlock.rs``.
+        """
         self._unlock_upgradable(True)
 
     def _unlock_upgradable(self, force_fair: bool) -> None:

@@ -103,6 +103,12 @@ class FutexParker:
         self._slice_ns = wait_slice_ns()
 
     def prepare_park(self) -> None:
+        """Arm the parker for one park; called with the bucket lock held, makes no system call.
+
+        The contract is :class:`parking_lot.thread_parker.ThreadParker`'s.
+        Port of ``prepare_park`` in parking_lot_core's
+        ``src/thread_parker/linux.rs``.
+        """
         # A plain store: only this thread writes the word before it is queued, the
         # bucket lock it holds orders the store before any unparker's, and a cffi
         # call here would release the GIL -- in a ping-pong, a hand-over of the GIL
@@ -110,6 +116,13 @@ class FutexParker:
         self._word[0] = 1
 
     def park(self) -> None:
+        """Block until an :meth:`unpark_lock` handle wakes this thread (bucket lock not held).
+
+        On the main thread the wait is cut into slices so that signal handlers run; an
+        exception a handler raises (``KeyboardInterrupt``) propagates from here.
+        Port of ``park`` in parking_lot_core's
+        ``src/thread_parker/linux.rs``.
+        """
         if self._slice_ns is None:
             while _lib.pl_futex_park(self._word, -1) == _EINTR:
                 pass  # a signal: its handler has run (and did not raise); wait again
@@ -118,6 +131,19 @@ class FutexParker:
             pass  # EINTR or the end of a slice: the handlers of pending signals have run
 
     def park_until(self, deadline_ns: int) -> bool:
+        """Block until unparked or until *deadline_ns* passes (bucket lock not held).
+
+        A past deadline does not wait; it settles a wake-up an unparker has already
+        committed to.  Signals as in :meth:`park`.
+        Port of ``park_until`` in parking_lot_core's
+        ``src/thread_parker/linux.rs``.
+
+        Args:
+            deadline_ns: a ``time.monotonic_ns()`` deadline (int, nanoseconds).
+
+        Returns:
+            True if unparked, False if the deadline passed first (never before it).
+        """
         deadline = futex_deadline_ns(deadline_ns)  # a past one is 0
         if deadline is None:  # too far to fit an int64: wait without one
             self.park()
@@ -135,8 +161,22 @@ class FutexParker:
             # EINTR, or a slice ended before the deadline: wait again
 
     def timed_out(self) -> bool:
+        """After :meth:`park_until` returned False: True if no unparker took this thread.
+
+        Called with the bucket lock held; makes no system call.
+        Port of ``timed_out`` in parking_lot_core's
+        ``src/thread_parker/linux.rs``.
+        """
         return bool(_lib.pl_atomic_load(self._word) != 0)
 
     def unpark_lock(self) -> UnparkHandle:
+        """Mark the parked thread unparked (bucket lock held; no system call).
+        Port of ``unpark_lock`` in parking_lot_core's
+        ``src/thread_parker/linux.rs``.
+
+        Returns:
+            The handle whose ``unpark()`` wakes the thread: call it once, after the
+            bucket lock is released.
+        """
         _lib.pl_atomic_store(self._word, 0)
         return self._handle

@@ -172,9 +172,21 @@ class KeyedEventParker:
         return old
 
     def prepare_park(self) -> None:
+        """Arm the parker for one park; called with the bucket lock held, makes no system call.
+
+        The contract is :class:`parking_lot.thread_parker.ThreadParker`'s.
+        Port of ``prepare_park`` in parking_lot_core's
+        ``src/thread_parker/windows/keyed_event.rs``.
+        """
         self._swap(PARKED)
 
     def timed_out(self) -> bool:
+        """After :meth:`park_until` returned False: True if no unparker took this thread.
+
+        Called with the bucket lock held; makes no system call.
+        Port of ``timed_out`` in parking_lot_core's
+        ``src/thread_parker/windows/keyed_event.rs``.
+        """
         return self._state == TIMED_OUT
 
     def _take_release(self) -> None:
@@ -183,6 +195,13 @@ class KeyedEventParker:
         self._state = IDLE
 
     def park(self) -> None:
+        """Block until an :meth:`unpark_lock` handle wakes this thread (bucket lock not held).
+
+        On the main thread the wait is cut into slices so that signal handlers run; an
+        exception a handler raises (``KeyboardInterrupt``) propagates from here.
+        Port of ``park`` in parking_lot_core's
+        ``src/thread_parker/windows/keyed_event.rs``.
+        """
         if self._slice_ns is None:
             self._take_release()
             return
@@ -194,6 +213,19 @@ class KeyedEventParker:
             # STATUS_TIMEOUT: a slice ended; signal handlers run here.
 
     def park_until(self, deadline_ns: int) -> bool:
+        """Block until unparked or until *deadline_ns* passes (bucket lock not held).
+
+        A past deadline does not wait; it settles a wake-up an unparker has already
+        committed to.  Signals as in :meth:`park`.
+        Port of ``park_until`` in parking_lot_core's
+        ``src/thread_parker/windows/keyed_event.rs``.
+
+        Args:
+            deadline_ns: a ``time.monotonic_ns()`` deadline (int, nanoseconds).
+
+        Returns:
+            True if unparked, False if the deadline passed first (never before it).
+        """
         while True:
             remaining = deadline_ns - _monotonic_ns()
             if remaining <= 0:
@@ -216,6 +248,14 @@ class KeyedEventParker:
         return False
 
     def unpark_lock(self) -> UnparkHandle:
+        """Mark the parked thread unparked (bucket lock held; no system call).
+        Port of ``unpark_lock`` in parking_lot_core's
+        ``src/thread_parker/windows/keyed_event.rs``.
+
+        Returns:
+            The handle whose ``unpark()`` wakes the thread: call it once, after the
+            bucket lock is released.
+        """
         if self._swap(UNPARKED) == PARKED:
             return _KeyedEventUnparkHandle(self._event, self._key)
         return NOOP_UNPARK_HANDLE

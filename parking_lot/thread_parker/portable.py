@@ -49,12 +49,21 @@ class PortableParker:
         self._slice_ns = wait_slice_ns()
 
     def prepare_park(self) -> None:
+        """Arm the parker for one park; called with the bucket lock held, makes no system call.
+
+        The contract is :class:`parking_lot.thread_parker.ThreadParker`'s.
+        """
         lock = _allocate_lock()
         lock.acquire()
         self._lock = lock
         self._parked = True
 
     def park(self) -> None:
+        """Block until an :meth:`unpark_lock` handle wakes this thread (bucket lock not held).
+
+        On the main thread the wait is cut into slices so that signal handlers run; an
+        exception a handler raises (``KeyboardInterrupt``) propagates from here.
+        """
         if self._slice_ns is None:
             self._lock.acquire()
             return
@@ -62,6 +71,17 @@ class PortableParker:
             pass  # a slice ended: signal handlers run between slices
 
     def park_until(self, deadline_ns: int) -> bool:
+        """Block until unparked or until *deadline_ns* passes (bucket lock not held).
+
+        A past deadline does not wait; it settles a wake-up an unparker has already
+        committed to.  Signals as in :meth:`park`.
+
+        Args:
+            deadline_ns: a ``time.monotonic_ns()`` deadline (int, nanoseconds).
+
+        Returns:
+            True if unparked, False if the deadline passed first (never before it).
+        """
         lock = self._lock
         while True:
             remaining = deadline_ns - _monotonic_ns()
@@ -75,9 +95,19 @@ class PortableParker:
                 return True
 
     def timed_out(self) -> bool:
+        """After :meth:`park_until` returned False: True if no unparker took this thread.
+
+        Called with the bucket lock held; makes no system call.
+        """
         return self._parked
 
     def unpark_lock(self) -> UnparkHandle:
+        """Mark the parked thread unparked (bucket lock held; no system call).
+
+        Returns:
+            The handle whose ``unpark()`` wakes the thread: call it once, after the
+            bucket lock is released.
+        """
         if not self._parked:
             return NOOP_UNPARK_HANDLE
         self._parked = False

@@ -89,9 +89,21 @@ class WaitAddressParker:
         self._slice_ns = wait_slice_ns()
 
     def prepare_park(self) -> None:
+        """Arm the parker for one park; called with the bucket lock held, makes no system call.
+
+        The contract is :class:`parking_lot.thread_parker.ThreadParker`'s.
+        Port of ``prepare_park`` in parking_lot_core's
+        ``src/thread_parker/windows/waitaddress.rs``.
+        """
         self._word[0] = PARKED
 
     def timed_out(self) -> bool:
+        """After :meth:`park_until` returned False: True if no unparker took this thread.
+
+        Called with the bucket lock held; makes no system call.
+        Port of ``timed_out`` in parking_lot_core's
+        ``src/thread_parker/windows/waitaddress.rs``.
+        """
         return bool(self._word[0] != UNPARKED)
 
     def _wait(self, timeout_ms: int) -> None:
@@ -104,6 +116,13 @@ class WaitAddressParker:
         _lib.WaitOnAddress(self._word, self._compare, ffi.sizeof("size_t"), timeout_ms)
 
     def park(self) -> None:
+        """Block until an :meth:`unpark_lock` handle wakes this thread (bucket lock not held).
+
+        On the main thread the wait is cut into slices so that signal handlers run; an
+        exception a handler raises (``KeyboardInterrupt``) propagates from here.
+        Port of ``park`` in parking_lot_core's
+        ``src/thread_parker/windows/waitaddress.rs``.
+        """
         timeout_ms = INFINITE_MS
         if self._slice_ns is not None:
             timeout_ms = wait_address_timeout_ms(self._slice_ns)
@@ -111,6 +130,19 @@ class WaitAddressParker:
             self._wait(timeout_ms)
 
     def park_until(self, deadline_ns: int) -> bool:
+        """Block until unparked or until *deadline_ns* passes (bucket lock not held).
+
+        A past deadline does not wait; it settles a wake-up an unparker has already
+        committed to.  Signals as in :meth:`park`.
+        Port of ``park_until`` in parking_lot_core's
+        ``src/thread_parker/windows/waitaddress.rs``.
+
+        Args:
+            deadline_ns: a ``time.monotonic_ns()`` deadline (int, nanoseconds).
+
+        Returns:
+            True if unparked, False if the deadline passed first (never before it).
+        """
         while self._word[0] != UNPARKED:
             remaining = deadline_ns - _monotonic_ns()
             if remaining <= 0:
@@ -122,5 +154,13 @@ class WaitAddressParker:
         return True
 
     def unpark_lock(self) -> UnparkHandle:
+        """Mark the parked thread unparked (bucket lock held; no system call).
+        Port of ``unpark_lock`` in parking_lot_core's
+        ``src/thread_parker/windows/waitaddress.rs``.
+
+        Returns:
+            The handle whose ``unpark()`` wakes the thread: call it once, after the
+            bucket lock is released.
+        """
         self._word[0] = UNPARKED
         return _WakeHandle(self._word)
