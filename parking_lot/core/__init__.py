@@ -26,6 +26,7 @@ from ._park import (
     unpark_one,
     unpark_requeue,
 )
+from ._park_async import TaskParker, TaskUnparkHandle, park_async
 from ._types import (
     DEFAULT_PARK_TOKEN,
     DEFAULT_UNPARK_TOKEN,
@@ -51,6 +52,8 @@ __all__ = [
     "ParkToken",
     "RequeueOp",
     "SpinWait",
+    "TaskParker",
+    "TaskUnparkHandle",
     "Statistics",
     "TimedOut",
     "UnparkResult",
@@ -60,6 +63,7 @@ __all__ = [
     "cancel_park",
     "interrupted_result",
     "park",
+    "park_async",
     "parked_count",
     "statistics",
     "unpark_all",

@@ -77,11 +77,11 @@ class ThreadData:
 
     __slots__ = (
         "parker", "key", "park_token", "unpark_token", "woken", "ident", "timed", "on_timeout", "cancel",
-        "requeued", "__weakref__",
+        "requeued", "task", "__weakref__",
     )
 
-    def __init__(self) -> None:
-        self.parker: ThreadParker = new_parker()
+    def __init__(self, parker: ThreadParker | None = None, task: object = None) -> None:
+        self.parker: ThreadParker = new_parker() if parker is None else parker
         self.key = 0
         self.park_token = DEFAULT_PARK_TOKEN
         self.unpark_token = DEFAULT_UNPARK_TOKEN
@@ -99,6 +99,9 @@ class ThreadData:
         #: Whether unpark_requeue moved this thread during its current park: such a
         #: thread has waited once already, so waking it reports ``be_fair``.
         self.requeued = False
+        #: None for a thread; for a waiting task (park_async: one ThreadData per wait, with a
+        #: TaskParker), the task.  ``ident`` is then its event loop's thread.
+        self.task = task
 
 
 class Bucket:
@@ -173,6 +176,8 @@ class LotState:
         self.growths = 0
         self._threads: weakref.WeakSet[ThreadData] = weakref.WeakSet()
         self._threads_lock = _thread.allocate_lock()
+        #: Tasks waiting in park_async now: the table grows with them as with threads.
+        self.waiting_tasks = 0
 
     @property
     def live_threads(self) -> int:
@@ -183,6 +188,14 @@ class LotState:
         """Count *thread* as live until it is garbage (the table grows in :func:`thread_data`)."""
         with self._threads_lock:
             self._threads.add(thread)
+
+    def task_waits(self, delta: int) -> None:
+        """Count a task's wait in (+1, growing the table if needed) or out (-1)."""
+        with self._threads_lock:
+            self.waiting_tasks += delta
+            waiters = len(self._threads) + self.waiting_tasks
+        if delta > 0:
+            self.grow(waiters)
 
     def find_threads(self, ident: int) -> list[ThreadData]:
         """The ThreadData of thread *ident* (more than one if a dead thread's lingers on)."""
@@ -240,6 +253,7 @@ class LotState:
         self.table = HashTable(0)
         self.growths = 0
         self._threads = weakref.WeakSet()
+        self.waiting_tasks = 0  # the parent's event loops do not run in the child
         current = getattr(_local, "data", None)
         if current is not None:
             # The forking thread is the child's main thread: a new parker, made by it,
@@ -259,7 +273,7 @@ def thread_data() -> ThreadData:
     except AttributeError:
         data = _local.data = ThreadData()
         state.register_thread(data)
-        state.grow(state.live_threads)
+        state.grow(state.live_threads + state.waiting_tasks)
     return data
 
 

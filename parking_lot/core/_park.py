@@ -163,6 +163,34 @@ def _check_deadline_ns(value: object) -> int | None:
     return int(value) if value <= LATEST_DEADLINE_NS else None
 
 
+def checked_park_arguments(
+    key: object,
+    validate: object,
+    before_sleep: object,
+    timed_out: object,
+    park_token: object,
+    timeout: float | None,
+    deadline: float | None,
+    deadline_ns: int | None,
+) -> tuple[int, int, int | None]:
+    """:func:`park`'s argument checks, for :func:`park_async`: ``(key, park_token, until_ns)``.
+
+    Raises what ``park`` raises for the same arguments, before anything is queued.
+    """
+    key = _check_word(key, "key")
+    _check_callable(validate, "validate")
+    _check_callable(before_sleep, "before_sleep")
+    _check_callable(timed_out, "timed_out")
+    token = _check_word(park_token, "park_token")
+    if deadline_ns is None:
+        until_ns = None if timeout is None and deadline is None else _deadline_ns(timeout, deadline)
+    elif timeout is not None or deadline is not None:
+        raise TypeError("pass only one of timeout, deadline and deadline_ns")
+    else:
+        until_ns = _check_deadline_ns(deadline_ns)
+    return key, token, until_ns
+
+
 def interrupted_result(exc: BaseException) -> ParkResult | None:
     """For an exception that came out of :func:`park`: how the wait really ended.
 

@@ -1,0 +1,228 @@
+"""park_async: an asyncio task parks on a key like a thread.
+
+A waiting task is a queue entry like a parked thread: a :class:`ThreadData` of its own
+(one per wait) whose parker is a :class:`TaskParker`.  So the per-key FIFO, the park
+and unpark tokens, ``unpark_one``, ``unpark_all``, ``unpark_requeue``, ``unpark_filter``
+and the fairness timer treat threads and tasks alike, with no change to the unparkers.
+
+The parker never blocks.  ``prepare_park`` (bucket lock held) makes the future the task
+will await; ``unpark_lock`` (bucket lock held) marks it unparked and returns a handle;
+the handle's ``unpark`` (no lock held) completes the future: directly when it runs on
+the task's own loop thread, through ``loop.call_soon_threadsafe`` from anywhere else.
+
+A wait ends in one of three ways, as a thread's does:
+
+* an unparker takes the task off its queue: ``Unparked(token)``;
+* the deadline passes: under the bucket lock the task leaves its queue, unless an
+  unparker took it first (then ``Unparked``), and ``timed_out`` runs: ``TimedOut``;
+* the task is cancelled (``task.cancel()``, ``asyncio.timeout``, ``wait_for``): it leaves
+  the queue exactly as at a timeout (``timed_out`` runs) and ``CancelledError``
+  propagates.  If an unparker had already taken it -- and, for example, handed it a
+  lock with its token -- :func:`interrupted_result` of that exception says
+  ``Unparked(token)``, so the primitive can pass on what it was given.  Any other
+  exception raised at the await is treated the same way.
+
+Nothing here waits under a bucket lock, and a task never makes a blocking call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._hashtable import ThreadData, state
+from ._park import _RESULT_ATTRIBUTE, _leave_queue, checked_park_arguments
+from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, Unparked
+
+_monotonic_ns = time.monotonic_ns
+_PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
+#: What the deadline timer puts in the future (an unparker puts None).
+_EXPIRED = object()
+
+
+def _complete(future: asyncio.Future[Any], value: object) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+class TaskUnparkHandle:
+    """Wakes one waiting task: completes its future on its loop, without blocking."""
+
+    __slots__ = ("_loop", "_future")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+        self._loop = loop
+        self._future = future
+
+    def unpark(self) -> None:
+        """Complete the task's future (called once, after the bucket lock is released).
+
+        On the task's loop thread the future is completed at once; from any other thread
+        (or another loop) through ``call_soon_threadsafe``.  A closed loop will never
+        run the task again: the wake-up is dropped and nothing is raised.
+        """
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            _complete(self._future, None)
+            return
+        try:
+            self._loop.call_soon_threadsafe(_complete, self._future, None)
+        except RuntimeError:  # the loop is closed
+            pass
+
+
+class TaskParker:
+    """The ThreadParker contract for a task: ``park``/``park_until`` are awaits in park_async.
+
+    ``_state`` is written only under the bucket lock of the task's key.
+    """
+
+    __slots__ = ("_loop", "future", "_state")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.future: asyncio.Future[Any] | None = None
+        self._state = _UNPARKED
+
+    def prepare_park(self) -> None:
+        """Arm the parker: a new future to await (bucket lock held; no blocking call)."""
+        self.future = self._loop.create_future()
+        self._state = _PARKED
+
+    def park(self) -> None:
+        """Not for tasks: a task awaits its future in :func:`park_async`."""
+        raise TypeError("a task parker cannot block; await park_async() instead")
+
+    def park_until(self, deadline_ns: int) -> bool:
+        """Not for tasks (see :meth:`park`)."""
+        raise TypeError("a task parker cannot block; await park_async() instead")
+
+    def timed_out(self) -> bool:
+        """Bucket lock held, the wait over: True if no unparker took the task (it now leaves)."""
+        if self._state == _PARKED:
+            self._state = _TIMED_OUT
+            return True
+        return False
+
+    def unpark_lock(self) -> TaskUnparkHandle:
+        """Mark the task unparked (bucket lock held); the handle completes its future later."""
+        self._state = _UNPARKED
+        future = self.future
+        assert future is not None, "unpark_lock before prepare_park"
+        return TaskUnparkHandle(self._loop, future)
+
+
+def _arm_deadline(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], until_ns: int) -> list[asyncio.TimerHandle]:
+    """A timer that completes *future* with _EXPIRED once ``time.monotonic_ns() >= until_ns``.
+
+    asyncio may run a timer up to its clock's resolution early, so the callback checks
+    the clock and re-arms itself for what is left: a wait never ends early.  Returns a
+    one-element list holding the current timer handle (the re-armed one replaces it).
+    """
+    handle: list[asyncio.TimerHandle] = []
+
+    def expire() -> None:
+        left_ns = until_ns - _monotonic_ns()
+        if left_ns > 0 and not future.done():
+            handle[0] = loop.call_later(left_ns / 1e9, expire)
+        else:
+            _complete(future, _EXPIRED)
+
+    handle.append(loop.call_later(max(0, until_ns - _monotonic_ns()) / 1e9, expire))
+    return handle
+
+
+async def park_async(
+    key: int,
+    validate: Callable[[], bool] | None = None,
+    before_sleep: Callable[[], object] | None = None,
+    timed_out: Callable[[int, bool], object] | None = None,
+    park_token: ParkToken = DEFAULT_PARK_TOKEN,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    *,
+    deadline_ns: int | None = None,
+) -> ParkResult:
+    """Park the current asyncio task on *key*: :func:`park`'s semantics, awaited.
+
+    The task joins the back of *key*'s queue, shared with parked threads, and the
+    event loop runs other tasks meanwhile.  Returns ``Unparked(token)`` when an
+    unparker (a thread or a task, on this loop or any other) wakes it, ``TimedOut``
+    when the time runs out first (``timed_out(key, was_last)`` having run under the
+    bucket lock), ``Invalid`` when ``validate()`` returned false.  The callbacks,
+    tokens, time arguments (seconds *timeout*, ``time.monotonic()`` *deadline*, or
+    ``time.monotonic_ns()`` *deadline_ns*; at most one) and the errors for bad
+    arguments are :func:`park`'s; callbacks run on the task's loop thread and must
+    not await.
+
+    Cancellation is a way for the wait to end: the task leaves the queue as at a
+    timeout (``timed_out`` runs) and ``asyncio.CancelledError`` propagates; if an
+    unparker had already taken the task, ``interrupted_result(exc)`` is
+    ``Unparked(token)``, else ``TimedOut``.  Raises RuntimeError when no event loop
+    runs in this thread.
+
+    >>> import asyncio
+    >>> from parking_lot.core import park_async, unpark_one, TimedOut
+    >>> async def main():
+    ...     key = id(object())
+    ...     waiter = asyncio.ensure_future(park_async(key, timeout=10))
+    ...     await asyncio.sleep(0)                   # the task parks
+    ...     unpark_one(key, lambda result: 7)        # from a thread or a task alike
+    ...     return await waiter, await park_async(key, timeout=0.001)
+    >>> asyncio.run(main())
+    (Unparked(7), TimedOut)
+    """
+    key, park_token, until_ns = checked_park_arguments(
+        key, validate, before_sleep, timed_out, park_token, timeout, deadline, deadline_ns
+    )
+    loop = asyncio.get_running_loop()
+    parker = TaskParker(loop)
+    thread = ThreadData(parker, asyncio.current_task(loop))
+    state.task_waits(+1)
+    queued = False
+    timer: list[asyncio.TimerHandle] | None = None
+    try:
+        while True:
+            table = state.table
+            bucket = table.bucket_for(key)
+            with bucket.lock:
+                if state.table is not table:
+                    continue
+                if validate is not None and not validate():
+                    return Invalid
+                thread.key = key
+                thread.park_token = park_token
+                thread.woken = False
+                thread.timed = until_ns is not None
+                thread.on_timeout = timed_out
+                thread.requeued = False
+                parker.prepare_park()
+                queued = True; bucket.queue.append(thread)  # one-step: queued iff recorded, for the exception path
+            break
+        if before_sleep is not None:
+            before_sleep()
+        future = parker.future
+        assert future is not None
+        if until_ns is not None:
+            timer = _arm_deadline(loop, future, until_ns)
+        # From here on, an exception at any line finds the task queued or already out:
+        # _leave_queue is idempotent (a task out of its queue is not removed twice, its
+        # timed_out callback not run twice), so no flag needs resetting.
+        if await future is _EXPIRED:
+            return _leave_queue(thread, timed_out)
+        return Unparked(thread.unpark_token)
+    except BaseException as exc:
+        if queued:
+            # Cancelled (or another exception) at the await: leave as at a timeout,
+            # unless an unparker took us first; say which.
+            setattr(exc, _RESULT_ATTRIBUTE, _leave_queue(thread, timed_out))
+        raise
+    finally:
+        if timer is not None:
+            timer[0].cancel()
+        state.task_waits(-1)

@@ -1,0 +1,392 @@
+"""park_async: tasks park on the same queues as threads, with park's semantics and cancellation.
+
+Every test runs its event loop with a bound (asyncio.wait_for around the test body, and
+bounded joins for threads), so a lost wake-up fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from conftest import BOUND, start, wait_until
+from lot_helpers import fresh_key, park_thread, wait_parked
+from parking_lot import core
+from parking_lot.core import (
+    FilterOp,
+    Invalid,
+    RequeueOp,
+    TimedOut,
+    Unparked,
+    interrupted_result,
+    park_async,
+    parked_count,
+    unpark_all,
+    unpark_filter,
+    unpark_one,
+    unpark_requeue,
+)
+
+
+def run(body: Callable[[], Awaitable[Any]]) -> Any:
+    """Run *body()* on a fresh event loop, failing (not hanging) after BOUND seconds."""
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(body(), BOUND)
+
+    return asyncio.run(bounded())
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    """Yield to the loop until *predicate()* holds (bounded)."""
+    deadline = time.monotonic() + BOUND
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.0005)
+
+
+async def parked_task(key: int, **kwargs: Any) -> asyncio.Task[Any]:
+    """A task parked on *key* (timeout defaults to BOUND), once it is really queued."""
+    kwargs.setdefault("timeout", BOUND)
+    before = parked_count(key)
+    task = asyncio.ensure_future(park_async(key, **kwargs))
+    await until(lambda: parked_count(key) > before or task.done(), f"a task to park on {key:#x}")
+    return task
+
+
+def test_a_thread_wakes_a_task_with_its_token():
+    key = fresh_key()
+
+    async def body():
+        task = await parked_task(key)
+        waker = start(unpark_one, key, lambda result: 41)
+        result = await task
+        waker.finish()
+        return result
+
+    assert run(body) == Unparked(41)
+
+
+def test_threads_and_tasks_share_one_fifo_queue():
+    # thread, task, thread, task parked in that order: unpark_one wakes them in that order.
+    key = fresh_key()
+    order = iter(range(1, 100))
+
+    async def body():
+        thread_a = park_thread(key)
+        task_b = await parked_task(key)
+        thread_c = park_thread(key)
+        task_d = await parked_task(key)
+        wait_parked(key, 4)
+        for _ in range(4):
+            unpark_one(key, lambda result: next(order))
+        return thread_a.finish(), await task_b, thread_c.finish(), await task_d
+
+    assert run(body) == (Unparked(1), Unparked(2), Unparked(3), Unparked(4))
+
+
+def test_unpark_all_wakes_threads_and_tasks():
+    key = fresh_key()
+
+    async def body():
+        tasks = [await parked_task(key) for _ in range(3)]
+        threads = [park_thread(key) for _ in range(2)]
+        wait_parked(key, 5)
+        assert unpark_all(key, 9) == 5
+        return [await task for task in tasks] + [thread.finish() for thread in threads]
+
+    assert run(body) == [Unparked(9)] * 5
+
+
+def test_park_tokens_and_unpark_filter_see_tasks():
+    key = fresh_key()
+
+    async def body():
+        tasks = {token: await parked_task(key, park_token=token) for token in (1, 2, 3, 4)}
+        seen = []
+
+        def keep_even(token: int) -> FilterOp:
+            seen.append(token)
+            return FilterOp.Unpark if token % 2 == 0 else FilterOp.Skip
+
+        result = unpark_filter(key, keep_even, lambda result: 5)
+        assert seen == [1, 2, 3, 4] and result.unparked_threads == 2
+        assert await tasks[2] == await tasks[4] == Unparked(5)
+        assert not tasks[1].done() and not tasks[3].done()
+        assert unpark_all(key) == 2
+        return [await tasks[1], await tasks[3]]
+
+    assert run(body) == [Unparked(0), Unparked(0)]
+
+
+def test_unpark_requeue_moves_a_task_and_reports_be_fair_when_it_wakes():
+    key_from, key_to = fresh_key(), fresh_key()
+
+    async def body():
+        task = await parked_task(key_from)
+        result = unpark_requeue(key_from, key_to, lambda: RequeueOp.RequeueAll, lambda op, result: 0)
+        assert result.requeued_threads == 1
+        assert parked_count(key_from) == 0 and parked_count(key_to) == 1
+        fairness = []
+        unpark_one(key_to, lambda result: fairness.append(result.be_fair) or 3)
+        assert fairness == [True]  # it had waited once already
+        return await task
+
+    assert run(body) == Unparked(3)
+
+
+def test_a_task_times_out_never_early_and_its_timed_out_runs():
+    key = fresh_key()
+    calls = []
+
+    async def body():
+        started = time.monotonic_ns()
+        result = await park_async(key, timed_out=lambda k, last: calls.append((k, last)), timeout=0.02)
+        return result, time.monotonic_ns() - started
+
+    result, waited_ns = run(body)
+    assert result is TimedOut and waited_ns >= 20_000_000
+    assert calls == [(key, True)] and parked_count(key) == 0
+
+
+def test_a_deadline_ns_in_the_past_times_out_at_once():
+    key = fresh_key()
+
+    async def body():
+        return await park_async(key, deadline_ns=0)
+
+    assert run(body) is TimedOut and parked_count(key) == 0
+
+
+def test_validate_false_is_invalid_and_queues_nothing():
+    key = fresh_key()
+
+    async def body():
+        return await park_async(key, validate=lambda: False)
+
+    assert run(body) is Invalid and parked_count(key) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"key": -1}, ValueError),
+        ({"key": 2**64}, ValueError),
+        ({"key": "k"}, TypeError),
+        ({"validate": 3}, TypeError),
+        ({"park_token": -1}, ValueError),
+        ({"timeout": -1.0}, ValueError),
+        ({"timeout": float("nan")}, ValueError),
+        ({"timeout": 1.0, "deadline": 1.0}, TypeError),
+        ({"deadline_ns": 1.5}, TypeError),
+    ],
+)
+def test_bad_arguments_raise_before_anything_is_queued(kwargs, error):
+    kwargs = {"key": fresh_key(), **kwargs}
+
+    async def body():
+        before = core.statistics().threads_parked
+        with pytest.raises(error):
+            await park_async(**kwargs)
+        assert core.statistics().threads_parked == before
+
+    run(body)
+
+
+def test_a_raising_before_sleep_leaves_the_queue_as_a_timeout_would():
+    key = fresh_key()
+    calls = []
+
+    def before_sleep():
+        raise KeyError("boom")
+
+    async def body():
+        with pytest.raises(KeyError) as caught:
+            await park_async(key, before_sleep=before_sleep, timed_out=lambda k, last: calls.append(last))
+        return interrupted_result(caught.value)
+
+    assert run(body) is TimedOut
+    assert calls == [True] and parked_count(key) == 0
+
+
+def test_cancelled_while_parked_leaves_the_queue():
+    key = fresh_key()
+    calls = []
+
+    async def body():
+        task = await parked_task(key, timed_out=lambda k, last: calls.append(last), timeout=None)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as caught:
+            await task
+        return interrupted_result(caught.value)
+
+    assert run(body) is TimedOut
+    assert calls == [True] and parked_count(key) == 0
+    assert unpark_one(key).unparked_threads == 0  # nobody left to wake
+
+
+def test_cancelled_after_an_unparker_took_it_reports_what_it_was_handed():
+    # The unparker hands the task token 77 (say, ownership of a lock); the task is cancelled
+    # before it runs again: interrupted_result says Unparked(77), so nothing handed is lost.
+    key = fresh_key()
+    calls = []
+
+    async def body():
+        task = await parked_task(key, timed_out=lambda k, last: calls.append(last))
+        assert unpark_one(key, lambda result: 77).unparked_threads == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as caught:
+            await task
+        return interrupted_result(caught.value)
+
+    assert run(body) == Unparked(77)
+    assert calls == [] and parked_count(key) == 0
+
+
+def test_cancelled_before_it_parks_queues_nothing():
+    key = fresh_key()
+
+    async def body():
+        task = asyncio.ensure_future(park_async(key))
+        task.cancel()  # before it ever runs
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+        return parked_count(key)
+
+    assert run(body) == 0
+
+
+def test_asyncio_timeout_cancels_a_wait_cleanly():
+    key = fresh_key()
+
+    async def body():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(park_async(key), 0.01)
+        return parked_count(key)
+
+    assert run(body) == 0
+
+
+def test_a_task_on_one_loop_wakes_a_task_on_another():
+    key = fresh_key()
+    parked = threading.Event()
+    results: list[Any] = []
+
+    def other_loop():
+        async def wait():
+            task = asyncio.ensure_future(park_async(key, timeout=BOUND))
+            await until(lambda: parked_count(key) == 1, "the task on the other loop to park")
+            parked.set()
+            results.append(await task)
+
+        asyncio.run(wait())
+
+    worker = start(other_loop)
+    assert parked.wait(BOUND)
+
+    async def body():
+        unpark_one(key, lambda result: 12)
+
+    run(body)
+    worker.finish()
+    assert results == [Unparked(12)]
+
+
+def test_a_task_wakes_a_parked_thread():
+    key = fresh_key()
+    thread = park_thread(key)
+
+    async def body():
+        return unpark_one(key, lambda result: 6).unparked_threads
+
+    assert run(body) == 1
+    assert thread.finish() == Unparked(6)
+
+
+def test_waking_a_task_whose_loop_is_closed_does_not_raise():
+    key = fresh_key()
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(park_async(key, timeout=BOUND))
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert parked_count(key) == 1
+    loop.close()  # the task will never run again (asyncio warns that it is pending)
+    waker = start(unpark_one, key, lambda result: 1)
+    assert waker.finish().unparked_threads == 1
+    assert parked_count(key) == 0
+    task._log_destroy_pending = False  # the pending task is the point of this test
+
+
+def test_ten_thousand_waiting_tasks_keep_the_buckets_short():
+    keys = [fresh_key() for _ in range(10_000)]
+
+    async def body():
+        before = core.statistics().buckets
+        tasks = [asyncio.ensure_future(park_async(key, timeout=BOUND)) for key in keys]
+        await until(lambda: core.statistics().threads_parked >= len(keys), "10,000 tasks to park")
+        buckets = core.statistics().buckets
+        longest = max(len(bucket.queue) for bucket in core.state.table.buckets)
+        for key in keys:
+            unpark_one(key)
+        results = await asyncio.gather(*tasks)
+        return before, buckets, longest, results
+
+    before, buckets, longest, results = run(body)
+    assert buckets >= 10_000 > before
+    assert longest <= 16, f"a bucket holds {longest} waiters"
+    assert all(result == Unparked(0) for result in results)
+    assert core.state.waiting_tasks == 0
+
+
+def test_mixed_stress_threads_and_tasks_hand_a_baton_around():
+    # A baton (a token) passes through N threads and M tasks on one key: each waiter, woken,
+    # counts and wakes the next. Exact counts, no lost wake-up, bounded.
+    key = fresh_key()
+    rounds = 200
+    count = [0]
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def pass_on() -> None:
+        with lock:
+            count[0] += 1
+            finished = count[0] >= rounds
+        if finished:
+            done.set()
+            unpark_all(key)
+        else:
+            while unpark_one(key).unparked_threads == 0 and not done.is_set():
+                time.sleep(0.0001)
+
+    def thread_body():
+        while not done.is_set():
+            if core.park(key, timeout=BOUND) is TimedOut:
+                raise AssertionError("a thread waited BOUND seconds for the baton")
+            if not done.is_set():
+                pass_on()
+
+    async def task_body():
+        while not done.is_set():
+            if await park_async(key, timeout=BOUND) is TimedOut:
+                raise AssertionError("a task waited BOUND seconds for the baton")
+            if not done.is_set():
+                pass_on()
+
+    threads = [start(thread_body) for _ in range(3)]
+
+    async def body():
+        tasks = [asyncio.ensure_future(task_body()) for _ in range(3)]
+        await until(lambda: parked_count(key) == 6, "six waiters")
+        unpark_one(key)  # the first baton
+        await asyncio.gather(*tasks)
+
+    run(body)
+    for thread in threads:
+        thread.finish()
+    assert count[0] >= rounds and parked_count(key) == 0
