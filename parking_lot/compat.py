@@ -511,13 +511,13 @@ class Semaphore:
     True
     """
 
-    __slots__ = ("_value", "_guard", "_parked", "_key", "__weakref__")
+    __slots__ = ("_value", "_state_lock", "_parked", "_key", "__weakref__")
 
     def __init__(self, value: int = 1) -> None:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         self._value = value
-        self._guard = _thread.allocate_lock()  # guards _value
+        self._state_lock = _thread.allocate_lock()  # guards _value
         self._parked = False  # threads may be parked on _key: written under its bucket lock
         self._key = id(self)
 
@@ -525,7 +525,7 @@ class Semaphore:
         """Take one unit, waiting for one if *blocking* (at most *timeout* seconds); True if taken."""
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
-        with self._guard:
+        with self._state_lock:
             value = self._value
             if value:
                 self._value = value - 1
@@ -537,7 +537,7 @@ class Semaphore:
     __enter__ = acquire
 
     def _try_take(self) -> bool:
-        with self._guard:
+        with self._state_lock:
             value = self._value
             if value:
                 self._value = value - 1
@@ -548,12 +548,12 @@ class Semaphore:
         if timeout is not None and timeout <= 0:
             return self._try_take()
         deadline = _wait_deadline(timeout)
-        guard = self._guard
+        state_lock = self._state_lock
 
         def validate() -> bool:
-            # Under the bucket lock: announce, then look (the guard is the barrier between).
+            # Under the bucket lock: announce, then look (the state lock is the barrier between).
             self._parked = True
-            with guard:
+            with state_lock:
                 return self._value == 0
 
         def timed_out(_key: int, was_last_thread: bool) -> None:
@@ -570,7 +570,7 @@ class Semaphore:
         """Add *n* units, waking up to *n* waiting threads."""
         if n < 1:
             raise ValueError("n must be one or more")
-        with self._guard:
+        with self._state_lock:
             self._value += n
         if self._parked:
             self._wake(n)
@@ -613,7 +613,7 @@ class BoundedSemaphore(Semaphore):
         """Add *n* units; ValueError, changing nothing, if that would pass the initial value."""
         if n < 1:
             raise ValueError("n must be one or more")
-        with self._guard:
+        with self._state_lock:
             if self._value + n > self._initial_value:
                 raise ValueError("Semaphore released too many times")
             self._value += n
@@ -716,7 +716,7 @@ class Barrier:
         self._parties = parties
         self._action = action
         self._timeout = timeout
-        self._guard = _thread.allocate_lock()  # guards _round and _broken
+        self._state_lock = _thread.allocate_lock()  # guards _round and _broken
         self._round = _Round()
         self._broken = False
         self._key = id(self)
@@ -746,7 +746,7 @@ class Barrier:
         if timeout is None:
             timeout = self._timeout
         while True:
-            with self._guard:
+            with self._state_lock:
                 if self._broken:
                     raise BrokenBarrierError
                 current = self._round
@@ -770,7 +770,7 @@ class Barrier:
         except BaseException:
             self._break()
             raise
-        with self._guard:
+        with self._state_lock:
             if current.outcome is None:  # not broken or reset meanwhile
                 current.outcome = "passed"
                 self._round = _Round()
@@ -790,7 +790,7 @@ class Barrier:
                 # Otherwise woken, or validate saw the outcome; a wake-up meant for the
                 # round before (whose unpark_all came late) just loops.
         except BaseException:
-            with self._guard:
+            with self._state_lock:
                 if current.outcome is None:  # leave the round, as threading's count -= 1
                     current.count -= 1
             raise
@@ -799,7 +799,7 @@ class Barrier:
         return index
 
     def _break(self) -> None:
-        with self._guard:
+        with self._state_lock:
             self._broken = True
             if self._round.outcome is None:
                 self._round.outcome = "broken"
@@ -811,7 +811,7 @@ class Barrier:
 
     def reset(self) -> None:
         """Return to the empty state; threads waiting now get BrokenBarrierError."""
-        with self._guard:
+        with self._state_lock:
             if self._round.outcome is None:
                 self._round.outcome = "broken"
             self._round = _Round()

@@ -166,7 +166,7 @@ class ReadGuard(_Guard[T]):
         self._lock = None
         # RawRwLock.unlock_shared, inlined: this is half of every `with rw.read():`.
         raw = lock._raw
-        with raw._guard:
+        with raw._state_lock:
             state = raw._state
             raw._state = state - ONE_READER
         if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
@@ -322,7 +322,7 @@ class RwLock(Generic[T]):
     def read(self) -> ReadGuard[T]:
         # RawRwLock.lock_shared's fast path, inlined: the other half of `with rw.read():`.
         raw = self._raw
-        with raw._guard:
+        with raw._state_lock:
             state = raw._state
             if not state & WRITER:
                 raw._state = state + ONE_READER

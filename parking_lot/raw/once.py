@@ -74,11 +74,11 @@ class Once:
     (['init'], <OnceState.Done: 'done'>)
     """
 
-    __slots__ = ("_bits", "_guard", "_key", "__weakref__")
+    __slots__ = ("_bits", "_state_lock", "_key", "__weakref__")
 
     def __init__(self) -> None:
         self._bits = 0
-        self._guard = _thread.allocate_lock()
+        self._state_lock = _thread.allocate_lock()
         self._key = id(self)
 
     @property
@@ -118,7 +118,7 @@ class Once:
         claimed = False
         try:
             while True:
-                with self._guard:
+                with self._state_lock:
                     bits = self._bits
                     if bits & _DONE:
                         return
@@ -141,11 +141,11 @@ class Once:
 
     def _still_running(self) -> bool:
         # validate, under the bucket lock: sleep only while someone runs the function.
-        with self._guard:
+        with self._state_lock:
             return bool(self._bits & _LOCKED)
 
     def _finish(self, bits: int) -> None:
-        with self._guard:
+        with self._state_lock:
             self._bits = bits
         unpark_all(self._key)
 

@@ -1,6 +1,6 @@
 """RawRwLock: parking_lot's task-fair reader-writer lock (``raw_rwlock.rs``) on the Python parking lot.
 
-The state is one int, changed only under a small interpreter lock (``_guard``,
+The state is one int, changed only under a small interpreter lock (``_state_lock``,
 standing in for the compare-and-swap Python lacks), with parking_lot's layout:
 
 ==================  =========================================================
@@ -99,11 +99,11 @@ class RawRwLock:
     False
     """
 
-    __slots__ = ("_state", "_guard", "_key", "__weakref__")
+    __slots__ = ("_state", "_state_lock", "_key", "__weakref__")
 
     def __init__(self) -> None:
         self._state = 0
-        self._guard = _thread.allocate_lock()
+        self._state_lock = _thread.allocate_lock()
         self._key = id(self)
 
     # --- introspection -----------------------------------------------------------------
@@ -124,7 +124,7 @@ class RawRwLock:
     # --- exclusive ---------------------------------------------------------------------
 
     def _take_writer_bit(self, writer: list[bool]) -> bool:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & (WRITER | UPGRADABLE):
                 return False
@@ -133,7 +133,7 @@ class RawRwLock:
 
     def try_lock_exclusive(self) -> bool:
         """Take the write lock if nobody holds the lock at all."""
-        with self._guard:
+        with self._state_lock:
             if self._state & ~(PARKED | WRITER_PARKED):
                 return False
             self._state |= WRITER; return True  # noqa: E702 (one line: taken iff reported)
@@ -177,14 +177,14 @@ class RawRwLock:
             raise
 
     def unlock_exclusive(self) -> None:
-        with self._guard:
+        with self._state_lock:
             if self._state == WRITER:
                 self._state = 0
                 return
         self._unlock_exclusive_slow(False)
 
     def unlock_exclusive_fair(self) -> None:
-        with self._guard:
+        with self._state_lock:
             if self._state == WRITER:
                 self._state = 0
                 return
@@ -192,7 +192,7 @@ class RawRwLock:
 
     def _unlock_exclusive_slow(self, force_fair: bool) -> None:
         def callback(new_state: int, result: UnparkResult) -> int:
-            with self._guard:
+            with self._state_lock:
                 if result.unparked_threads and (force_fair or result.be_fair):
                     self._state = new_state | (PARKED if result.have_more_threads else 0)
                     return TOKEN_HANDOFF
@@ -215,7 +215,7 @@ class RawRwLock:
 
     def downgrade(self) -> None:
         """Turn the write lock into a read lock, waking readers that waited."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state + ONE_READER - WRITER
         if state & PARKED:
@@ -223,7 +223,7 @@ class RawRwLock:
 
     def downgrade_to_upgradable(self) -> None:
         """Turn the write lock into an upgradable read lock, waking readers that waited."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state + ONE_READER + UPGRADABLE - WRITER
         if state & PARKED:
@@ -232,7 +232,7 @@ class RawRwLock:
     # --- shared ------------------------------------------------------------------------
 
     def _try_shared(self, recursive: bool) -> bool:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & WRITER and (not recursive or not state & READERS_MASK):
                 return False
@@ -276,7 +276,7 @@ class RawRwLock:
         return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
     def unlock_shared(self) -> None:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state - ONE_READER
         if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
@@ -286,7 +286,7 @@ class RawRwLock:
         # The last reader left and a writer is parked on the second key: wake it,
         # clearing WRITER_PARKED under that key's bucket lock (parking_lot #465).
         def callback(result: UnparkResult) -> int:
-            with self._guard:
+            with self._state_lock:
                 self._state &= ~WRITER_PARKED
             return TOKEN_NORMAL
 
@@ -321,7 +321,7 @@ class RawRwLock:
     # --- upgradable --------------------------------------------------------------------
 
     def _try_upgradable(self) -> bool:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & (WRITER | UPGRADABLE):
                 return False
@@ -361,14 +361,14 @@ class RawRwLock:
         self._unlock_upgradable(True)
 
     def _unlock_upgradable(self, force_fair: bool) -> None:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if not state & PARKED:
                 self._state = state - ONE_READER - UPGRADABLE
                 return
 
         def callback(new_state: int, result: UnparkResult) -> int:
-            with self._guard:
+            with self._state_lock:
                 state = self._state - ONE_READER - UPGRADABLE
                 parked = PARKED if result.have_more_threads else 0
                 if result.unparked_threads and (force_fair or result.be_fair):
@@ -392,7 +392,7 @@ class RawRwLock:
 
     def downgrade_upgradable(self) -> None:
         """Turn the upgradable lock into a plain read lock (another thread may then upgrade)."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state - UPGRADABLE
         if state & PARKED:
@@ -400,7 +400,7 @@ class RawRwLock:
 
     def try_upgrade(self) -> bool:
         """Upgrade to the write lock if no other reader holds the lock; never blocks."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & READERS_MASK != ONE_READER:
                 return False
@@ -433,7 +433,7 @@ class RawRwLock:
     def _upgrade_slow(self, until_ns: int | None) -> bool:
         writer = [False]  # as in _lock_exclusive_slow
         try:
-            with self._guard:
+            with self._state_lock:
                 # Trade the upgradable read lock for WRITER; readers still inside drain out.
                 self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # noqa: E702
             return self._wait_for_readers(until_ns, ONE_READER | UPGRADABLE, writer)
@@ -459,7 +459,7 @@ class RawRwLock:
                 continue
 
             def validate() -> bool:
-                with self._guard:
+                with self._state_lock:
                     state = self._state
                     if not state & validate_flags:
                         return False  # the lock became available: do not sleep
@@ -505,7 +505,7 @@ class RawRwLock:
 
     def _writer_may_sleep(self) -> bool:
         # validate for the second key, under its bucket lock.
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if not state & READERS_MASK:
                 return False
@@ -521,7 +521,7 @@ class RawRwLock:
     def _give_writer_back(self, prev_value: int, writer: list[bool]) -> None:
         # Release WRITER (and WRITER_PARKED), restore what we held before (an upgradable
         # read lock, for an upgrade), and wake the threads WRITER was holding off.
-        with self._guard:
+        with self._state_lock:
             self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # noqa: E702
         self._wake_after_writer_left(prev_value)
 
@@ -545,13 +545,13 @@ class RawRwLock:
 
     def _clear_parked_unless_more(self, new_state: int, result: UnparkResult) -> int:
         if not result.have_more_threads:
-            with self._guard:
+            with self._state_lock:
                 self._state &= ~PARKED
         return TOKEN_NORMAL
 
     def _clear_parked_if_last(self, key: int, was_last_thread: bool) -> None:
         if was_last_thread:
-            with self._guard:
+            with self._state_lock:
                 self._state &= ~PARKED
 
     # --- context manager: the write lock ------------------------------------------------
