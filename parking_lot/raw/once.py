@@ -1,6 +1,6 @@
 """Once: run a function exactly once, with poisoning (the port of parking_lot's ``once.rs``).
 
-The state is DONE / POISONED / LOCKED bits changed under a small interpreter lock
+The state is DONE / POISONED / LOCKED bits changed under a small lock object
 (the compare-and-swap Python lacks); threads that find the function running park
 on the Once's ``id()`` until the runner finishes, then look again.  If the
 function raises, the Once is *poisoned*: the exception reaches the runner's

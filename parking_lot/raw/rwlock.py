@@ -1,6 +1,6 @@
 """RawRwLock: parking_lot's task-fair reader-writer lock (``raw_rwlock.rs``) on the Python parking lot.
 
-The state is one int, changed only under a small interpreter lock (``_state_lock``,
+The state is one int, changed only under a small lock object (``_state_lock``,
 standing in for the compare-and-swap Python lacks), with parking_lot's layout:
 
 ==================  =========================================================

@@ -25,7 +25,7 @@ An unparker that releases during the gap simply blocks for the microseconds unti
 the next slice begins, and if a handler raises instead, the parking lot gives
 the wait up with a past deadline, which takes the pending release (see above).
 
-The state is a Python int guarded by a per-parker interpreter lock (no C atomics
+The state is a Python int guarded by a per-parker lock object (no C atomics
 are available in ABI mode, and nothing may rely on the GIL).
 """
 
