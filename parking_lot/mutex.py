@@ -154,7 +154,9 @@ class MutexGuard(Generic[T]):
         The release is an ordinary ``unlock()`` (fair only on a FairMutex, or when
         the fairness timer says so): a waiter is woken but the block's own thread
         may take the mutex back first.  :meth:`unlocked_fair` hands it over.
-        RuntimeError if the guard has been released.
+        RuntimeError if the guard has been released.  If the lock at the end is
+        interrupted (Ctrl-C), the exception leaves with the mutex not held and the
+        guard released, so the outer ``with`` block releases nothing.
 
         >>> m = Mutex(0)
         >>> with m.lock() as guard:
