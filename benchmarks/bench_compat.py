@@ -4,6 +4,8 @@ Targets (issue #6): Semaphore acquire+release >= 2x threading.Semaphore; Event.w
 a set event >= 3x; set/wait ping-pong >= 1x; Barrier (8 threads) >= 1.5x;
 Condition ping-pong >= 1x and notify_all to 16 waiters >= 1.5x; ``with lock:``
 >= 0.6x threading.Lock, acquire()/release() >= 0.5x; RLock ``with`` >= 0.4x.
+Ratios are our throughput over threading's (above 1: faster), as in
+``python -m parking_lot bench``; the scenarios and the harness are in ``parking_lot.bench``.
 
 Run: ``python benchmarks/bench_compat.py [--quick]``.
 """
@@ -11,31 +13,25 @@ Run: ``python benchmarks/bench_compat.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from harness import measure, report  # noqa: E402
-
-import parking_lot.compat as compat  # noqa: E402
-from parking_lot.bench import (  # noqa: E402
+import parking_lot.compat as compat
+from parking_lot.bench import (
     acquire_release,
     barrier_rounds,
     condition_notify_all,
     condition_pingpong,
     event_pingpong,
     event_wait_set,
+    measure,
+    report,
     semaphore,
     with_lock,
 )
 
-IMPLEMENTATIONS = {"threading": threading, "parking_lot": compat}
-
-
 SCENARIOS = [
-    # name, candidate factory, ops (full, quick)
+    # name, candidate factory (given threading or parking_lot.compat), ops (full, quick)
     ("with Lock", lambda mod: with_lock(mod, "Lock"), (300_000, 50_000)),
     ("Lock acquire/release", acquire_release, (300_000, 50_000)),
     ("with RLock", lambda mod: with_lock(mod, "RLock"), (300_000, 50_000)),

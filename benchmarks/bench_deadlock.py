@@ -3,7 +3,8 @@
 "Off" runs the very methods a build without the feature would (``enable()`` swaps
 them in, ``disable()`` puts the originals back; this script checks identity), so
 off-versus-never is a measurement of noise.  "On" adds one recorded acquire and
-one recorded release per iteration.
+one recorded release per iteration.  Ratios are throughput over the never-enabled
+run's (above 1: faster), as in ``python -m parking_lot bench``.
 
 Run: ``python benchmarks/bench_deadlock.py [--quick]``.
 """
@@ -11,31 +12,11 @@ Run: ``python benchmarks/bench_deadlock.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from harness import measure, report  # noqa: E402
-
-from parking_lot import Mutex, compat, deadlock  # noqa: E402
-from parking_lot.bench import with_lock, with_mutex  # noqa: E402
-from parking_lot.mutex import MutexGuard  # noqa: E402
-
-
-with_compat_lock = with_lock(compat, "Lock")
-
-
-def toggled(fn, enabled: bool):
-    def run(n: int) -> float:
-        if enabled:
-            deadlock.enable()
-        try:
-            return fn(n)
-        finally:
-            deadlock.disable()
-
-    return run
+from parking_lot import Mutex, compat
+from parking_lot.bench import measure, report, with_deadlock_detection, with_lock, with_mutex
+from parking_lot.mutex import MutexGuard
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,12 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     pristine = (Mutex.lock, MutexGuard.__exit__, compat.Lock.__enter__, compat.Lock.__exit__)
     ops, rounds = (50_000, 3) if args.quick else (300_000, 7)
     print(f"Python {sys.version.split()[0]}")
-    for name, fn in (("with Mutex.lock()", with_mutex), ("with compat.Lock()", with_compat_lock)):
+    for name, fn in (("with Mutex.lock()", with_mutex), ("with compat.Lock()", with_lock(compat, "Lock"))):
         results = measure(
             {
                 f"{name}, never enabled": fn,
-                f"{name}, detection on": toggled(fn, True),
-                f"{name}, after disable()": toggled(fn, False),
+                f"{name}, detection on": with_deadlock_detection(fn, True),
+                f"{name}, after disable()": with_deadlock_detection(fn, False),
             },
             ops,
             rounds,

@@ -5,7 +5,10 @@ Every scenario times our primitive and its reference the same way, interleaved
 a noisy neighbour slows both alike, so the *ratio* is the figure to read.
 ``ratio`` is our throughput over the reference's (above 1: we are faster).
 
-The scripts in ``benchmarks/`` print more detail for each layer.
+The scripts in ``benchmarks/`` print more detail for each layer.  They use this
+module's harness (:func:`measure`, :func:`report`: the same interleaving, and the
+same convention, a candidate's throughput over the reference's) and its scenario
+code, so every scenario is defined once.
 
 Every helper thread a scenario starts is a daemon thread: when Ctrl-C stops the main
 thread in the middle of a scenario, a helper left waiting for its partner (a ping-pong,
@@ -25,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any
 
-from . import compat
+from . import compat, core
 from .condvar import Condvar
 from .mutex import FairMutex, Mutex
 from .raw.mutex import RawMutex
@@ -301,9 +304,39 @@ def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
         started = time.perf_counter()
         for worker in workers:
             worker.join()
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        if counter[0] != 4 * per_thread:
+            raise AssertionError(f"the lock let increments through: {counter[0]} of {4 * per_thread}")
+        return elapsed
 
     return run
+
+
+def fairness_spread(make_cm: Callable[[], Any], seconds: float, threads: int = 4) -> float:
+    """max/min acquisitions per thread while *threads* threads take ``make_cm()`` for *seconds*.
+
+    1.0 is perfectly even; a lock that lets one thread re-take it while others wait
+    (eventual fairness, or none) shows larger figures.
+    """
+    counts = [0] * threads
+    stop = threading.Event()
+    ready = threading.Barrier(threads + 1)
+
+    def work(index: int) -> None:
+        ready.wait()
+        while not stop.is_set():
+            with make_cm():
+                counts[index] += 1
+
+    workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    ready.wait()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return max(counts) / max(1, min(counts))
 
 
 def condvar_pingpong(n: int) -> float:
@@ -350,6 +383,238 @@ def condvar_notify_all(rounds: int, waiters: int = 16) -> float:
     for thread in threads:
         thread.join()
     return time.perf_counter() - started
+
+
+# --- the parking lot itself ------------------------------------------------------------------------------
+
+
+def _pingpong(side_a: Callable[[int], None], side_b: Callable[[int, threading.Barrier], None], rounds: int) -> float:
+    """Run two sides of a ping-pong for *rounds* round trips; the seconds side A took."""
+    ready = threading.Barrier(2)
+    b = threading.Thread(target=side_b, args=(rounds, ready), daemon=True)
+    b.start()
+    ready.wait()
+    started = time.perf_counter()
+    side_a(rounds)
+    elapsed = time.perf_counter() - started
+    b.join()
+    return elapsed
+
+
+def lot_pingpong(rounds: int) -> float:
+    """Two threads pass a ball back and forth with ``park`` / ``unpark_one``; *rounds* round trips."""
+    key_a, key_b = id(object()) | 1 << 60, id(object()) | 1 << 61
+    ball = {key_a: False, key_b: False}  # "the ball is here", read and written under the key's bucket lock
+
+    def make_side(key: int) -> tuple[Callable[[core.UnparkResult], int], Callable[[], bool]]:
+        def give_callback(result: core.UnparkResult) -> int:
+            ball[key] = result.unparked_threads == 0  # nobody parked: leave the ball for later
+            return 1
+
+        def take_validate() -> bool:
+            if ball[key]:
+                ball[key] = False
+                return False  # the ball was already here: do not park
+            return True
+
+        return give_callback, take_validate
+
+    give_to_a, take_a = make_side(key_a)
+    give_to_b, take_b = make_side(key_b)
+    park, unpark_one = core.park, core.unpark_one
+
+    def side_b(n: int, ready: threading.Barrier) -> None:
+        ready.wait()
+        for _ in range(n):
+            park(key_b, take_b)
+            unpark_one(key_a, give_to_a)
+
+    def side_a(n: int) -> None:
+        for _ in range(n):
+            unpark_one(key_b, give_to_b)
+            park(key_a, take_a)
+
+    return _pingpong(side_a, side_b, rounds)
+
+
+def _symmetric_pingpong(
+    rounds: int, pass_to: Callable[[Any, Any], None], wait: Callable[[Any], None], a: Any, b: Any
+) -> float:
+    """Ping-pong on two waitable objects: ``pass_to(theirs, mine)`` wakes the other side."""
+
+    def side_b(n: int, ready: threading.Barrier) -> None:
+        ready.wait()
+        for _ in range(n):
+            wait(b)
+            pass_to(a, b)
+
+    def side_a(n: int) -> None:
+        for _ in range(n):
+            pass_to(b, a)
+            wait(a)
+
+    return _pingpong(side_a, side_b, rounds)
+
+
+def raw_pingpong(backend: str) -> Candidate:
+    """:func:`lot_pingpong` done straight on *backend*'s OS primitive, without the parking lot.
+
+    futex: the futex parker's own C calls; keyed_event: a release per pass (a
+    rendezvous); wait_address: WaitOnAddress / WakeByAddressSingle; portable: a
+    lock object handed back and forth.
+    """
+    if backend == "futex":
+        from ._ffi._futex import ffi, lib  # type: ignore[import-not-found, unused-ignore]
+
+        def pass_futex(word: Any, mine: Any) -> None:
+            lib.pl_atomic_store(mine, 1)
+            lib.pl_atomic_store(word, 0)
+            lib.pl_futex_wake(word, 1)
+
+        def wait_futex(mine: Any) -> None:
+            lib.pl_futex_park(mine, -1)  # the same one-call wait the futex parker uses
+
+        return lambda rounds: _symmetric_pingpong(
+            rounds, pass_futex, wait_futex, ffi.new("int32_t *", 1), ffi.new("int32_t *", 1)
+        )
+    if backend == "keyed_event":
+        from ._ffi._keyed_event import ffi as ke_ffi  # type: ignore[import-not-found, unused-ignore]
+        from .thread_parker import keyed_event
+
+        event = keyed_event.get_keyed_event()
+
+        def release(key: Any, mine: Any) -> None:
+            event.release(key)  # a rendezvous: returns once the other side waits
+
+        def wait_key(key: Any) -> None:
+            event.wait(key, None)
+
+        new_key = ke_ffi.new
+        return lambda rounds: _symmetric_pingpong(rounds, release, wait_key, new_key("uint64_t *"), new_key("uint64_t *"))
+    if backend == "wait_address":
+        from ._ffi._wait_address import ffi as wa_ffi  # type: ignore[import-not-found, unused-ignore]
+        from .thread_parker import wait_address
+
+        wa_lib = wait_address._load()
+        one = wa_ffi.new("size_t *", 1)
+        size = wa_ffi.sizeof("size_t")
+
+        def wake(word: Any, mine: Any) -> None:
+            mine[0] = 1
+            word[0] = 0
+            wa_lib.WakeByAddressSingle(word)
+
+        def wait_word(mine: Any) -> None:
+            while mine[0] != 0:
+                wa_lib.WaitOnAddress(mine, one, size, 0xFFFFFFFF)
+
+        return lambda rounds: _symmetric_pingpong(
+            rounds, wake, wait_word, wa_ffi.new("size_t *", 1), wa_ffi.new("size_t *", 1)
+        )
+
+    def run(rounds: int) -> float:  # portable: a lock handed back and forth
+        lock_a, lock_b = threading.Lock(), threading.Lock()
+        lock_a.acquire()
+        lock_b.acquire()
+        return _symmetric_pingpong(
+            rounds, lambda theirs, mine: theirs.release(), lambda mine: mine.acquire(), lock_a, lock_b
+        )
+
+    return run
+
+
+def uncontended_unpark_one(n: int) -> float:
+    """*n* ``unpark_one`` calls on a key nobody is parked on."""
+    key = id(object())
+    unpark_one = core.unpark_one
+    started = time.perf_counter()
+    for _ in range(n):
+        unpark_one(key)
+    return time.perf_counter() - started
+
+
+# --- deadlock detection ---------------------------------------------------------------------------------
+
+
+def with_deadlock_detection(fn: Candidate, enabled: bool) -> Candidate:
+    """*fn* run with :mod:`parking_lot.deadlock` enabled (or not), and disabled after it either way.
+
+    Disabled, the lock methods are the very functions a run that never enabled it
+    calls, so "off" against "never" measures noise.
+    """
+    from . import deadlock
+
+    def run(n: int) -> float:
+        if enabled:
+            deadlock.enable()
+        try:
+            return fn(n)
+        finally:
+            deadlock.disable()
+
+    return run
+
+
+# --- the harness ------------------------------------------------------------------------------------------
+
+
+def _dots_to_stderr(text: str) -> None:
+    print(text, end="", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Measurement:
+    """One candidate's timed rounds (seconds for *ops* operations each; the warm-up left out)."""
+
+    name: str
+    ops: int
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        """The median round, in seconds."""
+        return statistics.median(self.seconds)
+
+    @property
+    def ns_per_op(self) -> float:
+        return self.median / self.ops * 1e9
+
+    @property
+    def ops_per_second(self) -> float:
+        return self.ops / self.median
+
+
+def measure(
+    candidates: dict[str, Candidate],
+    ops: int,
+    rounds: int = 7,
+    progress: Callable[[str], None] = _dots_to_stderr,
+) -> dict[str, Measurement]:
+    """Run every candidate ``fn(ops)`` *rounds* times, interleaved (A B A B ...), after a discarded warm-up.
+
+    *progress* gets one ``"."`` per round (with all candidates run), and ``"\\n"`` at the end.
+    """
+    results = {name: Measurement(name, ops) for name in candidates}
+    for round_index in range(rounds + 1):
+        for name, fn in candidates.items():
+            seconds = fn(ops)
+            if round_index:
+                results[name].seconds.append(seconds)
+        progress(".")
+    progress("\n")
+    return results
+
+
+def report(title: str, results: dict[str, Measurement], reference: str) -> str:
+    """A small table: ns/op, ops/s, and each candidate's throughput over *reference*'s (above 1: faster)."""
+    base = results[reference].ops_per_second
+    lines = [title, f"  {'candidate':<34} {'ns/op':>10} {'ops/s':>12} {'ratio vs ' + reference:>22}"]
+    for name, result in results.items():
+        lines.append(
+            f"  {name:<34} {result.ns_per_op:>10.0f} {result.ops_per_second:>12.0f} "
+            f"{result.ops_per_second / base:>21.2f}x"
+        )
+    return "\n".join(lines)
 
 
 # --- the table ---------------------------------------------------------------------------------------------
@@ -465,14 +730,9 @@ def run(selected: list[Scenario], quick: bool, progress: Callable[[str], None]) 
         ops = scenario.quick_ops if quick else scenario.ops
         result = Result(scenario.name, scenario.ours_name, scenario.reference_name, ops)
         progress(f"[{number}/{len(selected)}] {scenario.name} ")
-        for round_index in range(rounds + 1):
-            ours = scenario.ours(ops)
-            reference = scenario.reference(ops)
-            if round_index:
-                result.ours_seconds.append(ours)
-                result.reference_seconds.append(reference)
-            progress(".")
-        progress("\n")
+        timed = measure({"ours": scenario.ours, "reference": scenario.reference}, ops, rounds, progress)
+        result.ours_seconds = timed["ours"].seconds
+        result.reference_seconds = timed["reference"].seconds
         results.append(result)
     return results
 

@@ -694,7 +694,7 @@ class Barrier:
         self._parties = parties
         self._action = action
         self._timeout = timeout
-        self._guard = _thread.allocate_lock()  # guards _round and _broken
+        self._state_lock = _thread.allocate_lock()  # guards _round and _broken
         self._round = _Round()
         self._broken = False
         self._key = id(self)
@@ -724,7 +724,7 @@ class Barrier:
         if timeout is None:
             timeout = self._timeout
         while True:
-            with self._guard:
+            with self._state_lock:
                 if self._broken:
                     raise BrokenBarrierError
                 current = self._round
@@ -748,7 +748,7 @@ class Barrier:
         except BaseException:
             self._break()
             raise
-        with self._guard:
+        with self._state_lock:
             if current.outcome is None:  # not broken or reset meanwhile
                 current.outcome = "passed"
                 self._round = _Round()
@@ -768,7 +768,7 @@ class Barrier:
                 # Otherwise woken, or validate saw the outcome; a wake-up meant for the
                 # round before (whose unpark_all came late) just loops.
         except BaseException:
-            with self._guard:
+            with self._state_lock:
                 if current.outcome is None:  # leave the round, as threading's count -= 1
                     current.count -= 1
             raise
@@ -777,7 +777,7 @@ class Barrier:
         return index
 
     def _break(self) -> None:
-        with self._guard:
+        with self._state_lock:
             self._broken = True
             if self._round.outcome is None:
                 self._round.outcome = "broken"
@@ -789,7 +789,7 @@ class Barrier:
 
     def reset(self) -> None:
         """Return to the empty state; threads waiting now get BrokenBarrierError."""
-        with self._guard:
+        with self._state_lock:
             if self._round.outcome is None:
                 self._round.outcome = "broken"
             self._round = _Round()

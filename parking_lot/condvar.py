@@ -103,16 +103,12 @@ class Condvar(RawCondvar):
             RuntimeError: as :meth:`wait`.
         """
         guard._check()
-        try:
-            return self.wait_while_raw(guard._raw, lambda: predicate(guard._mutex._value), timeout)
-        finally:
-            guard._held = True
+        guard._detach()  # as in _wait_guard
+        return self.wait_while_raw(guard._raw, lambda: predicate(guard._mutex._value), timeout)
 
     def _wait_guard(self, guard: MutexGuard[Any], timeout: float | None, deadline: float | None) -> WaitTimeoutResult:
         guard._check()
-        try:
-            return self.wait_raw(guard._raw, timeout, deadline)
-        finally:
-            # The guard object is shared by every lock() of its mutex: while we slept
-            # another thread held and released it.  We hold the mutex again now.
-            guard._held = True
+        # The mutex is let go while the guard's block goes on: detached (see mutex.py), the
+        # guard stays held throughout, as wait_raw holds the mutex again when it returns or raises.
+        guard._detach()
+        return self.wait_raw(guard._raw, timeout, deadline)

@@ -57,7 +57,7 @@ from .raw.condvar import Condvar
 from .raw.mutex import RawFairMutex, RawMutex
 from .raw.once import Once
 from .raw.rwlock import RawRwLock
-from .rwlock import ReadGuard, RwLock
+from .rwlock import ReadGuard, RwLock, UpgradableReadGuard, WriteGuard
 
 __all__ = [
     "Cycle",
@@ -417,6 +417,9 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     def raw_key(obj: Any) -> int:  # Mutex, MutexGuard, RwLock: the key of the raw lock inside
         return int(obj._raw._key)
 
+    def held_guard_key(obj: Any) -> int | None:  # MutexGuard: None once released (its exit then does nothing)
+        return int(obj._raw._key) if obj._held else None
+
     def rlock(obj: Any) -> int:
         return id(obj._mutex)
 
@@ -451,7 +454,7 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     for name in ("try_lock", "try_lock_for", "try_lock_until"):
         plan.append((Mutex, name, acq(raw_key, _IF_TRUE)))
     for name in ("__exit__", "unlock", "unlock_fair"):
-        plan.append((MutexGuard, name, rel(raw_key, exclusive=True)))
+        plan.append((MutexGuard, name, rel(held_guard_key, exclusive=True)))
     plan.append((MutexGuard, "bump", reacq(raw_key, exclusive=True)))
     # (MutexGuard.unlocked() is transparent: RawMutex.unlock, then RawMutex.lock.)
     # RwLock: every mode on the one key; upgrades and downgrades keep holding it.
@@ -478,6 +481,10 @@ def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[...
     # (downgrade keeps the key held and is not upgradable: nothing to record.)
     plan.append((RwLock, "read", acq(raw_key)))  # its fast path is inlined
     plan.append((ReadGuard, "__exit__", rel(read_guard, exclusive=False)))  # inlined unlock_shared
+    # The guards' bumps are RawRwLock's bump_* written out step by step: tracked whole, as those are.
+    plan.append((ReadGuard, "_bump", reacq(read_guard, exclusive=False)))
+    plan.append((WriteGuard, "_bump", reacq(read_guard, exclusive=True)))
+    plan.append((UpgradableReadGuard, "_bump", reacq(read_guard, exclusive=False, upgradable=True)))
     # compat: Lock inlines its fast paths, RLock keeps owner and count itself.
     plan.append((compat.Lock, "acquire", acq(own, _IF_TRUE)))
     plan.append((compat.Lock, "__enter__", acq(own)))

@@ -12,7 +12,20 @@ The guard is made once per mutex and handed out by every ``lock()`` (allocating
 one per lock costs a third of the uncontended throughput).  It is valid from the
 ``lock()`` that returned it until its release; touching it after that raises
 RuntimeError.  Because the object is reused, a stale guard from an earlier
-``lock()`` is only caught while the mutex is not locked again.
+``lock()`` released by leaving its ``with`` block is only caught while the mutex is
+not locked again.
+
+A guard that lets the mutex go while its ``with`` block goes on (``unlock()``,
+``unlock_fair()``, ``bump()``, ``unlocked()``, a Condvar wait) first gives the
+mutex a new guard object for other ``lock()`` calls, so that no other thread's
+lock can ever be released through it: the block's exit releases the mutex only if
+this guard holds it then, and leaves a guard released inside the block alone.
+
+>>> m = Mutex(0)
+>>> with m.lock() as guard:
+...     guard.unlock()        # released early: leaving the block does nothing more
+>>> m.is_locked()
+False
 """
 
 from __future__ import annotations
@@ -72,6 +85,11 @@ class MutexGuard(Generic[T]):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if not self._held:
+            # Released inside the block (unlock(), unlock_fair(), or a bump() or
+            # unlocked() whose relock was interrupted).  Such a guard was detached
+            # first, so no other thread's lock() can have made it held again.
+            return
         # inlined: RawMutex.unlock (this is half of every `with m.lock():`)
         self._held = False
         raw = self._raw
@@ -82,26 +100,40 @@ class MutexGuard(Generic[T]):
         if raw._parked:  # a thread parked between the check and the release
             raw._wake_one()
 
+    def _detach(self) -> None:
+        """Give the mutex a new guard for its next ``lock()`` calls (call with the mutex held).
+
+        Before this guard lets the mutex go while its ``with`` block goes on: from
+        then on only this block's thread ever sets or reads its ``_held``, so the
+        block's exit can trust it.  The mutex is held, so no ``lock()`` is between
+        taking the LOCKED bit and reading ``Mutex._guard``.
+        """
+        mutex = self._mutex
+        mutex._guard = MutexGuard(mutex)
+
     def unlock(self) -> None:
-        """Release the mutex now (``with`` does it on exit).
+        """Release the mutex now; leaving the ``with`` block then does nothing more.
 
         Raises:
             RuntimeError: the guard has been released already.
         """
         self._check()
+        self._detach()
         self._held = False
         self._raw.unlock()
 
     def unlock_fair(self) -> None:
         """Release the mutex, handing it to the longest waiter if there is one.
 
-        Port of ``MutexGuard::unlock_fair`` (lock_api) over ``unlock_fair`` in
-        parking_lot's ``src/raw_mutex.rs``.
+        Leaving the ``with`` block then does nothing more.  Port of
+        ``MutexGuard::unlock_fair`` (lock_api) over ``unlock_fair`` in parking_lot's
+        ``src/raw_mutex.rs``.
 
         Raises:
             RuntimeError: the guard has been released already.
         """
         self._check()
+        self._detach()
         self._held = False
         self._raw.unlock_fair()
 
@@ -109,11 +141,16 @@ class MutexGuard(Generic[T]):
         """``unlock_fair()`` then ``lock()``, if a thread waits; RuntimeError if released.
 
         The longest waiter (a thread in ``lock()``, or a Condvar waiter that a
-        notify moved onto this mutex) has had the mutex before this returns.
+        notify moved onto this mutex) has had the mutex before this returns.  If
+        the relock is interrupted (Ctrl-C), the exception leaves with the mutex not
+        held and the guard released, so its ``with`` block releases nothing.
         """
         self._check()
-        self._raw.bump()
-        self._held = True  # the guard object is shared: the thread that had it meanwhile released it
+        raw = self._raw
+        if raw._parked:  # RawMutex.bump, step by step: the guard's flag follows the mutex
+            self._detach()
+            self._held = False; raw._unlock_slow(True)  # one-step: the guard is marked released before the mutex is, so an exception never leaves it claiming a lock it gave up
+            raw.lock(); self._held = True  # one-step: the guard is held again iff the relock returned
 
     @contextmanager
     def unlocked(self) -> Iterator[None]:
@@ -122,7 +159,9 @@ class MutexGuard(Generic[T]):
         The release is an ordinary ``unlock()`` (fair only on a FairMutex, or when
         the fairness timer says so): a waiter is woken but the block's own thread
         may take the mutex back first.  :meth:`unlocked_fair` hands it over.
-        RuntimeError if the guard has been released.
+        RuntimeError if the guard has been released.  If the lock at the end is
+        interrupted (Ctrl-C), the exception leaves with the mutex not held and the
+        guard released, so the outer ``with`` block releases nothing.
 
         >>> m = Mutex(0)
         >>> with m.lock() as guard:
@@ -131,13 +170,13 @@ class MutexGuard(Generic[T]):
         False
         """
         self._check()
+        self._detach()
         self._held = False
         self._raw.unlock()
         try:
             yield
         finally:
-            self._raw.lock()
-            self._held = True
+            self._raw.lock(); self._held = True  # one-step: the guard is held again iff the relock returned
 
     @contextmanager
     def unlocked_fair(self) -> Iterator[None]:
@@ -154,13 +193,13 @@ class MutexGuard(Generic[T]):
         False
         """
         self._check()
+        self._detach()
         self._held = False
         self._raw.unlock_fair()
         try:
             yield
         finally:
-            self._raw.lock()
-            self._held = True
+            self._raw.lock(); self._held = True  # one-step: the guard is held again iff the relock returned
 
     def __repr__(self) -> str:
         state = "held" if self._held else "released"

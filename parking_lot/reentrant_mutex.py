@@ -68,11 +68,22 @@ class ReentrantMutexGuard(Generic[T]):
         With nested locks of this thread outstanding nothing can be let go and
         this returns at once (see :meth:`RawReentrantMutex.bump
         <parking_lot.raw.RawReentrantMutex.bump>`).  RuntimeError if this guard has
-        been released.
+        been released.  If the relock is interrupted (Ctrl-C), the exception leaves
+        with the mutex not held and this guard released.
         """
         if not self._held:
             raise RuntimeError("this guard has already been released")
-        self._mutex._raw.bump()
+        raw = self._mutex._raw
+        owned = raw.is_owned_by_current_thread()
+        try:
+            raw.bump()
+        except BaseException:
+            # Interrupted (Ctrl-C) while letting go or taking the mutex back:
+            # RawReentrantMutex.bump cleared the owner as it let go and has not set it
+            # again, so this guard holds nothing now and its ``with`` must not unlock.
+            if owned and not raw.is_owned_by_current_thread():
+                self._held = False
+            raise
 
     def __enter__(self) -> ReentrantMutexGuard[T]:
         return self
@@ -80,7 +91,8 @@ class ReentrantMutexGuard(Generic[T]):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.unlock()
+        if self._held:  # not if released inside the block (unlock(), or an interrupted bump())
+            self.unlock()
 
 
 class ReentrantMutex(Generic[T]):

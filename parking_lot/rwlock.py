@@ -35,7 +35,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from .raw.rwlock import ONE_READER, READERS_MASK, WRITER, WRITER_PARKED, RawRwLock
+from .raw.rwlock import ONE_READER, PARKED, READERS_MASK, WRITER, WRITER_PARKED, RawRwLock
 
 T = TypeVar("T")
 G = TypeVar("G", bound="_Guard[Any]")
@@ -108,8 +108,12 @@ class _Guard(Generic[T]):
 
         The threads let in have had the lock before this returns (for a read guard:
         the writer waiting for the readers to leave).  The guard stays valid.
-        RuntimeError if the guard has been released.
+        RuntimeError if the guard has been released.  If the relock is interrupted
+        (Ctrl-C), the exception leaves with the lock not held and the guard
+        released, so its ``with`` block releases nothing.
         """
+        # Each _bump is its RawRwLock bump_* written out as a release and a lock, with
+        # ``_lock`` cleared as the lock is let go and set again on the relock's line.
         self._bump(self._held_lock())
 
     def _release_successor(self) -> None:
@@ -166,7 +170,7 @@ class ReadGuard(_Guard[T]):
         self._lock = None
         # RawRwLock.unlock_shared, inlined: this is half of every `with rw.read():`.
         raw = lock._raw
-        with raw._guard:
+        with raw._state_lock:
             state = raw._state
             raw._state = state - ONE_READER
         if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
@@ -179,7 +183,10 @@ class ReadGuard(_Guard[T]):
         lock._raw.unlock_shared_fair()
 
     def _bump(self, lock: RwLock[T]) -> None:
-        lock._raw.bump_shared()
+        raw = lock._raw
+        if raw._state & WRITER:  # RawRwLock.bump_shared, step by step (see _Guard.bump)
+            self._lock = None; raw.unlock_shared()  # one-step: the guard is marked released before the lock is, so an exception never leaves it claiming a lock it gave up
+            raw.lock_shared(); self._lock = lock  # one-step: the guard is held again iff the relock returned
 
 
 class UpgradableReadGuard(_Guard[T]):
@@ -209,7 +216,10 @@ class UpgradableReadGuard(_Guard[T]):
         lock._raw.unlock_upgradable_fair()
 
     def _bump(self, lock: RwLock[T]) -> None:
-        lock._raw.bump_upgradable()
+        raw = lock._raw
+        if raw._state & PARKED:  # RawRwLock.bump_upgradable, step by step (see _Guard.bump)
+            self._lock = None; raw.unlock_upgradable_fair()  # one-step: the guard is marked released before the lock is, so an exception never leaves it claiming a lock it gave up
+            raw.lock_upgradable(); self._lock = lock  # one-step: the guard is held again iff the relock returned
 
     def upgrade(self) -> WriteGuard[T]:
         """Wait for the other readers to leave and become the writer (consumes this guard).
@@ -274,7 +284,10 @@ class WriteGuard(_Guard[T]):
         lock._raw.unlock_exclusive_fair()
 
     def _bump(self, lock: RwLock[T]) -> None:
-        lock._raw.bump_exclusive()
+        raw = lock._raw
+        if raw._state & PARKED:  # RawRwLock.bump_exclusive, step by step (see _Guard.bump)
+            self._lock = None; raw.unlock_exclusive_fair()  # one-step: the guard is marked released before the lock is, so an exception never leaves it claiming a lock it gave up
+            raw.lock_exclusive(); self._lock = lock  # one-step: the guard is held again iff the relock returned
 
     def downgrade(self) -> ReadGuard[T]:
         """Become a reader without letting a writer in between (consumes this guard).
@@ -334,7 +347,7 @@ class RwLock(Generic[T]):
         """
         # RawRwLock.lock_shared's fast path, inlined: the other half of `with rw.read():`.
         raw = self._raw
-        with raw._guard:
+        with raw._state_lock:
             state = raw._state
             if not state & WRITER:
                 raw._state = state + ONE_READER

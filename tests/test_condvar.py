@@ -167,7 +167,11 @@ def test_wait_while_and_no_spurious_wakeups(mutex_class):
 
 def test_a_condvar_with_two_mutexes_is_an_error():
     m1, m2, cv = Mutex(0), Mutex(0), Condvar()
-    worker = start(lambda: (m1.lock(), cv.wait_for(m1._guard, BOUND), m1._guard.unlock()))
+    def waiter() -> None:
+        with m1.lock() as held:
+            cv.wait_for(held, BOUND)
+
+    worker = start(waiter)
     _parked_on(cv, 1)
     with m2.lock() as guard:
         with pytest.raises(RuntimeError, match="two different mutexes"):

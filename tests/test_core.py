@@ -134,23 +134,35 @@ def test_timed_out_reports_whether_it_was_the_last_thread():
 
 
 def test_a_timed_out_thread_in_the_middle_leaves_the_queue_in_order():
-    for _attempt in range(5):
+    timeout_ns = 500_000_000
+    while True:
         key = fresh_key()
         first = park_thread(key, park_token=1)
-        middle = start(core.park, key, None, None, None, 2, 0.5)
+
+        def middle_park(timeout: float = timeout_ns / 1e9) -> tuple[object, int]:
+            return core.park(key, None, None, None, 2, timeout), time.monotonic_ns()
+
+        started_ns = time.monotonic_ns()
+        middle = start(middle_park)
         wait_parked(key, 2)
         last = park_thread(key, park_token=3)
-        if middle.done.is_set():
-            core.unpark_all(key)
-            continue  # the machine was too slow to park `last` before `middle` timed out: retry
-        assert middle.finish() is TimedOut
-        tokens = []
-        core.unpark_filter(key, lambda t: tokens.append(t) or FilterOp.Skip, lambda r: 0)
-        assert tokens == [1, 3]
+        queued_behind = not middle.done.is_set()  # `last` parked while `middle` still waited
+        result, ended_ns = middle.finish()
+        # Never early, whether or not `last` made it in time: an early timeout is just
+        # what would have `middle` gone before `last` parks.
+        assert result is TimedOut
+        assert ended_ns - started_ns >= timeout_ns, f"timed out after {ended_ns - started_ns} ns of {timeout_ns}"
+        if queued_behind:
+            tokens = []
+            core.unpark_filter(key, lambda t: tokens.append(t) or FilterOp.Skip, lambda r: 0)
+            assert tokens == [1, 3]
         core.unpark_all(key)
         first.finish(), last.finish()
-        return
-    pytest.skip("could not park three threads within 0.5 s")
+        if queued_behind:
+            return
+        # The machine was too slow to park `last` within the timeout: again, with twice as long.
+        timeout_ns *= 2
+        assert timeout_ns <= BOUND * 1e9, "could not park three threads within BOUND"
 
 
 # --- requeue --------------------------------------------------------------------------

@@ -25,10 +25,24 @@ def _unpark(parker):
 def test_unpark_before_park_returns(parker_class):
     parker = parker_class()
     parker.prepare_park()
-    # Keyed-event releases are rendezvous, so the wake runs on its own thread.
-    waker = start(_unpark, parker)
-    parker.park()
+    unpark_locked = threading.Event()
+
+    def unpark():
+        handle = parker.unpark_lock()  # the unparker's state change comes before the park
+        unpark_locked.set()
+        handle.unpark()  # keyed events: a rendezvous with the park, so on a thread of its own
+
+    waker = start(unpark)
+    assert unpark_locked.wait(BOUND), "unpark_lock() did not return"
+    # The park on a thread of its own too: a lost wake-up fails finish() instead of hanging the run.
+    start(parker.park, name="parked").finish()
     waker.finish()
+    # The wake was consumed by that park: the next one waits out its deadline.
+    parker.prepare_park()
+    deadline = time.monotonic_ns() + 20_000_000
+    assert parker.park_until(deadline) is False
+    assert time.monotonic_ns() >= deadline
+    assert parker.timed_out() is True
 
 
 def test_park_then_unpark(parker_class):

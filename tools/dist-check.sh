@@ -28,7 +28,7 @@ if [ -n "${PARKING_LOT_DIST_OUT:-}" ]; then cp "$sdist" "$wheel" "$PARKING_LOT_D
 say "the sdist's contents"
 listing=$(tar -tzf "$sdist" | sed 's|^[^/]*/||')
 for needed in pyproject.toml setup.py build_ffi.py MANIFEST.in README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
-              docs/architecture.md examples/01_futex_style_wait.py tests/conftest.py benchmarks/harness.py \
+              docs/architecture.md examples/01_futex_style_wait.py tests/conftest.py benchmarks/bench_core.py \
               parking_lot/__init__.py parking_lot/py.typed parking_lot/_ffi/__init__.py; do
     grep -qxF "$needed" <<<"$listing" || { say "the sdist lacks $needed"; exit 1; }
 done

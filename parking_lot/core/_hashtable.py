@@ -2,7 +2,7 @@
 
 Port of the data half of parking_lot_core's ``parking_lot.rs``:
 
-* A :class:`Bucket` is an interpreter lock plus a FIFO queue of the threads
+* A :class:`Bucket` is a lock object (``_thread.lock``) plus a FIFO queue of the threads
   parked on the keys that hash to it (a Python list: O(1) append, C-speed scans
   and removals) and a fairness timer.
 * A :class:`HashTable` is ``2**hash_bits`` buckets.  Keys are spread with

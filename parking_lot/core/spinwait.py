@@ -50,8 +50,3 @@ class SpinWait:
         else:
             time.sleep(0)
         return True
-
-    def spin_no_yield(self) -> None:
-        """Busy-wait once, never yielding the CPU (the count saturates)."""
-        self._counter = min(self._counter + 1, _SPIN_LIMIT)
-        _relax(1 << self._counter)

@@ -38,7 +38,7 @@ from parking_lot.core import (
 
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawMutex
 
-_HANDOFF = Unparked(TOKEN_HANDOFF)
+_HANDED_OFF = Unparked(TOKEN_HANDOFF)
 _deadline_ns = deadline_ns  # wait_raw's keyword argument of the same name hides the function there
 
 
@@ -175,12 +175,12 @@ class Condvar:
         except BaseException as exc:
             # Interrupted (Ctrl-C): hold the mutex again before the exception leaves,
             # as the caller's `with` block expects to release it.
-            if state["unlocked"] and interrupted_result(exc) != _HANDOFF:
+            if state["unlocked"] and interrupted_result(exc) != _HANDED_OFF:
                 mutex.lock()
             raise
         if result is Invalid:  # validate refuses only a second mutex; ours is still held
             raise RuntimeError("a Condvar was used with two different mutexes at the same time")
-        if result != _HANDOFF:
+        if result != _HANDED_OFF:
             mutex.lock()
         return WaitTimeoutResult(not (result.is_unparked or state["requeued"]))
 

@@ -2,7 +2,7 @@
 
 Rust keeps a mutex in one atomic byte, LOCKED_BIT | PARKED_BIT, and takes it with
 one compare-and-swap.  Python has no CAS that costs less than a lock, so the
-LOCKED bit *is* an interpreter lock (``_thread.lock``, whose non-blocking
+LOCKED bit *is* a lock object (``_thread.lock``, whose non-blocking
 ``acquire`` is a test-and-set in C, ~40 ns) and the PARKED bit is a plain
 attribute that only changes under the parking lot's bucket lock for this
 mutex's key (``id(self)``).
@@ -46,7 +46,7 @@ The one subtle point is the fast unlock, which reads PARKED without the bucket
 lock.  A thread about to park sets PARKED and *then* tries to take LOCKED, both
 inside ``validate`` (under the bucket lock); the unlocker releases LOCKED and
 *then* checks PARKED.  Both middle steps are atomic read-modify-writes on the
-interpreter lock, which order the surrounding store and load on every memory
+lock object, which order the surrounding store and load on every memory
 model.  Whichever runs second sees the other's write, so either the
 parker sees the mutex free and retries instead of sleeping, or the unlocker sees
 PARKED and calls ``unpark_one``, which waits for that bucket lock and so finds

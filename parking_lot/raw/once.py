@@ -1,32 +1,10 @@
 """Once: run a function exactly once, with poisoning (the port of parking_lot's ``once.rs``).
 
 The state is DONE / POISONED / LOCKED bits changed under a small lock object,
-``_guard`` (the compare-and-swap Python lacks); threads that find the function
+``_state_lock`` (the compare-and-swap Python lacks); threads that find the function
 running park on the Once's ``id()`` until the runner finishes, then look again.
 
-========  ==========  ======  =================================================
-DONE      POISONED    LOCKED  state (``OnceState``), and how it is left
-========  ==========  ======  =================================================
-0         0           0       New: the first caller sets LOCKED (alone)
-0         0           1       InProgress: only the runner clears LOCKED, setting
-                              DONE (returned) or POISONED (raised), then wakes
-                              every parked thread
-0         1           0       Poisoned: ``call_once`` raises PoisonError;
-                              ``call_once_force`` sets LOCKED (alone, clearing
-                              POISONED) and runs again
-1         0           0       Done: final (nothing writes the bits again)
-========  ==========  ======  =================================================
-
-No other combination occurs: the word is only ever written whole, to exactly one
-of ``_LOCKED``, ``_DONE`` and ``_POISONED``, never or-ed together; so at most one
-bit is set, and LOCKED is set only by the one thread that saw it clear.
-
-Every write replaces the whole word under ``_guard``; the bits are read without
-it only by the fast check ``bits == DONE`` (a final state, so a stale read only
-sends the caller to the slow path) and by ``state`` (a snapshot).
-
-If the function raises, the Once is *poisoned*: the exception reaches the runner's
-caller, later ``call_once`` calls raise :class:`PoisonError`, and
+========  ==========  ======  ==========================================caller, later ``call_once`` calls raise :class:`PoisonError`, and
 ``call_once_force`` may run a function again (it is told the state was poisoned)
 to recover.
 """
@@ -98,11 +76,11 @@ class Once:
     (['init'], <OnceState.Done: 'done'>)
     """
 
-    __slots__ = ("_bits", "_guard", "_key", "__weakref__")
+    __slots__ = ("_bits", "_state_lock", "_key", "__weakref__")
 
     def __init__(self) -> None:
         self._bits = 0
-        self._guard = _thread.allocate_lock()
+        self._state_lock = _thread.allocate_lock()
         self._key = id(self)
 
     @property
@@ -142,7 +120,7 @@ class Once:
         claimed = False
         try:
             while True:
-                with self._guard:
+                with self._state_lock:
                     bits = self._bits
                     if bits & _DONE:
                         return
@@ -165,11 +143,11 @@ class Once:
 
     def _still_running(self) -> bool:
         # validate, under the bucket lock: sleep only while someone runs the function.
-        with self._guard:
+        with self._state_lock:
             return bool(self._bits & _LOCKED)
 
     def _finish(self, bits: int) -> None:
-        with self._guard:
+        with self._state_lock:
             self._bits = bits
         unpark_all(self._key)
 

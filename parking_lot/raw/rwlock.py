@@ -1,10 +1,10 @@
 """RawRwLock: parking_lot's task-fair reader-writer lock (``raw_rwlock.rs``) on the Python parking lot.
 
-The state is one int, changed only under a small interpreter lock (``_guard``,
+The state is one int, changed only under a small lock object (``_state_lock``,
 standing in for the compare-and-swap Python lacks), with parking_lot's layout:
 
 Each bit, its meaning, who changes it, and the rules that hold across bits
-(every change is made holding ``_guard``; "bucket lock" is the parking lot's
+(every change is made holding ``_state_lock``; "bucket lock" is the parking lot's
 lock of the key named):
 
 ``PARKED`` (0b0001)
@@ -126,11 +126,11 @@ class RawRwLock:
     False
     """
 
-    __slots__ = ("_state", "_guard", "_key", "__weakref__")
+    __slots__ = ("_state", "_state_lock", "_key", "__weakref__")
 
     def __init__(self) -> None:
         self._state = 0
-        self._guard = _thread.allocate_lock()
+        self._state_lock = _thread.allocate_lock()
         self._key = id(self)
 
     # --- introspection -----------------------------------------------------------------
@@ -151,7 +151,7 @@ class RawRwLock:
     # --- exclusive ---------------------------------------------------------------------
 
     def _take_writer_bit(self, writer: list[bool]) -> bool:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & (WRITER | UPGRADABLE):
                 return False
@@ -160,7 +160,7 @@ class RawRwLock:
 
     def try_lock_exclusive(self) -> bool:
         """Take the write lock if nobody holds the lock at all."""
-        with self._guard:
+        with self._state_lock:
             if self._state & ~(PARKED | WRITER_PARKED):
                 return False
             self._state |= WRITER; return True  # one-step: WRITER is taken iff reported
@@ -212,7 +212,7 @@ class RawRwLock:
         and releasing a lock not held corrupts its state.  Port of ``unlock_exclusive``
         in parking_lot's ``src/raw_rwlock.rs``.
         """
-        with self._guard:
+        with self._state_lock:
             if self._state == WRITER:
                 self._state = 0
                 return
@@ -226,7 +226,7 @@ class RawRwLock:
         :meth:`unlock_exclusive`).  Port of ``unlock_exclusive_fair`` (``RawRwLockFair``)
         in parking_lot's ``src/raw_rwlock.rs``.
         """
-        with self._guard:
+        with self._state_lock:
             if self._state == WRITER:
                 self._state = 0
                 return
@@ -234,7 +234,7 @@ class RawRwLock:
 
     def _unlock_exclusive_slow(self, force_fair: bool) -> None:
         def callback(new_state: int, result: UnparkResult) -> int:
-            with self._guard:
+            with self._state_lock:
                 if result.unparked_threads and (force_fair or result.be_fair):
                     self._state = new_state | (PARKED if result.have_more_threads else 0)
                     return TOKEN_HANDOFF
@@ -257,7 +257,7 @@ class RawRwLock:
 
     def downgrade(self) -> None:
         """Turn the write lock into a read lock, waking readers that waited."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state + ONE_READER - WRITER
         if state & PARKED:
@@ -265,7 +265,7 @@ class RawRwLock:
 
     def downgrade_to_upgradable(self) -> None:
         """Turn the write lock into an upgradable read lock, waking readers that waited."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state + ONE_READER + UPGRADABLE - WRITER
         if state & PARKED:
@@ -274,7 +274,7 @@ class RawRwLock:
     # --- shared ------------------------------------------------------------------------
 
     def _try_shared(self, recursive: bool) -> bool:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & WRITER and (not recursive or not state & READERS_MASK):
                 return False
@@ -324,7 +324,7 @@ class RawRwLock:
         ``unsafe``), and releasing a lock not held corrupts its state.  Port of
         ``unlock_shared`` in parking_lot's ``src/raw_rwlock.rs``.
         """
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state - ONE_READER
         if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
@@ -334,7 +334,7 @@ class RawRwLock:
         # The last reader left and a writer is parked on the second key: wake it,
         # clearing WRITER_PARKED under that key's bucket lock (parking_lot #465).
         def callback(result: UnparkResult) -> int:
-            with self._guard:
+            with self._state_lock:
                 self._state &= ~WRITER_PARKED
             return TOKEN_NORMAL
 
@@ -369,7 +369,7 @@ class RawRwLock:
     # --- upgradable --------------------------------------------------------------------
 
     def _try_upgradable(self) -> bool:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & (WRITER | UPGRADABLE):
                 return False
@@ -427,14 +427,14 @@ class RawRwLock:
         self._unlock_upgradable(True)
 
     def _unlock_upgradable(self, force_fair: bool) -> None:
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if not state & PARKED:
                 self._state = state - ONE_READER - UPGRADABLE
                 return
 
         def callback(new_state: int, result: UnparkResult) -> int:
-            with self._guard:
+            with self._state_lock:
                 state = self._state - ONE_READER - UPGRADABLE
                 parked = PARKED if result.have_more_threads else 0
                 if result.unparked_threads and (force_fair or result.be_fair):
@@ -458,7 +458,7 @@ class RawRwLock:
 
     def downgrade_upgradable(self) -> None:
         """Turn the upgradable lock into a plain read lock (another thread may then upgrade)."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             self._state = state - UPGRADABLE
         if state & PARKED:
@@ -466,7 +466,7 @@ class RawRwLock:
 
     def try_upgrade(self) -> bool:
         """Upgrade to the write lock if no other reader holds the lock; never blocks."""
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if state & READERS_MASK != ONE_READER:
                 return False
@@ -499,7 +499,7 @@ class RawRwLock:
     def _upgrade_slow(self, until_ns: int | None) -> bool:
         writer = [False]  # as in _lock_exclusive_slow
         try:
-            with self._guard:
+            with self._state_lock:
                 # Trade the upgradable read lock for WRITER; readers still inside drain out.
                 self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # one-step: WRITER is taken iff recorded
             return self._wait_for_readers(until_ns, ONE_READER | UPGRADABLE, writer)
@@ -525,7 +525,7 @@ class RawRwLock:
                 continue
 
             def validate() -> bool:
-                with self._guard:
+                with self._state_lock:
                     state = self._state
                     if not state & validate_flags:
                         return False  # the lock became available: do not sleep
@@ -571,7 +571,7 @@ class RawRwLock:
 
     def _writer_may_sleep(self) -> bool:
         # validate for the second key, under its bucket lock.
-        with self._guard:
+        with self._state_lock:
             state = self._state
             if not state & READERS_MASK:
                 return False
@@ -587,7 +587,7 @@ class RawRwLock:
     def _give_writer_back(self, prev_value: int, writer: list[bool]) -> None:
         # Release WRITER (and WRITER_PARKED), restore what we held before (an upgradable
         # read lock, for an upgrade), and wake the threads WRITER was holding off.
-        with self._guard:
+        with self._state_lock:
             self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # one-step: WRITER is given back iff the record says so
         self._wake_after_writer_left(prev_value)
 
@@ -611,13 +611,13 @@ class RawRwLock:
 
     def _clear_parked_unless_more(self, new_state: int, result: UnparkResult) -> int:
         if not result.have_more_threads:
-            with self._guard:
+            with self._state_lock:
                 self._state &= ~PARKED
         return TOKEN_NORMAL
 
     def _clear_parked_if_last(self, key: int, was_last_thread: bool) -> None:
         if was_last_thread:
-            with self._guard:
+            with self._state_lock:
                 self._state &= ~PARKED
 
     # --- context manager: the write lock ------------------------------------------------

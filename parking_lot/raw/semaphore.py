@@ -1,16 +1,16 @@
 """RawSemaphore: a counting semaphore on the parking lot (the protocol behind ``compat.Semaphore``).
 
-The count (``_value``) changes only under a small lock object (``_guard``, the
+The count (``_value``) changes only under a small lock object (``_state_lock``, the
 compare-and-swap Python lacks).  PARKED (``_parked``) says threads are parked,
 or about to park, on the key; like RawMutex's PARKED bit it is written only
 under that key's bucket lock, and read without it only by ``release``:
 
 * a waiter's ``validate`` (under the bucket lock) sets PARKED, *then* looks at the
-  count under ``_guard`` and sleeps only if it is 0;
-* ``release`` adds to the count under ``_guard``, *then* reads PARKED and wakes
+  count under ``_state_lock`` and sleeps only if it is 0;
+* ``release`` adds to the count under ``_state_lock``, *then* reads PARKED and wakes
   waiters only if it is set.
 
-The acquire/release of ``_guard`` between each pair orders the store before the
+The acquire/release of ``_state_lock`` between each pair orders the store before the
 load, so whichever of the two runs second sees the other's write: a waiter either
 sees the new count and does not sleep, or ``release`` sees PARKED and wakes it.
 PARKED goes back to ``have_more_threads`` with each wake-up, and to False when the
@@ -39,11 +39,11 @@ class RawSemaphore:
     on ``id(self)``, or on the face's id (:meth:`_inside`).
     """
 
-    __slots__ = ("_value", "_guard", "_parked", "_key", "__weakref__")
+    __slots__ = ("_value", "_state_lock", "_parked", "_key", "__weakref__")
 
     def __init__(self, value: int = 1) -> None:
         self._value = value
-        self._guard = _thread.allocate_lock()  # guards _value
+        self._state_lock = _thread.allocate_lock()  # guards _value
         self._parked = False  # threads may be parked on _key: written under its bucket lock
         self._key = id(self)
 
@@ -61,7 +61,7 @@ class RawSemaphore:
 
     def try_acquire(self) -> bool:
         """Take one unit if there is one; never blocks."""
-        with self._guard:
+        with self._state_lock:
             value = self._value
             if value:
                 self._value = value - 1
@@ -71,7 +71,7 @@ class RawSemaphore:
     def acquire(self, until_ns: int | None) -> bool:
         """Take one unit, parking until there is one or the ``time.monotonic_ns()`` deadline
         *until_ns* passes (None: no deadline); False if it passed with no unit taken."""
-        guard = self._guard
+        guard = self._state_lock
 
         def validate() -> bool:
             # Under the bucket lock: announce, then look (the guard is the barrier between).
@@ -95,7 +95,7 @@ class RawSemaphore:
         With *limit*, raise ValueError("Semaphore released too many times"), changing
         nothing, if the count would pass it (threading's BoundedSemaphore).
         """
-        with self._guard:
+        with self._state_lock:
             if limit is not None and self._value + n > limit:
                 raise ValueError("Semaphore released too many times")
             self._value += n

@@ -7,7 +7,7 @@ Four backends implement the contract of :mod:`parking_lot.thread_parker._base`
 ``wait_address``  Windows 8+: WaitOnAddress / WakeByAddressSingle.
 ``keyed_event``   Windows: NT keyed events from ntdll.
 ``futex``         Linux: FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE.
-``portable``      anywhere: an interpreter lock per park.
+``portable``      anywhere: a lock object (``_thread.lock``) per park.
 
 The choice follows parking_lot: on Windows WaitOnAddress if present, else keyed
 events; on Linux the futex; elsewhere the portable parker.  Set the environment

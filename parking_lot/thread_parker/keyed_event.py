@@ -25,7 +25,7 @@ An unparker that releases during the gap simply blocks for the microseconds unti
 the next slice begins, and if a handler raises instead, the parking lot gives
 the wait up with a past deadline, which takes the pending release (see above).
 
-The state is a Python int guarded by a per-parker interpreter lock (no C atomics
+The state is a Python int guarded by a per-parker lock object (no C atomics
 are available in ABI mode, and nothing may rely on the GIL).
 """
 
@@ -156,17 +156,17 @@ class _KeyedEventUnparkHandle:
 class KeyedEventParker:
     """ThreadParker on the process-wide NT keyed event."""
 
-    __slots__ = ("_event", "_key", "_state", "_guard", "_slice_ns")
+    __slots__ = ("_event", "_key", "_state", "_state_lock", "_slice_ns")
 
     def __init__(self) -> None:
         self._event = get_keyed_event()
         self._key = ffi.new("uint64_t *")  # its address is our key: aligned, low bit clear
         self._state = IDLE
-        self._guard = _thread.allocate_lock()
+        self._state_lock = _thread.allocate_lock()
         self._slice_ns = wait_slice_ns()
 
     def _swap(self, new: int) -> int:
-        with self._guard:
+        with self._state_lock:
             old = self._state
             self._state = new
         return old

@@ -1,4 +1,4 @@
-"""The portable parker: one interpreter lock per park, used as a binary semaphore.
+"""The portable parker: one lock object per park, used as a binary semaphore.
 
 For every OS without a dedicated backend, and the reference the others are
 tested against.  ``prepare_park`` allocates a fresh ``_thread.lock`` and takes

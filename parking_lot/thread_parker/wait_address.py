@@ -29,7 +29,6 @@ from ._timeouts import INFINITE_MS, WAIT_ADDRESS_MAX_WAIT_NS, wait_address_timeo
 from parking_lot._ffi._wait_address import ffi
 
 ERROR_TIMEOUT = ffi.integer_const("ERROR_TIMEOUT")
-INFINITE = ffi.integer_const("INFINITE")
 
 UNPARKED = 0
 PARKED = 1
