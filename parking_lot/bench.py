@@ -577,10 +577,12 @@ class Measurement:
 
     @property
     def ns_per_op(self) -> float:
+        """Nanoseconds per operation in the median round."""
         return self.median / self.ops * 1e9
 
     @property
     def ops_per_second(self) -> float:
+        """Operations per second in the median round (the throughput ratios compare these)."""
         return self.ops / self.median
 
 
