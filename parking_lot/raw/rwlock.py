@@ -148,6 +148,22 @@ class RawRwLock:
         """How many readers (shared and upgradable) hold the lock."""
         return self._state >> 4
 
+    # --- misuse: releasing or converting a hold nobody has ------------------------------------
+    # Ownership is not recorded (as in Rust, where these methods are ``unsafe``), but a hold of
+    # a mode that nobody has at all is caught before the state changes (DESIGN rule 7).
+
+    @staticmethod
+    def _holds_exclusive(state: int) -> bool:
+        return bool(state & WRITER) and not state & READERS_MASK
+
+    @staticmethod
+    def _holds_shared(state: int) -> bool:
+        # the upgradable reader is counted among the readers, but is not a plain reader
+        return (state >> 4) > (1 if state & UPGRADABLE else 0)
+
+    def _not_held(self, method: str, mode: str) -> RuntimeError:
+        return RuntimeError(f"RawRwLock.{method}(): no thread holds the {mode} lock")
+
     # --- exclusive ---------------------------------------------------------------------
 
     def _take_writer_bit(self, writer: list[bool]) -> bool:
@@ -207,29 +223,35 @@ class RawRwLock:
         """Release the write lock, waking the threads parked on it.
 
         Readers and at most one writer or upgrader are woken; about once a millisecond
-        (eventual fairness) the lock is handed to them instead of released.  The caller
-        must hold the write lock: this is not checked (in Rust the method is ``unsafe``),
-        and releasing a lock not held corrupts its state.  Port of ``unlock_exclusive``
+        (eventual fairness) the lock is handed to them instead of released.  Ownership is
+        not recorded (in Rust the method is ``unsafe``): RuntimeError, before anything
+        changes, if no thread holds the write lock.  Port of ``unlock_exclusive``
         in parking_lot's ``src/raw_rwlock.rs``.
         """
         with self._state_lock:
-            if self._state == WRITER:
+            state = self._state
+            if state == WRITER:
                 self._state = 0
                 return
+            if not self._holds_exclusive(state):
+                raise self._not_held("unlock_exclusive", "write")
         self._unlock_exclusive_slow(False)
 
     def unlock_exclusive_fair(self) -> None:
         """Release the write lock, handing it to the threads parked on it if there are any.
 
         Those threads hold the lock when this returns, so a thread that re-locks at once
-        cannot barge ahead of them.  The caller must hold the write lock (not checked, as
+        cannot barge ahead of them.  RuntimeError if no thread holds the write lock (as
         :meth:`unlock_exclusive`).  Port of ``unlock_exclusive_fair`` (``RawRwLockFair``)
         in parking_lot's ``src/raw_rwlock.rs``.
         """
         with self._state_lock:
-            if self._state == WRITER:
+            state = self._state
+            if state == WRITER:
                 self._state = 0
                 return
+            if not self._holds_exclusive(state):
+                raise self._not_held("unlock_exclusive_fair", "write")
         self._unlock_exclusive_slow(True)
 
     def _unlock_exclusive_slow(self, force_fair: bool) -> None:
@@ -249,9 +271,12 @@ class RawRwLock:
         Every thread that waits for a writer waits on the main key (``PARKED``).
         The threads handed the lock (all waiting readers and one upgrader, or
         one writer) have it before this returns.  As in parking_lot's
-        ``RawRwLockFair::bump_exclusive``.
+        ``RawRwLockFair::bump_exclusive``.  RuntimeError if no thread holds the write lock.
         """
-        if self._state & PARKED:
+        state = self._state
+        if not self._holds_exclusive(state):
+            raise self._not_held("bump_exclusive", "write")
+        if state & PARKED:
             self._unlock_exclusive_slow(True)
             self.lock_exclusive()
 
@@ -259,6 +284,8 @@ class RawRwLock:
         """Turn the write lock into a read lock, waking readers that waited."""
         with self._state_lock:
             state = self._state
+            if not self._holds_exclusive(state):
+                raise self._not_held("downgrade", "write")
             self._state = state + ONE_READER - WRITER
         if state & PARKED:
             self._wake_parked_threads(ONE_READER, self._clear_parked_unless_more)
@@ -267,6 +294,8 @@ class RawRwLock:
         """Turn the write lock into an upgradable read lock, waking readers that waited."""
         with self._state_lock:
             state = self._state
+            if not self._holds_exclusive(state):
+                raise self._not_held("downgrade_to_upgradable", "write")
             self._state = state + ONE_READER + UPGRADABLE - WRITER
         if state & PARKED:
             self._wake_parked_threads(ONE_READER | UPGRADABLE, self._clear_parked_unless_more)
@@ -320,12 +349,14 @@ class RawRwLock:
     def unlock_shared(self) -> None:
         """Release a read lock; the last reader out wakes a writer waiting for the readers.
 
-        The caller must hold a read lock: this is not checked (in Rust the method is
-        ``unsafe``), and releasing a lock not held corrupts its state.  Port of
+        Ownership is not recorded (in Rust the method is ``unsafe``): RuntimeError,
+        before anything changes, if no thread holds a plain read lock.  Port of
         ``unlock_shared`` in parking_lot's ``src/raw_rwlock.rs``.
         """
         with self._state_lock:
             state = self._state
+            if not self._holds_shared(state):
+                raise self._not_held("unlock_shared", "read")
             self._state = state - ONE_READER
         if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
             self._wake_writer()
@@ -362,7 +393,10 @@ class RawRwLock:
         ``bump_shared`` test ``WRITER`` for the same reason, but only for the last
         reader; here any reader's bump is the unlock and lock it stands for.
         """
-        if self._state & WRITER:
+        state = self._state
+        if not self._holds_shared(state):
+            raise self._not_held("bump_shared", "read")
+        if state & WRITER:
             self.unlock_shared()
             self.lock_shared()
 
@@ -411,8 +445,8 @@ class RawRwLock:
     def unlock_upgradable(self) -> None:
         """Release the upgradable read lock, waking the threads parked on it.
 
-        As :meth:`unlock_exclusive`, eventual fairness included.  The caller must hold
-        the upgradable lock (not checked; in Rust the method is ``unsafe``).  Port of
+        As :meth:`unlock_exclusive`, eventual fairness included.  RuntimeError if no
+        thread holds the upgradable lock (ownership is not recorded; in Rust the method is ``unsafe``).  Port of
         ``unlock_upgradable`` in parking_lot's ``src/raw_rwlock.rs``.
         """
         self._unlock_upgradable(False)
@@ -420,8 +454,7 @@ class RawRwLock:
     def unlock_upgradable_fair(self) -> None:
         """Release the upgradable read lock, handing it to the threads parked on it if any.
 
-        As :meth:`unlock_exclusive_fair`.  The caller must hold the upgradable lock (not
-        checked).  Port of ``unlock_upgradable_fair`` (``RawRwLockUpgradeFair``) in
+        As :meth:`unlock_exclusive_fair`.  RuntimeError if no thread holds the upgradable lock.  Port of ``unlock_upgradable_fair`` (``RawRwLockUpgradeFair``) in
         parking_lot's ``src/raw_rwlock.rs``.
         """
         self._unlock_upgradable(True)
@@ -429,6 +462,8 @@ class RawRwLock:
     def _unlock_upgradable(self, force_fair: bool) -> None:
         with self._state_lock:
             state = self._state
+            if not state & UPGRADABLE:
+                raise self._not_held("unlock_upgradable" + ("_fair" if force_fair else ""), "upgradable")
             if not state & PARKED:
                 self._state = state - ONE_READER - UPGRADABLE
                 return
@@ -452,7 +487,10 @@ class RawRwLock:
         the main key (``PARKED``); the one handed the lock has it before this
         returns.  As in parking_lot's ``bump_upgradable``.
         """
-        if self._state & PARKED:
+        state = self._state
+        if not state & UPGRADABLE:
+            raise self._not_held("bump_upgradable", "upgradable")
+        if state & PARKED:
             self._unlock_upgradable(True)
             self.lock_upgradable()
 
@@ -460,6 +498,8 @@ class RawRwLock:
         """Turn the upgradable lock into a plain read lock (another thread may then upgrade)."""
         with self._state_lock:
             state = self._state
+            if not state & UPGRADABLE:
+                raise self._not_held("downgrade_upgradable", "upgradable")
             self._state = state - UPGRADABLE
         if state & PARKED:
             self._wake_parked_threads(0, self._clear_parked_unless_more)
@@ -468,6 +508,8 @@ class RawRwLock:
         """Upgrade to the write lock if no other reader holds the lock; never blocks."""
         with self._state_lock:
             state = self._state
+            if not state & UPGRADABLE:
+                raise self._not_held("try_upgrade", "upgradable")
             if state & READERS_MASK != ONE_READER:
                 return False
             self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # one-step: the upgrade happens iff reported
