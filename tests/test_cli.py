@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import BOUND, ON_WINDOWS, subprocess_env
+from conftest import BOUND, ON_WINDOWS, run_child, subprocess_env
 
 USAGE_ERROR = re.compile(r"python -m parking_lot( [a-z]+)?: error: [^\n]+ \(see --help\)\n")
 #: How long after SIGINT a command may take to exit here (the promise is a second; the
@@ -27,7 +27,7 @@ EXIT_BOUND = 10.0
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_child(
         [sys.executable, "-m", "parking_lot", *args], capture_output=True, text=True, timeout=max(BOUND, 120),
         env=subprocess_env(),
     )

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import BOUND, start, wait_until
+from conftest import BOUND, run_child, start, wait_until
 from parking_lot import FairMutex, Mutex, Once, ReentrantMutex, RwLock, compat, core, deadlock
 from parking_lot.condvar import Condvar
 from parking_lot.raw import RawMutex, RawRwLock
@@ -434,7 +434,7 @@ def test_environment_variable_enables_at_import(value, enabled):
     import sys
 
     env = dict(os.environ, PARKING_LOT_DEADLOCK_DETECTION=value)
-    result = subprocess.run(
+    result = run_child(
         [sys.executable, "-c", "import parking_lot, sys; print(sys.modules['parking_lot.deadlock'].is_enabled() "
          "if 'parking_lot.deadlock' in sys.modules else False)"],
         capture_output=True, text=True, env=env, timeout=max(BOUND, 60),

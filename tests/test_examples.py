@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import BOUND, subprocess_env
+from conftest import BOUND, run_child, subprocess_env
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 EXPECTED = {
@@ -28,7 +27,7 @@ def test_every_example_is_listed():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_runs(name):
-    result = subprocess.run(
+    result = run_child(
         [sys.executable, os.path.join(EXAMPLES, name)],
         capture_output=True,
         text=True,

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from conftest import BOUND, ON_WINDOWS, start, subprocess_env
+from conftest import BOUND, ON_WINDOWS, run_child, start, subprocess_env
 from parking_lot import (
     Barrier, BoundedSemaphore, Condition, Event, FairMutex, Lock, Mutex, Once, ReentrantMutex, RLock, RwLock,
     Semaphore, core, deadlock,
@@ -281,7 +281,7 @@ def test_interpreter_exit_with_detection_on_while_daemon_threads_lock_and_unlock
     """At exit the daemon threads freeze wherever they are, the detector's lock held or not."""
     for _ in range(3):
         try:
-            result = subprocess.run([sys.executable, "-c", EXIT_PROGRAM], capture_output=True, text=True,
+            result = run_child([sys.executable, "-c", EXIT_PROGRAM], capture_output=True, text=True,
                                     env=subprocess_env(), timeout=CHILD_BOUND)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the interpreter did not exit within {CHILD_BOUND}s")

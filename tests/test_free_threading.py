@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import sysconfig
 
 import pytest
 
-from conftest import BOUND, subprocess_env
+from conftest import BOUND, run_child, subprocess_env
 from parking_lot import thread_parker
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
@@ -40,7 +39,7 @@ print("GIL", "on" if sys._is_gil_enabled() else "off")
 def test_importing_every_module_leaves_the_gil_off():
     env = subprocess_env()
     env.pop("PYTHON_GIL", None)
-    result = subprocess.run(
+    result = run_child(
         [sys.executable, "-c", _CHILD], capture_output=True, text=True, timeout=max(BOUND, 60), env=env
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 
 import pytest
 
-from conftest import BOUND, subprocess_env
+from conftest import BOUND, run_child, subprocess_env
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 BLOCKS = re.findall(r"```python\n(.*?)```", open(README, encoding="utf-8").read(), re.S)
@@ -21,7 +20,7 @@ def test_the_readme_has_examples():
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, tmp_path):
-    result = subprocess.run(
+    result = run_child(
         [sys.executable, "-c", BLOCKS[index]], capture_output=True, text=True, timeout=max(BOUND, 60), cwd=tmp_path,
         env=subprocess_env(),
     )

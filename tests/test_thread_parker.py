@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
-from conftest import AVAILABLE_BACKENDS, BOUND, ON_WINDOWS, sigint_main_thread, start, wait_until
+from conftest import AVAILABLE_BACKENDS, BOUND, ON_WINDOWS, run_child, sigint_main_thread, start, wait_until
 from parking_lot import thread_parker
 from parking_lot.thread_parker import _timeouts
 
@@ -400,7 +399,7 @@ def test_forcing_an_unusable_backend_fails_at_import_with_the_choices(name):
     if name in AVAILABLE_BACKENDS:
         pytest.skip(f"{name} is usable here")
     env = dict(os.environ, PARKING_LOT_PARKER=name)
-    proc = subprocess.run(
+    proc = run_child(
         [sys.executable, "-c", "import parking_lot.thread_parker"],
         env=env,
         capture_output=True,
