@@ -430,7 +430,6 @@ def test_a_thread_that_reads_then_asks_to_write_deadlocks_itself():
 @pytest.mark.parametrize("value, enabled", [("1", True), ("true", True), ("0", False), ("", False)])
 def test_environment_variable_enables_at_import(value, enabled):
     import os
-    import subprocess
     import sys
 
     env = dict(os.environ, PARKING_LOT_DEADLOCK_DETECTION=value)
