@@ -323,6 +323,46 @@ def test_waking_a_task_whose_loop_is_closed_does_not_raise():
     task._log_destroy_pending = False  # the pending task is the point of this test
 
 
+def _parked_on_a_stopped_loop(key: int, **kwargs: Any) -> tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]:
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(park_async(key, timeout=BOUND, **kwargs))
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert parked_count(key) == 1
+    return loop, task
+
+
+def test_closing_a_parked_coroutine_never_blocks_even_under_its_bucket_lock():
+    # The garbage collector closes the coroutine of a task whose loop is gone; it may do so in
+    # a thread that holds a bucket lock (a table growth holds them all).  The close must not
+    # wait for that lock (it used to: a self-deadlock that hung the suite); the loop, if it
+    # still runs, takes the wait off the queue later.
+    key = fresh_key()
+    calls = []
+    loop, task = _parked_on_a_stopped_loop(key, timed_out=lambda k, last: calls.append(last))
+    bucket_lock = core.state.table.bucket_for(key).lock
+
+    def close_holding_the_bucket_lock():
+        with bucket_lock:
+            task.get_coro().close()
+
+    start(close_holding_the_bucket_lock).finish()  # bounded: a blocked close fails here
+    assert parked_count(key) == 1 and calls == []
+    loop.run_until_complete(asyncio.sleep(0.01))  # the loop's turn
+    assert parked_count(key) == 0 and calls == [True]
+    task._log_destroy_pending = False
+    loop.close()
+
+
+def test_closing_a_parked_coroutine_leaves_the_queue_at_once_when_it_can():
+    key = fresh_key()
+    calls = []
+    loop, task = _parked_on_a_stopped_loop(key, timed_out=lambda k, last: calls.append(last))
+    loop.close()
+    task.get_coro().close()
+    assert parked_count(key) == 0 and calls == [True]
+    task._log_destroy_pending = False
+
+
 def test_ten_thousand_waiting_tasks_keep_the_buckets_short():
     keys = [fresh_key() for _ in range(10_000)]
 

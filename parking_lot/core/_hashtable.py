@@ -176,8 +176,9 @@ class LotState:
         self.growths = 0
         self._threads: weakref.WeakSet[ThreadData] = weakref.WeakSet()
         self._threads_lock = _thread.allocate_lock()
-        #: Tasks waiting in park_async now: the table grows with them as with threads.
-        self.waiting_tasks = 0
+        #: The ThreadData of each task's wait in park_async, dropped (by the garbage collector,
+        #: with no lock of ours) when the wait is over: the table grows with them as with threads.
+        self._task_waits: weakref.WeakSet[ThreadData] = weakref.WeakSet()
 
     @property
     def live_threads(self) -> int:
@@ -189,13 +190,21 @@ class LotState:
         with self._threads_lock:
             self._threads.add(thread)
 
-    def task_waits(self, delta: int) -> None:
-        """Count a task's wait in (+1, growing the table if needed) or out (-1)."""
+    @property
+    def waiting_tasks(self) -> int:
+        """Tasks' waits in progress (park_async), as the table's growth counts them."""
+        return len(self._task_waits)
+
+    def register_task_wait(self, wait: ThreadData) -> None:
+        """Count a task's wait until its ThreadData is garbage; grow the table if needed.
+
+        Nothing is done when the wait ends: a wait can end inside a finaliser (a coroutine
+        closed by the garbage collector), which must not take a lock.
+        """
         with self._threads_lock:
-            self.waiting_tasks += delta
-            waiters = len(self._threads) + self.waiting_tasks
-        if delta > 0:
-            self.grow(waiters)
+            self._task_waits.add(wait)
+            waiters = len(self._threads) + len(self._task_waits)
+        self.grow(waiters)
 
     def find_threads(self, ident: int) -> list[ThreadData]:
         """The ThreadData of thread *ident* (more than one if a dead thread's lingers on)."""
@@ -253,7 +262,7 @@ class LotState:
         self.table = HashTable(0)
         self.growths = 0
         self._threads = weakref.WeakSet()
-        self.waiting_tasks = 0  # the parent's event loops do not run in the child
+        self._task_waits = weakref.WeakSet()  # the parent's event loops do not run in the child
         current = getattr(_local, "data", None)
         if current is not None:
             # The forking thread is the child's main thread: a new parker, made by it,

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._hashtable import ThreadData, state
-from ._park import _RESULT_ATTRIBUTE, _leave_queue, checked_park_arguments
+from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, checked_park_arguments
 from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, Unparked
 
 _monotonic_ns = time.monotonic_ns
@@ -183,7 +183,7 @@ async def park_async(
     loop = asyncio.get_running_loop()
     parker = TaskParker(loop)
     thread = ThreadData(parker, asyncio.current_task(loop))
-    state.task_waits(+1)
+    state.register_task_wait(thread)
     queued = False
     timer: list[asyncio.TimerHandle] | None = None
     try:
@@ -216,6 +216,13 @@ async def park_async(
         if await future is _EXPIRED:
             return _leave_queue(thread, timed_out)
         return Unparked(thread.unpark_token)
+    except GeneratorExit:
+        # The coroutine is being closed outside its loop: by the garbage collector (a task
+        # whose loop was closed), which runs it inside a finaliser, perhaps in a thread that
+        # holds a bucket lock right now (table growth holds them all).  Nothing here may block.
+        if queued:
+            _abandon(thread, loop)
+        raise
     except BaseException as exc:
         if queued:
             # Cancelled (or another exception) at the await: leave as at a timeout,
@@ -225,4 +232,31 @@ async def park_async(
     finally:
         if timer is not None:
             timer[0].cancel()
-        state.task_waits(-1)
+
+
+def _abandon(thread: ThreadData, loop: asyncio.AbstractEventLoop) -> None:
+    """Take a closed coroutine's wait off its queue without blocking, or leave that to its loop.
+
+    With the bucket lock free, the wait leaves at once, as at a timeout (its ``timed_out``
+    runs).  Otherwise the loop, if it still runs, does it later; a closed loop's wait stays
+    queued until an unparker takes it, whose wake-up is then dropped (the primitive's
+    hand-over to a task that can never run again is lost with the task).
+    """
+    key = thread.key
+    table = state.table
+    bucket = table.bucket_for(key)
+    if bucket.lock.acquire(False):
+        try:
+            if state.table is table and thread.key == key:  # else grown or requeued: the loop's turn
+                queue = bucket.queue
+                if thread in queue and thread.parker.timed_out():
+                    queue.remove(thread)
+                    if thread.on_timeout is not None:
+                        thread.on_timeout(key, _first_index(queue, key) < 0)
+                return
+        finally:
+            bucket.lock.release()
+    try:
+        loop.call_soon_threadsafe(_leave_queue, thread, thread.on_timeout)
+    except RuntimeError:  # the loop is closed
+        pass
