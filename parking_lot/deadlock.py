@@ -50,8 +50,7 @@ from functools import wraps
 from typing import Any
 
 from . import compat
-from .core import cancel_park
-from .core._hashtable import state
+from .core import ParkedThread, cancel_park, parked_threads, parked_threads_frozen
 from .mutex import Mutex, MutexGuard
 from .raw.condvar import Condvar
 from .raw.mutex import RawFairMutex, RawMutex
@@ -661,27 +660,18 @@ class Cycle:
         return "\n".join([header, *(str(report) for report in self.threads)])
 
 
-@dataclass(frozen=True)
-class _Parked:
-    ident: int
-    key: int
-    timed: bool
-
-
-def _snapshot(consistent: bool) -> tuple[list[_Parked], Ownership]:
+def _snapshot(consistent: bool) -> tuple[tuple[ParkedThread, ...], Ownership]:
     """Who is parked on which key, and who holds what.
 
-    The consistent form holds every bucket lock while it reads both, so that no
-    thread can leave a queue and record the lock it got in between (which would
-    show it holding the lock it waits for).
+    The consistent form reads the records while the core holds every bucket
+    (:func:`~parking_lot.core.parked_threads_frozen`), so that no thread can leave
+    a queue and record the lock it got in between (which would show it holding
+    the lock it waits for).
     """
     if consistent:
-        with state.all_buckets_locked() as table:
-            parked = [_Parked(t.ident, t.key, t.timed) for b in table.buckets for t in b.queue]
+        with parked_threads_frozen() as parked:
             return parked, ownership()
-    table = state.table
-    parked = [_Parked(t.ident, t.key, t.timed) for b in table.buckets for t in list(b.queue)]
-    return parked, ownership()
+    return parked_threads(), ownership()
 
 
 def _resource_of(key: int) -> int | None:
@@ -757,7 +747,9 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
     return cycles
 
 
-def _cycles_from(parked: list[_Parked], owned: Ownership) -> tuple[list[list[int]], dict[int, _Parked]]:
+def _cycles_from(
+    parked: tuple[ParkedThread, ...], owned: Ownership
+) -> tuple[list[list[int]], dict[int, ParkedThread]]:
     held, upgraders = owned.held, owned.upgradable
     by_thread = {entry.ident: entry for entry in parked}
     holders: dict[int, set[int]] = {}
