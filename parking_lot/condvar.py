@@ -86,3 +86,11 @@ class Condvar(RawCondvar):
             # The guard object is shared by every lock() of its mutex: while we slept
             # another thread held and released it.  We hold the mutex again now.
             guard._held = True
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Every wait is RawCondvar.wait_raw on the guard's raw mutex.
+
+from .raw._tracking import TRANSPARENT, declare  # noqa: E402
+
+declare(Condvar, **dict.fromkeys(("wait", "wait_for", "wait_until", "wait_while"), TRANSPARENT))

@@ -196,6 +196,7 @@ class Hold:
     mode: str  # "x" exclusive, "r" read, "u" upgradable, "w" write, "once", "unlocked" (not held)
     handle: Any = None  # the guard, where the lock hands one out
     suspended: Any = None  # MutexGuard.unlocked()'s context manager while inside it
+    origin: Any = None  # the first guard of an RwLock guard's chain of upgrades and downgrades
 
 
 @dataclass
@@ -203,6 +204,7 @@ class Pending:
     label: str
     target: Subject  # the lock it will hold when it returns
     done: Callable[[Any], None]
+    settled: Callable[[], bool]  # see Op.settled
 
 
 @dataclass
@@ -213,6 +215,11 @@ class Op:
     target: Subject
     before: Callable[[], None] = lambda: None
     done: Callable[[Any], None] = lambda result: None
+    #: Whether a parked thread running this op is parked for good.  A condition variable's
+    #: waiter is queued first and unlocks the mutex second (park's before_sleep), so while
+    #: it is counted as parked it may still hold the mutex: settled once it has let go.
+    settled: Callable[[], bool] = lambda: True
+    reacquires: bool = False  # lets the lock go and waits to take it back (see _may_bump)
 
 
 @dataclass(eq=False)
@@ -273,11 +280,12 @@ def _new_once(subject: Subject) -> None:
 
 
 #: Every choice the machine makes is a number drawn from one fixed range, mapped onto
-#: what applies *now*: an actor among all actors, a lock among all locks, an operation
-#: by index modulo how many apply.  A step whose actor is busy or whose lock offers
-#: nothing is skipped.  So the draws of an example are the same whatever the threads'
-#: timing did, and hypothesis can replay and shrink it (a list to sample from that
-#: depends on timing made it fail with FlakyStrategyDefinition instead of the error).
+#: what applies *now* (which, after _settle(), does not depend on the threads' timing):
+#: an actor among all actors (a busy one: the next idle one), a lock among all locks
+#: (the next one offering something), an operation by index modulo how many apply.
+#: So an example's draws are the same on every run, and hypothesis can replay and
+#: shrink it (sampling from lists whose length could change made it fail with
+#: FlakyStrategyDefinition instead of reporting the error).
 PICKS = 256
 Pick = Callable[[str], int]  # label -> a number in range(PICKS)
 
@@ -333,10 +341,24 @@ class DetectorRecords(RuleBasedStateMachine):
 
     def _ops(self, actor: Actor, subject: Subject) -> list[Op]:
         if subject.family == "rwlock":
-            return self._rwlock_ops(actor, subject)
-        if subject.family == "once":
-            return self._once_ops(actor, subject)
-        return self._mutex_ops(actor, subject)
+            ops = self._rwlock_ops(actor, subject)
+        elif subject.family == "once":
+            ops = self._once_ops(actor, subject)
+        else:
+            ops = self._mutex_ops(actor, subject)
+        if not self._may_bump(actor, subject):
+            ops = [op for op in ops if not op.reacquires]
+        return ops
+
+    def _may_bump(self, actor: Actor, subject: Subject) -> bool:
+        """Whether *actor* may let *subject* go and wait to take it back (bump and its kind).
+
+        The waiters it lets in get the lock and return; but a waiting thread that holds
+        *subject* too (another reader, while a writer waits for both) could close a cycle.
+        """
+        return len(self._idle()) >= 2 and not any(
+            other is not actor and other.pending is not None and other.holding(subject) for other in self.actors
+        )
 
     def _acquire(self, actor: Actor, subject: Subject, mode: str, label: str, run: Callable[[], Any],
                  blocking: bool, conditional: bool = False) -> Op:
@@ -359,7 +381,7 @@ class DetectorRecords(RuleBasedStateMachine):
                 hold.mode = mode
             actor.holds.append(hold)
 
-        return Op(f"{hold.subject.name}.{label}", run, True, hold.subject, before, done)
+        return Op(f"{hold.subject.name}.{label}", run, True, hold.subject, before, done, reacquires=True)
 
     def _mutex_ops(self, actor: Actor, s: Subject) -> list[Op]:
         ops: list[Op] = []
@@ -407,6 +429,7 @@ class DetectorRecords(RuleBasedStateMachine):
                 ops.append(self._release(actor, hold, "guard.__exit__", lambda g=guard: g.__exit__(None, None, None)))
                 ops.append(self._reacquire(actor, hold, "guard.bump", guard.bump))
                 ops.append(self._enter_unlocked(actor, hold))
+                ops.append(self._enter_unlocked(actor, hold, fair=True))
         elif s.name in ("RawReentrantMutex", "ReentrantMutex"):
             data = s.name == "ReentrantMutex"
             if mine or self._may_block(actor, s):
@@ -417,11 +440,14 @@ class DetectorRecords(RuleBasedStateMachine):
                 hold = mine[-1]  # a reentrant lock unlocks in any order; take the newest
                 if data:
                     ops.append(self._release(actor, hold, "guard.unlock", hold.handle.unlock))
+                    ops.append(self._release(actor, hold, "guard.unlock_fair", hold.handle.unlock_fair))
                     ops.append(self._release(actor, hold, "guard.__exit__",
                                              lambda: hold.handle.__exit__(None, None, None)))
+                    ops.append(self._reacquire(actor, hold, "guard.bump", hold.handle.bump))
                 else:
                     ops.append(self._release(actor, hold, "unlock", lock.unlock))
                     ops.append(self._release(actor, hold, "unlock_fair", lock.unlock_fair))
+                    ops.append(self._reacquire(actor, hold, "bump", lock.bump))
         elif s.name == "RLock":
             if mine or self._may_block(actor, s):
                 ops.append(self._acquire(actor, s, "x", "acquire", lock.acquire, True))
@@ -434,16 +460,17 @@ class DetectorRecords(RuleBasedStateMachine):
         ops += self._wait_ops(actor, s)
         return ops
 
-    def _enter_unlocked(self, actor: Actor, hold: Hold) -> Op:
+    def _enter_unlocked(self, actor: Actor, hold: Hold, fair: bool = False) -> Op:
         def run() -> Any:
-            cm = hold.handle.unlocked()
+            cm = hold.handle.unlocked_fair() if fair else hold.handle.unlocked()
             cm.__enter__()
             return cm
 
         def done(cm: Any) -> None:
             hold.mode, hold.suspended = "unlocked", cm
 
-        return Op(f"{hold.subject.name}.guard.unlocked() enter", run, False, hold.subject, done=done)
+        name = "unlocked_fair" if fair else "unlocked"
+        return Op(f"{hold.subject.name}.guard.{name}() enter", run, False, hold.subject, done=done)
 
     def _wait_ops(self, actor: Actor, s: Subject) -> list[Op]:
         """Condvar/Condition waits on the lock *actor* holds (all of its holds are released)."""
@@ -461,7 +488,10 @@ class DetectorRecords(RuleBasedStateMachine):
             def done(_result: Any) -> None:
                 actor.holds.extend(saved)
 
-            return Op(f"{s.name}.{label}", run, True, s, before, done)
+            def settled() -> bool:
+                return s.key not in deadlock.ownership().held.get(actor.ident, {})
+
+            return Op(f"{s.name}.{label}", run, True, s, before, done, settled)
 
         if "condvar" in s.extra and len(mine) == 1:
             cv = s.extra["condvar"]
@@ -509,6 +539,7 @@ class DetectorRecords(RuleBasedStateMachine):
             for hold in mine:
                 if hold.mode == "r":
                     ops.append(self._release(actor, hold, "unlock_shared", rw.unlock_shared))
+                    ops.append(self._release(actor, hold, "unlock_shared_fair", rw.unlock_shared_fair))
                     if len(mine) == 1:
                         ops.append(self._reacquire(actor, hold, "bump_shared", rw.bump_shared))
                 elif hold.mode == "w":
@@ -547,9 +578,14 @@ class DetectorRecords(RuleBasedStateMachine):
         for hold in mine:
             guard = hold.handle
             ops.append(self._release(actor, hold, "guard.unlock", guard.unlock))
+            ops.append(self._release(actor, hold, "guard.unlock_fair", guard.unlock_fair))
             ops.append(self._release(actor, hold, "guard.__exit__", lambda g=guard: g.__exit__(None, None, None)))
+            if hold.origin is not None:  # the `with` of the guard this one was made from ends: it releases this one
+                ops.append(self._release(actor, hold, "consumed guard.__exit__",
+                                         lambda g=hold.origin: g.__exit__(None, None, None)))
+            if len(mine) == 1:  # (with another hold of its own, a bump could wait behind a writer waiting for it)
+                ops.append(self._reacquire(actor, hold, "guard.bump", guard.bump))
             if hold.mode == "w":
-                ops.append(self._release(actor, hold, "guard.unlock_fair", guard.unlock_fair))
                 ops.append(self._guard_change(actor, hold, "downgrade", guard.downgrade, "r"))
                 ops.append(self._guard_change(actor, hold, "downgrade_to_upgradable",
                                               guard.downgrade_to_upgradable, "u"))
@@ -573,6 +609,8 @@ class DetectorRecords(RuleBasedStateMachine):
                       blocking: bool = False) -> Op:
         def done(guard: Any) -> None:
             if guard is not None:
+                if hold.origin is None:
+                    hold.origin = hold.handle
                 hold.mode, hold.handle = mode, guard
 
         return Op(f"{hold.subject.name}.guard.{label}", run, blocking, hold.subject, done=done)
@@ -596,7 +634,7 @@ class DetectorRecords(RuleBasedStateMachine):
         op.before()
         actor.commands.put(op.run)
         if op.blocking:
-            actor.pending = Pending(op.label, op.target, op.done)
+            actor.pending = Pending(op.label, op.target, op.done, op.settled)
         else:
             kind, value = actor.results.get(timeout=BOUND)
             if kind == "error":
@@ -617,30 +655,45 @@ class DetectorRecords(RuleBasedStateMachine):
         return finished
 
     def _settle(self) -> None:
-        """Until every actor is idle or parked for good (only a running actor could wake one)."""
-        keys = [key for subject in self.subjects for key in subject.park_keys]
+        """Until every actor is idle or parked for good (only a running actor could wake one).
+
+        Parked: in the lot's queues at one moment (core.parked_threads_frozen), on one of the
+        locks' keys, and past what its op does after queueing (Op.settled).
+        """
+        keys = {key for subject in self.subjects for key in subject.park_keys}
         deadline = time.monotonic() + BOUND
         while True:
             if not self._collect():
-                waiting = sum(actor.pending is not None for actor in self.actors)
-                if sum(core.parked_count(key) for key in keys) == waiting and not self._collect():
+                busy = {actor.ident: actor.pending for actor in self.actors if actor.pending is not None}
+                with core.parked_threads_frozen() as parked:
+                    idents = [entry.ident for entry in parked if entry.key in keys]
+                if (sorted(idents) == sorted(busy) and all(pending.settled() for pending in busy.values())
+                        and not self._collect()):
                     return
             if time.monotonic() > deadline:
-                pytest.fail(f"actors did not settle: {[actor.pending for actor in self.actors]}")
+                pytest.fail(f"actors did not settle (a condvar waiter still recorded as holding its mutex?): "
+                            f"{[actor.pending for actor in self.actors]}\n{self._describe()}")
             time.sleep(0.0002)
 
     def do_step(self, pick: Pick) -> None:
         # Every draw first, whatever the state: the same number of draws from the same ranges.
-        actor = self.actors[pick("actor") % ACTORS]
-        # Lock first, then what to do with it: each lock type gets its share of the steps.
-        subject = self.subjects[pick("lock") % len(self.subjects)]
+        actor_number, lock_number = pick("actor"), pick("lock")
         # What the actor holds, two times in three: the releasing and re-acquiring paths.
         use_holds = pick("use what it holds") % 3 != 0
         op_number = pick("op")
-        if actor.pending is not None:
-            return  # busy: nothing to do this step
-        ops = self._ops(actor, subject)
-        if not ops:
+        # The drawn actor, or the next idle one after it; the drawn lock, or the next one that offers
+        # the actor something (each lock type gets its share of the steps); else nothing to do.
+        actor = next((self.actors[(actor_number + i) % ACTORS] for i in range(ACTORS)
+                      if self.actors[(actor_number + i) % ACTORS].pending is None), None)
+        if actor is None:
+            return
+        subjects = self.subjects
+        for i in range(len(subjects)):
+            subject = subjects[(lock_number + i) % len(subjects)]
+            ops = self._ops(actor, subject)
+            if ops:
+                break
+        else:
             return
         tries = tuple(f"{subject.name}.{name}" for name in ("try_lock", "try_read", "try_write", "try_upgradable"))
         holding = [op for op in ops if actor.holding(subject) and not op.label.startswith(tries)]
@@ -767,11 +820,11 @@ def test_seeded_random_runs_reach_every_releasing_and_reacquiring_path():
     import random
 
     labels: set[str] = set()
-    for seed in range(20):
+    for seed in range(60):
         rng = random.Random(seed)
         machine = DetectorRecords()
         try:
-            for _ in range(200):
+            for _ in range(300):
                 roll = rng.random()
                 if roll < 0.9:
                     machine.do_step(lambda _label: rng.randrange(PICKS))
@@ -797,5 +850,9 @@ def test_seeded_random_runs_reach_every_releasing_and_reacquiring_path():
         "RwLock.guard.downgrade_to_upgradable",
         "RawRwLock.try_lock_exclusive_for", "RwLock.try_write_for", "Lock.acquire(timeout)",
         "RawReentrantMutex.lock", "ReentrantMutex.lock", "RLock.acquire", "Once.call_once",
+        # Not tracked before the locks declared their bookkeeping (or declared but never driven):
+        "RawRwLock.unlock_shared_fair", "RawReentrantMutex.bump", "ReentrantMutex.guard.bump",
+        "ReentrantMutex.guard.unlock_fair", "Mutex.guard.unlocked_fair() enter",
+        "RwLock.guard.bump", "RwLock.consumed guard.__exit__",
     }
     assert expected <= labels, sorted(expected - labels)
