@@ -55,7 +55,7 @@ from .raw import _tracking
 from .raw._tracking import TRANSPARENT, Tracked
 from .core import ParkedThread, cancel_park, parked_threads, parked_threads_frozen
 from .raw import once as _once_module  # noqa: F401 (its declarations)
-from .raw.rwlock import RawRwLock
+from .raw.rwlock import TOKEN_EXCLUSIVE, TOKEN_UPGRADABLE, RawRwLock
 from .rwlock import RwLock
 
 __all__ = [
@@ -632,6 +632,15 @@ def _resource_of(key: int) -> int | None:
     return None
 
 
+def _raw_rwlock(key: int) -> RawRwLock | None:
+    """The RawRwLock recorded under *key* (that of an RwLock, for one), else None."""
+    ref = _records.objects.get(key)
+    obj = ref() if ref is not None else None
+    if isinstance(obj, RwLock):
+        return obj._raw
+    return obj if isinstance(obj, RawRwLock) else None
+
+
 def _describe(key: int) -> LockInfo:
     ref = _records.objects.get(key)
     obj = ref() if ref is not None else None
@@ -711,6 +720,21 @@ def _cycles_from(
         blockers = {ident for ident in holders.get(resource, ()) if ident in by_thread}
         if entry.key != resource and (entry.ident, resource) in upgraders:
             blockers.discard(entry.ident)  # an upgrade waits for the *other* readers
+        raw = _raw_rwlock(resource) if entry.key == resource else None
+        if raw is not None:
+            # On an RwLock's main queue.  A writer parked on key + 1 already holds the WRITER
+            # bit (it waits for the readers to leave) and keeps every new reader out ...
+            writers = {other.ident for other in parked if other.key == resource + 1}
+            blockers |= writers
+            # ... and the waiter's own read hold blocks its request only if the request is
+            # exclusive, or upgradable while it holds the upgradable lock, or it is the writer
+            # (the park token says what it asks for: raw/rwlock.py's TOKEN_*).
+            if entry.ident in blockers and not (
+                entry.park_token == TOKEN_EXCLUSIVE
+                or (entry.park_token == TOKEN_UPGRADABLE and (entry.ident, resource) in upgraders)
+                or (not writers and raw.is_locked_exclusive())
+            ):
+                blockers.discard(entry.ident)
         if blockers:
             edges[entry.ident] = blockers
     return _find_cycles(edges), by_thread

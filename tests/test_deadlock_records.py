@@ -514,9 +514,9 @@ class DetectorRecords(RuleBasedStateMachine):
         modes = [hold.mode for hold in mine]
         free_to_wait = self._may_block(actor, s)
         shared_ok = "w" not in modes and free_to_wait
-        # A reader asking for the upgradable lock another thread holds waits for that thread,
-        # but the detector, which does not record modes, would see it wait for itself: left out.
-        upgradable_ok = (not modes or not any(other.holding(s, "u") for other in self.actors)) and free_to_wait
+        # (A reader asking for the upgradable lock another thread holds waits for that thread: the
+        # detector tells it from a wait for itself by the park token.)
+        upgradable_ok = free_to_wait
         if raw:
             if shared_ok:
                 ops.append(self._acquire(actor, s, "r", "lock_shared", rw.lock_shared, True))
