@@ -16,16 +16,18 @@ it would run without this module.
 
 *Resource tracking* (as parking_lot's): every acquire records the lock's key on
 the acquiring thread, every release removes it.  Mutex, FairMutex, RawMutex,
-ReentrantMutex (through its inner raw mutex), RwLock in each mode (a writer
+ReentrantMutex (held once, however deep), RwLock in each mode (a writer
 waiting for readers parks on the second key, ``id + 1``, and is counted as
 waiting for the lock), Once (the thread running the function holds it),
 compat's Lock and RLock, and the Condvar/Condition waits (a waiting thread holds
 nothing; it holds the mutex again when it returns) all take part.
 
 *Detection*: the wait-for graph -- parked thread -> the lock its key belongs to
--> the threads holding that lock -- is built from the parking lot's buckets, first
-in a quick pass without locks and, if that finds a cycle, again with every
-bucket locked so that the picture is consistent.  Each cycle is reported once,
+-> the threads holding that lock -- is built from the core's public snapshot of
+who is parked on which key (:func:`parking_lot.core.parked_threads`), first in a
+quick pass and, if that finds a cycle, again with every bucket held
+(:func:`parking_lot.core.parked_threads_frozen`) so that the picture is
+consistent.  On a RwLock, the waiter's park token says which mode it asks for.  Each cycle is reported once,
 with every thread's id, name, the lock it waits for, the locks it holds (Python
 type and repr) and its Python stack.  Unlike parking_lot, threads in a *timed*
 wait are included (flagged: their cycle may resolve by itself), and reporting
@@ -50,11 +52,10 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from . import compat, condvar, mutex, reentrant_mutex, rwlock  # noqa: F401 (their declarations)
-from .raw import _tracking
-from .raw._tracking import TRANSPARENT, Tracked
+from . import compat, condvar, mutex, reentrant_mutex, rwlock  # noqa: F401 (imported for their declarations)
 from .core import ParkedThread, cancel_park, parked_threads, parked_threads_frozen
-from .raw import once as _once_module  # noqa: F401 (its declarations)
+from .raw import _tracking, once  # noqa: F401 (once: imported for its declarations)
+from .raw._tracking import TRANSPARENT, Tracked
 from .raw.rwlock import TOKEN_EXCLUSIVE, TOKEN_UPGRADABLE, RawRwLock
 from .rwlock import RwLock
 
