@@ -856,3 +856,28 @@ def test_seeded_random_runs_reach_every_releasing_and_reacquiring_path():
         "RwLock.guard.bump", "RwLock.consumed guard.__exit__",
     }
     assert expected <= labels, sorted(expected - labels)
+
+
+def test_settling_waits_for_a_condvar_waiter_to_let_go_of_its_mutex(monkeypatch):
+    """The failure CI met on 3.13t: a condvar waiter is queued (counted as parked) before its
+    before_sleep unlocks the mutex, so the machine compared the records with the truth while the
+    waiter still held the mutex.  Here that unlock is made slow so the window is always there."""
+    machine = DetectorRecords()
+    try:
+        subject = next(s for s in machine.subjects if s.name == "RawMutex")
+        actor = machine.actors[0]
+        machine._send(actor, machine._acquire(actor, subject, "x", "lock", subject.lock.lock, True))
+        tracked_unlock = RawMutex.unlock  # (the recording wrapper: detection is on)
+
+        def slow_unlock(self: RawMutex) -> None:
+            time.sleep(0.05)  # widens the window; the test does not depend on how long it is
+            tracked_unlock(self)
+
+        monkeypatch.setattr(RawMutex, "unlock", slow_unlock)
+        (wait,) = [op for op in machine._wait_ops(actor, subject) if op.label == "RawMutex.Condvar.wait_raw"]
+        machine._send(actor, wait)
+        machine.records_match_the_truth()
+        assert actor.pending is not None and deadlock.ownership().held.get(actor.ident, {}) == {}
+    finally:
+        monkeypatch.undo()
+        machine.teardown()
