@@ -801,3 +801,37 @@ class Barrier:
         if self.broken:
             return f"<{name} at {id(self):#x}: broken>"
         return f"<{name} at {id(self):#x}: waiters={self.n_waiting}/{self.parties}>"
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Lock inlines its fast paths, so it declares its own methods (RawMutex's cover the rest).  RLock
+# keeps owner and count itself: the "reentrant" protocol, as for RawReentrantMutex; threading's
+# Condition takes all of an RLock's holds with _release_save and gives them back with _acquire_restore.
+
+from .raw._tracking import TRANSPARENT, acquires, declare, forgets, own_key, ownerless, releases, special  # noqa: E402
+
+declare(
+    Lock,
+    acquire=acquires(own_key, conditional=True), __enter__=acquires(own_key),
+    release=releases(own_key, exclusive=True), __exit__=releases(own_key, exclusive=True),
+    locked=TRANSPARENT, _at_fork_reinit=forgets(own_key),
+)
+
+
+def _rlock_key(lock: RLock) -> int:
+    return id(lock._mutex)
+
+
+declare(
+    RLock,
+    acquire=special("reentrant acquires"), __enter__=special("reentrant acquires"),
+    release=special("reentrant releases"), __exit__=special("reentrant releases"),
+    _release_save=releases(_rlock_key, exclusive=True), _acquire_restore=acquires(_rlock_key),
+    _at_fork_reinit=forgets(_rlock_key),
+    **({"locked": TRANSPARENT} if "locked" in RLock.__dict__ else {}),  # (threading 3.14's)
+)
+declare(Condition, **dict.fromkeys(  # its lock's methods, and the Condvar's wait_raw
+    ("__enter__", "__exit__", "wait", "wait_for", "notify", "notify_all", "notifyAll"), TRANSPARENT))
+for _cls in (Semaphore, BoundedSemaphore, Event, Barrier):
+    ownerless(_cls)
+del _cls

@@ -112,3 +112,11 @@ class Condvar(RawCondvar):
         # guard stays held throughout, as wait_raw holds the mutex again when it returns or raises.
         guard._detach()
         return self.wait_raw(guard._raw, timeout, deadline)
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Every wait is RawCondvar.wait_raw on the guard's raw mutex.
+
+from .raw._tracking import TRANSPARENT, declare  # noqa: E402
+
+declare(Condvar, **dict.fromkeys(("wait", "wait_for", "wait_until", "wait_while"), TRANSPARENT))

@@ -8,23 +8,26 @@ Opt-in, as in Rust's parking_lot (its ``deadlock_detection`` feature)::
     for cycle in parking_lot.deadlock.check_deadlock():
         print(cycle)
 
-Zero cost when off: ``enable()`` swaps the acquire and release methods of the
-lock classes for recording versions, ``disable()`` puts the originals back, so a
-program that never enables it runs exactly the code it would run without this
-module.
+Zero cost when off: each lock module declares, next to its classes, what every
+public method does to what the calling thread holds (:mod:`parking_lot.raw._tracking`);
+``enable()`` swaps each declared method for a recording version and ``disable()``
+puts the originals back, so a program that never enables it runs exactly the code
+it would run without this module.
 
 *Resource tracking* (as parking_lot's): every acquire records the lock's key on
 the acquiring thread, every release removes it.  Mutex, FairMutex, RawMutex,
-ReentrantMutex (through its inner raw mutex), RwLock in each mode (a writer
+ReentrantMutex (held once, however deep), RwLock in each mode (a writer
 waiting for readers parks on the second key, ``id + 1``, and is counted as
 waiting for the lock), Once (the thread running the function holds it),
 compat's Lock and RLock, and the Condvar/Condition waits (a waiting thread holds
 nothing; it holds the mutex again when it returns) all take part.
 
 *Detection*: the wait-for graph -- parked thread -> the lock its key belongs to
--> the threads holding that lock -- is built from the parking lot's buckets, first
-in a quick pass without locks and, if that finds a cycle, again with every
-bucket locked so that the picture is consistent.  Each cycle is reported once,
+-> the threads holding that lock -- is built from the core's public snapshot of
+who is parked on which key (:func:`parking_lot.core.parked_threads`), first in a
+quick pass and, if that finds a cycle, again with every bucket held
+(:func:`parking_lot.core.parked_threads_frozen`) so that the picture is
+consistent.  On a RwLock, the waiter's park token says which mode it asks for.  Each cycle is reported once,
 with every thread's id, name, the lock it waits for, the locks it holds (Python
 type and repr) and its Python stack.  Unlike parking_lot, threads in a *timed*
 wait are included (flagged: their cycle may resolve by itself), and reporting
@@ -49,15 +52,12 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from . import compat
-from .core import cancel_park
-from .core._hashtable import state
-from .mutex import Mutex, MutexGuard
-from .raw.condvar import Condvar
-from .raw.mutex import RawFairMutex, RawMutex
-from .raw.once import Once
-from .raw.rwlock import RawRwLock
-from .rwlock import ReadGuard, RwLock, UpgradableReadGuard, WriteGuard
+from . import compat, condvar, mutex, reentrant_mutex, rwlock  # noqa: F401 (imported for their declarations)
+from .core import ParkedThread, cancel_park, parked_threads, parked_threads_frozen
+from .raw import _tracking, once  # noqa: F401 (once: imported for its declarations)
+from .raw._tracking import TRANSPARENT, Tracked
+from .raw.rwlock import TOKEN_EXCLUSIVE, TOKEN_UPGRADABLE, RawRwLock
+from .rwlock import RwLock
 
 __all__ = [
     "Cycle",
@@ -289,11 +289,13 @@ def ownership() -> Ownership:
 # records nothing: every acquiring and re-acquiring path of the library gives
 # the lock back before it lets an exception out.
 #
-# Three kinds of method are deliberately not wrapped ("transparent"): their every
-# change goes through wrapped methods -- the Condvar waits (unlock in before_sleep,
-# lock afterwards; only a hand-over is recorded by the wait's own wrapper),
-# RawReentrantMutex (its inner RawMutex) and the RwLock guards' releases.
-# tests/test_deadlock_records.py drives every one of these paths against a model.
+# What each method does is declared by the module that defines it, next to the class
+# (parking_lot/raw/_tracking.py has the kinds); a method declared TRANSPARENT is not
+# wrapped: its every change goes through declared methods -- the Condvar waits (unlock
+# in before_sleep, lock afterwards; only a hand-over is recorded by the wait's own
+# wrapper), the data-owning locks' guards and the RwLock guards' transitions.
+# tests/test_deadlock_tracking.py fails if a public method of a lock is declared
+# nowhere; tests/test_deadlock_records.py drives every path against a model.
 
 _ALWAYS = "always"  # the call acquires unless it raises
 _IF_TRUE = "if-true"  # acquires when the result is true / not None
@@ -409,105 +411,31 @@ def _forgetting(fn: Callable[..., Any], key_of: KeyOf) -> Callable[..., Any]:
     return tracked
 
 
-def _plan() -> list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]]:
-    """(class defining it, method name, wrapper maker) for every method that acquires or releases."""
-    def own(obj: Any) -> int:
-        return int(obj._key)
-
-    def raw_key(obj: Any) -> int:  # Mutex, MutexGuard, RwLock: the key of the raw lock inside
-        return int(obj._raw._key)
-
-    def held_guard_key(obj: Any) -> int | None:  # MutexGuard: None once released (its exit then does nothing)
-        return int(obj._raw._key) if obj._held else None
-
-    def rlock(obj: Any) -> int:
-        return id(obj._mutex)
-
-    def read_guard(obj: Any) -> int | None:
-        lock = obj._lock
-        return int(lock._raw._key) if lock is not None else None  # None: unlock() consumed it
-
-    def acq(key_of: KeyOf, when: str = _ALWAYS, upgradable: bool = False) -> Callable[..., Any]:
-        return lambda fn: _acquiring(fn, key_of, when, upgradable)
-
-    def rel(key_of: KeyOf, exclusive: bool, upgradable: bool = False) -> Callable[..., Any]:
-        return lambda fn: _releasing(fn, key_of, exclusive, upgradable)
-
-    def reacq(key_of: KeyOf, exclusive: bool, upgradable: bool = False) -> Callable[..., Any]:
-        return lambda fn: _reacquiring(fn, key_of, exclusive, upgradable)
-
-    def mode(holds: bool) -> Callable[..., Any]:
-        return lambda fn: _upgradable_mode(fn, own, holds)
-
-    plan: list[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]]] = []
-    # RawMutex (and RawFairMutex, compat.Lock, which inherit these).
-    for name in ("lock", "__enter__"):
-        plan.append((RawMutex, name, acq(own)))
-    for name in ("try_lock", "try_lock_for", "try_lock_until"):
-        plan.append((RawMutex, name, acq(own, _IF_TRUE)))
-    for name in ("unlock", "unlock_fair", "__exit__"):
-        plan.append((RawMutex, name, rel(own, exclusive=True)))
-    plan.append((RawMutex, "bump", reacq(own, exclusive=True)))
-    plan.append((RawFairMutex, "unlock", rel(own, exclusive=True)))
-    # Mutex and its guard (nested calls, e.g. Mutex.try_lock -> RawMutex.try_lock, record once).
-    plan.append((Mutex, "lock", acq(raw_key)))
-    for name in ("try_lock", "try_lock_for", "try_lock_until"):
-        plan.append((Mutex, name, acq(raw_key, _IF_TRUE)))
-    for name in ("__exit__", "unlock", "unlock_fair"):
-        plan.append((MutexGuard, name, rel(held_guard_key, exclusive=True)))
-    plan.append((MutexGuard, "bump", reacq(raw_key, exclusive=True)))
-    # (MutexGuard.unlocked() is transparent: RawMutex.unlock, then RawMutex.lock.)
-    # RwLock: every mode on the one key; upgrades and downgrades keep holding it.
-    for name in ("lock_shared", "lock_shared_recursive", "lock_exclusive"):
-        plan.append((RawRwLock, name, acq(own)))
-    for name in ("try_lock_shared", "try_lock_shared_for", "try_lock_shared_until",
-                 "try_lock_exclusive", "try_lock_exclusive_for", "try_lock_exclusive_until"):
-        plan.append((RawRwLock, name, acq(own, _IF_TRUE)))
-    plan.append((RawRwLock, "lock_upgradable", acq(own, _ALWAYS, upgradable=True)))
-    for name in ("try_lock_upgradable", "try_lock_upgradable_for", "try_lock_upgradable_until"):
-        plan.append((RawRwLock, name, acq(own, _IF_TRUE, upgradable=True)))
-    plan.append((RawRwLock, "unlock_shared", rel(own, exclusive=False)))
-    for name in ("unlock_exclusive", "unlock_exclusive_fair", "__exit__"):
-        plan.append((RawRwLock, name, rel(own, exclusive=True)))
-    plan.append((RawRwLock, "__enter__", acq(own)))
-    for name in ("unlock_upgradable", "unlock_upgradable_fair"):
-        plan.append((RawRwLock, name, rel(own, exclusive=False, upgradable=True)))
-    plan.append((RawRwLock, "bump_shared", reacq(own, exclusive=False)))
-    plan.append((RawRwLock, "bump_exclusive", reacq(own, exclusive=True)))
-    plan.append((RawRwLock, "bump_upgradable", reacq(own, exclusive=False, upgradable=True)))
-    for name in ("upgrade", "try_upgrade", "try_upgrade_for", "try_upgrade_until", "downgrade_upgradable"):
-        plan.append((RawRwLock, name, mode(False)))
-    plan.append((RawRwLock, "downgrade_to_upgradable", mode(True)))
-    # (downgrade keeps the key held and is not upgradable: nothing to record.)
-    plan.append((RwLock, "read", acq(raw_key)))  # its fast path is inlined
-    plan.append((ReadGuard, "__exit__", rel(read_guard, exclusive=False)))  # inlined unlock_shared
-    # The guards' bumps are RawRwLock's bump_* written out step by step: tracked whole, as those are.
-    plan.append((ReadGuard, "_bump", reacq(read_guard, exclusive=False)))
-    plan.append((WriteGuard, "_bump", reacq(read_guard, exclusive=True)))
-    plan.append((UpgradableReadGuard, "_bump", reacq(read_guard, exclusive=False, upgradable=True)))
-    # compat: Lock inlines its fast paths, RLock keeps owner and count itself.
-    plan.append((compat.Lock, "acquire", acq(own, _IF_TRUE)))
-    plan.append((compat.Lock, "__enter__", acq(own)))
-    for name in ("release", "__exit__"):
-        plan.append((compat.Lock, name, rel(own, exclusive=True)))
-    plan.append((compat.Lock, "_at_fork_reinit", lambda fn: _forgetting(fn, own)))
-    for name in ("acquire", "__enter__"):
-        plan.append((compat.RLock, name, _rlock_acquiring))
-    for name in ("release", "__exit__"):
-        plan.append((compat.RLock, name, _rlock_releasing))
-    plan.append((compat.RLock, "_release_save", rel(rlock, exclusive=True)))
-    plan.append((compat.RLock, "_acquire_restore", acq(rlock)))
-    plan.append((compat.RLock, "_at_fork_reinit", lambda fn: _forgetting(fn, rlock)))
-    # Waits: a thread waiting holds nothing, and holds the mutex again afterwards,
-    # also when it was handed over without a lock() call.
-    plan.append((Condvar, "wait_raw", _condvar_waiting))
-    plan.append((Once, "_call_slow", _once_running))
-    return plan
+def _wrapper(spec: Tracked) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The recording wrapper maker for one declared effect (see :mod:`parking_lot.raw._tracking`)."""
+    key = spec.key
+    if spec.kind == "special":
+        return _SPECIAL[spec.protocol]
+    assert key is not None, spec
+    if spec.kind == "acquires":
+        when = _IF_TRUE if spec.conditional else _ALWAYS
+        return lambda fn: _acquiring(fn, key, when, spec.upgradable)
+    if spec.kind == "releases":
+        return lambda fn: _releasing(fn, key, spec.exclusive, spec.upgradable)
+    if spec.kind == "reacquires":
+        return lambda fn: _reacquiring(fn, key, spec.exclusive, spec.upgradable)
+    if spec.kind == "changes_mode":
+        return lambda fn: _upgradable_mode(fn, key, spec.holds_upgradable)
+    if spec.kind == "forgets":
+        return lambda fn: _forgetting(fn, key)
+    raise AssertionError(f"deadlock detection: unknown kind of effect {spec.kind!r}")
 
 
 def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "busy", False):
+            return fn(self, *args, **kwargs)
         me = _thread.get_ident()
         # Only the owner writes the owner field: "was it mine before" is a safe read
         # (the count is not: another owner's count may be seen while we wait).
@@ -523,6 +451,8 @@ def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _rlock_releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "busy", False):
+            return fn(self, *args, **kwargs)
         if self._count == 1 and self._owner == _thread.get_ident():
             _released(id(self._mutex), exclusive=True)
         return _quietly(fn, self, args, kwargs)
@@ -565,6 +495,15 @@ def _once_running(fn: Callable[..., Any]) -> Callable[..., Any]:
     return tracked
 
 
+#: The declared protocols of their own (``special(...)`` in the lock modules).
+_SPECIAL: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "reentrant acquires": _rlock_acquiring,
+    "reentrant releases": _rlock_releasing,
+    "condvar wait": _condvar_waiting,
+    "once call": _once_running,
+}
+
+
 _originals: list[tuple[type, str, Any]] = []
 _enable_lock = _thread.allocate_lock()
 
@@ -574,12 +513,13 @@ def enable() -> None:
     with _enable_lock:
         if _originals:
             return
-        for cls, name, make in _plan():
-            original = cls.__dict__.get(name)
-            if original is None:  # the plan names where each method is defined
-                raise AssertionError(f"deadlock detection: {cls.__qualname__}.{name} is not defined there")
-            _originals.append((cls, name, original))
-            setattr(cls, name, make(original))
+        for cls, methods in _tracking.DECLARED:
+            for name, spec in methods.items():
+                if spec is TRANSPARENT:
+                    continue
+                make = _wrapper(spec)  # (declare() checked that cls defines the method)
+                _originals.append((cls, name, cls.__dict__[name]))
+                setattr(cls, name, make(cls.__dict__[name]))
 
 
 def disable() -> None:
@@ -669,27 +609,18 @@ class Cycle:
         return "\n".join([header, *(str(report) for report in self.threads)])
 
 
-@dataclass(frozen=True)
-class _Parked:
-    ident: int
-    key: int
-    timed: bool
-
-
-def _snapshot(consistent: bool) -> tuple[list[_Parked], Ownership]:
+def _snapshot(consistent: bool) -> tuple[tuple[ParkedThread, ...], Ownership]:
     """Who is parked on which key, and who holds what.
 
-    The consistent form holds every bucket lock while it reads both, so that no
-    thread can leave a queue and record the lock it got in between (which would
-    show it holding the lock it waits for).
+    The consistent form reads the records while the core holds every bucket
+    (:func:`~parking_lot.core.parked_threads_frozen`), so that no thread can leave
+    a queue and record the lock it got in between (which would show it holding
+    the lock it waits for).
     """
     if consistent:
-        with state.all_buckets_locked() as table:
-            parked = [_Parked(t.ident, t.key, t.timed) for b in table.buckets for t in b.queue]
+        with parked_threads_frozen() as parked:
             return parked, ownership()
-    table = state.table
-    parked = [_Parked(t.ident, t.key, t.timed) for b in table.buckets for t in list(b.queue)]
-    return parked, ownership()
+    return parked_threads(), ownership()
 
 
 def _resource_of(key: int) -> int | None:
@@ -701,6 +632,15 @@ def _resource_of(key: int) -> int | None:
     if ref is not None and isinstance(ref(), (RawRwLock, RwLock)):  # whichever recorded it first
         return key - 1  # a writer waiting for the readers to leave
     return None
+
+
+def _raw_rwlock(key: int) -> RawRwLock | None:
+    """The RawRwLock recorded under *key* (that of an RwLock, for one), else None."""
+    ref = _records.objects.get(key)
+    obj = ref() if ref is not None else None
+    if isinstance(obj, RwLock):
+        return obj._raw
+    return obj if isinstance(obj, RawRwLock) else None
 
 
 def _describe(key: int) -> LockInfo:
@@ -765,7 +705,9 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
     return cycles
 
 
-def _cycles_from(parked: list[_Parked], owned: Ownership) -> tuple[list[list[int]], dict[int, _Parked]]:
+def _cycles_from(
+    parked: tuple[ParkedThread, ...], owned: Ownership
+) -> tuple[list[list[int]], dict[int, ParkedThread]]:
     held, upgraders = owned.held, owned.upgradable
     by_thread = {entry.ident: entry for entry in parked}
     holders: dict[int, set[int]] = {}
@@ -780,6 +722,21 @@ def _cycles_from(parked: list[_Parked], owned: Ownership) -> tuple[list[list[int
         blockers = {ident for ident in holders.get(resource, ()) if ident in by_thread}
         if entry.key != resource and (entry.ident, resource) in upgraders:
             blockers.discard(entry.ident)  # an upgrade waits for the *other* readers
+        raw = _raw_rwlock(resource) if entry.key == resource else None
+        if raw is not None:
+            # On an RwLock's main queue.  A writer parked on key + 1 already holds the WRITER
+            # bit (it waits for the readers to leave) and keeps every new reader out ...
+            writers = {other.ident for other in parked if other.key == resource + 1}
+            blockers |= writers
+            # ... and the waiter's own read hold blocks its request only if the request is
+            # exclusive, or upgradable while it holds the upgradable lock, or it is the writer
+            # (the park token says what it asks for: raw/rwlock.py's TOKEN_*).
+            if entry.ident in blockers and not (
+                entry.park_token == TOKEN_EXCLUSIVE
+                or (entry.park_token == TOKEN_UPGRADABLE and (entry.ident, resource) in upgraders)
+                or (not writers and raw.is_locked_exclusive())
+            ):
+                blockers.discard(entry.ident)
         if blockers:
             edges[entry.ident] = blockers
     return _find_cycles(edges), by_thread

@@ -314,3 +314,29 @@ class FairMutex(Mutex[T]):
 
     __slots__ = ()
     _raw_class = RawFairMutex
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Inlined fast paths (lock, __exit__) are declared here; the rest goes through RawMutex's methods
+# (a nested tracked call records nothing: the outermost one records the net effect).
+
+from .raw._tracking import TRANSPARENT, acquires, declare, reacquires, releases  # noqa: E402
+
+
+def _raw_key(obj: Mutex[object] | MutexGuard[object]) -> int:
+    return obj._raw._key
+
+
+declare(
+    Mutex,
+    lock=acquires(_raw_key), try_lock=acquires(_raw_key, conditional=True),
+    try_lock_for=acquires(_raw_key, conditional=True), try_lock_until=acquires(_raw_key, conditional=True),
+    is_locked=TRANSPARENT,
+)
+declare(
+    MutexGuard,
+    __exit__=releases(_raw_key, exclusive=True), unlock=releases(_raw_key, exclusive=True),
+    unlock_fair=releases(_raw_key, exclusive=True), bump=reacquires(_raw_key, exclusive=True),
+    unlocked=TRANSPARENT, unlocked_fair=TRANSPARENT,  # RawMutex's unlock or unlock_fair, then its lock
+    __enter__=TRANSPARENT,
+)

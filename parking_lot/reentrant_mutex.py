@@ -146,3 +146,13 @@ class ReentrantMutex(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<ReentrantMutex {'locked' if self.is_locked() else 'unlocked'}>"
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Everything goes through RawReentrantMutex's declared methods.
+
+from .raw._tracking import TRANSPARENT, declare  # noqa: E402
+
+declare(ReentrantMutex, **dict.fromkeys(
+    ("lock", "try_lock", "try_lock_for", "is_locked", "is_owned_by_current_thread"), TRANSPARENT))
+declare(ReentrantMutexGuard, **dict.fromkeys(("unlock", "unlock_fair", "bump", "__enter__", "__exit__"), TRANSPARENT))

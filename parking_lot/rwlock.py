@@ -479,3 +479,25 @@ class RwLock(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<RwLock {self._raw!r}>"
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# The inlined fast paths (read, ReadGuard.__exit__) are declared here; everything else goes through
+# RawRwLock's declared methods, also a consumed guard's `with` releasing its successor.
+
+from .raw._tracking import TRANSPARENT, acquires, declare, releases  # noqa: E402
+
+
+def _read_guard_key(guard: ReadGuard[object]) -> int | None:
+    lock = guard._lock
+    return lock._raw._key if lock is not None else None  # None: released already, nothing to record
+
+
+declare(RwLock, read=acquires(lambda rw: rw._raw._key), **dict.fromkeys(
+    ("read_recursive", "write", "upgradable_read", "try_read", "try_read_for", "try_write", "try_write_for",
+     "try_upgradable_read", "try_upgradable_read_for", "is_locked", "is_locked_exclusive"), TRANSPARENT))
+declare(_Guard, unlock=TRANSPARENT, unlock_fair=TRANSPARENT, bump=TRANSPARENT, __exit__=TRANSPARENT)
+declare(ReadGuard, __exit__=releases(_read_guard_key, exclusive=False), __enter__=TRANSPARENT)
+declare(UpgradableReadGuard, __enter__=TRANSPARENT, upgrade=TRANSPARENT, try_upgrade_for=TRANSPARENT,
+        downgrade=TRANSPARENT)
+declare(WriteGuard, __enter__=TRANSPARENT, downgrade=TRANSPARENT, downgrade_to_upgradable=TRANSPARENT)

@@ -483,3 +483,84 @@ def test_cancel_park_wakes_the_thread_even_if_its_timed_out_callback_raises():
     assert isinstance(worker.finish(), deadlock.DeadlockError)
     assert core.parked_count(key) == 0
     assert core.cancel_park(worker.ident, deadlock.DeadlockError("again")) is False
+
+
+def test_a_reader_waiting_for_the_upgradable_lock_another_thread_holds_waits_for_that_thread():
+    """Once a known limit: the reader was reported waiting for itself (its own read hold)."""
+    raw = RawRwLock()
+    upgradable_held, may_leave = threading.Event(), threading.Event()
+
+    def holder():
+        raw.lock_upgradable()
+        upgradable_held.set()
+        may_leave.wait(BOUND)  # busy elsewhere (not parked in the lot)
+        raw.unlock_upgradable()
+
+    def reader():
+        raw.lock_shared()
+        raw.lock_upgradable()  # waits for the holder, which is running: no deadlock
+        raw.unlock_upgradable()
+        raw.unlock_shared()
+        return True
+
+    other = start(holder)
+    upgradable_held.wait(BOUND)
+    asking = start(reader)
+    wait_until(lambda: core.parked_count(id(raw)) == 1, what="the reader to wait for the upgradable lock")
+    for _ in range(20):
+        assert deadlock.check_deadlock() == []
+    may_leave.set()
+    other.finish()
+    assert asking.finish() is True and not raw.is_locked()
+
+
+def test_a_reader_queued_behind_a_writer_that_waits_for_it_is_a_cycle_of_two():
+    """A waiting writer keeps new readers out, so the reader waits for the writer, which waits for it."""
+    raw = RawRwLock()
+    reading = threading.Event()
+
+    def reader():
+        raw.lock_shared()
+        reading.set()
+        wait_until(lambda: core.parked_count(id(raw) + 1) == 1, what="the writer to wait for this reader")
+        try:
+            raw.lock_shared()  # not recursive: queues behind the writer
+        except deadlock.DeadlockError as exc:
+            return exc
+        finally:
+            raw.unlock_shared()
+        raw.unlock_shared()
+        return None
+
+    def writer():
+        reading.wait(BOUND)
+        raw.lock_exclusive()
+        raw.unlock_exclusive()
+        return True
+
+    first, second = start(reader), start(writer)
+    (cycle,) = _wait_for_cycle(2)
+    assert cycle.idents == {first.ident, second.ident}
+    assert deadlock.break_deadlock(cycle, first.ident)
+    assert isinstance(first.finish(), deadlock.DeadlockError)
+    assert second.finish() is True and not raw.is_locked()
+
+
+def test_asking_for_the_upgradable_lock_a_thread_holds_itself_deadlocks_it():
+    raw = RawRwLock()
+
+    def twice():
+        raw.lock_upgradable()
+        try:
+            raw.lock_upgradable()
+        except deadlock.DeadlockError as exc:
+            return exc
+        finally:
+            raw.unlock_upgradable()
+
+    worker = start(twice)
+    (cycle,) = _wait_for_cycle(1)
+    assert cycle.idents == {worker.ident}
+    deadlock.break_deadlock(cycle)
+    assert isinstance(worker.finish(), deadlock.DeadlockError)
+    assert not raw.is_locked()

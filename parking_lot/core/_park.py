@@ -37,8 +37,9 @@ Asynchronous exceptions
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from parking_lot.thread_parker import UnparkBatch
 
@@ -50,6 +51,7 @@ from ._types import (
     WORD_LIMIT,
     FilterOp,
     Invalid,
+    ParkedThread,
     ParkResult,
     ParkToken,
     RequeueOp,
@@ -633,3 +635,42 @@ def parked_count(key: int) -> int:
             if state.table is not table:
                 continue
             return sum(1 for thread in bucket.queue if thread.key == key)
+
+
+def parked_threads() -> tuple[ParkedThread, ...]:
+    """Every thread parked right now: ident, key, park token, whether the wait is timed.
+
+    Each bucket is read under its own lock, one after the other, so each entry is
+    exact but the whole may mix moments (a thread may show up twice or not at all
+    if it moved while the buckets were read); :func:`parked_threads_frozen`
+    gives one consistent moment.  In queue order within each bucket, so threads
+    parked on one key appear in the order they will be woken.
+
+    >>> parked_threads() == () or all(isinstance(entry, ParkedThread) for entry in parked_threads())
+    True
+    """
+    while True:
+        table = state.table
+        parked: list[ParkedThread] = []
+        for bucket in table.buckets:
+            with bucket.lock:
+                parked.extend(ParkedThread(t.ident, t.key, t.park_token, t.timed) for t in bucket.queue)
+        if state.table is table:  # else the table grew meanwhile: its threads moved, read the new one
+            return tuple(parked)
+
+
+@contextlib.contextmanager
+def parked_threads_frozen() -> Iterator[tuple[ParkedThread, ...]]:
+    """Hold every bucket lock of the lot for the ``with`` block; yield who is parked on what.
+
+    While the block runs no thread parks, is unparked, times out or is requeued,
+    so what else the block reads about them (a lock's owner records) belongs to
+    the same moment.  The block must be short and must not park, unpark or wait
+    for a thread that might (it would wait forever: the buckets are held).
+
+    >>> with parked_threads_frozen() as parked:
+    ...     isinstance(parked, tuple)
+    True
+    """
+    with state.all_buckets_locked() as table:
+        yield tuple(ParkedThread(t.ident, t.key, t.park_token, t.timed) for b in table.buckets for t in b.queue)

@@ -134,3 +134,20 @@ class FilterOp(enum.Enum):
     Skip = "skip"
     #: Leave this thread parked and stop looking.
     Stop = "stop"
+
+
+class ParkedThread(NamedTuple):
+    """One thread in the parking lot's queues, as :func:`~parking_lot.core.parked_threads` reports it.
+
+    >>> ParkedThread(ident=7, key=0x10, park_token=0, timed=False).key
+    16
+    """
+
+    #: The thread's identifier (``threading.get_ident()``, ``Thread.ident``).
+    ident: int
+    #: The key it is parked on (``0 <= key < 2**64``).
+    key: int
+    #: The park token it left for unparkers (``park(..., park_token=...)``).
+    park_token: ParkToken
+    #: Whether its wait has a deadline (it may end by itself, as a timeout).
+    timed: bool

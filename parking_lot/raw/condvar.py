@@ -202,3 +202,16 @@ class Condvar:
     def __repr__(self) -> str:
         return f"<Condvar {'with waiters' if self._mutex is not None else 'idle'} at {id(self):#x}>"
 
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# A waiting thread holds nothing (the mutex's unlock and lock are its own tracked calls); the
+# "condvar wait" protocol adds the hand-over, where a notifier's unlock gives the mutex to the waiter.
+
+from ._tracking import TRANSPARENT, declare, special  # noqa: E402
+
+declare(
+    Condvar,
+    wait_raw=special("condvar wait"), wait_while_raw=TRANSPARENT,
+    notify_one=TRANSPARENT, notify_all=TRANSPARENT,
+)

@@ -357,3 +357,20 @@ class RawFairMutex(RawMutex):
         """
         self.unlock_fair()
 
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+
+from ._tracking import TRANSPARENT, acquires, declare, own_key, reacquires, releases  # noqa: E402
+
+declare(
+    RawMutex,
+    lock=acquires(own_key), __enter__=acquires(own_key),
+    try_lock=acquires(own_key, conditional=True), try_lock_for=acquires(own_key, conditional=True),
+    try_lock_until=acquires(own_key, conditional=True),
+    unlock=releases(own_key, exclusive=True), unlock_fair=releases(own_key, exclusive=True),
+    __exit__=releases(own_key, exclusive=True),
+    bump=reacquires(own_key, exclusive=True),
+    is_locked=TRANSPARENT,
+)
+declare(RawFairMutex, unlock=releases(own_key, exclusive=True))

@@ -153,3 +153,15 @@ class Once:
 
     def __repr__(self) -> str:
         return f"<Once {self.state.value}>"
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# The thread running the function holds the Once (threads waiting for it park on its key).
+
+from ._tracking import TRANSPARENT, declare, special  # noqa: E402
+
+declare(
+    Once,
+    _call_slow=special("once call"), call_once=TRANSPARENT, call_once_force=TRANSPARENT,
+    is_completed=TRANSPARENT,
+)

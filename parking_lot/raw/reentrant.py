@@ -146,3 +146,22 @@ class RawReentrantMutex:
         if not self._mutex.is_locked():
             return f"<RawReentrantMutex unlocked at {id(self):#x}>"
         return f"<RawReentrantMutex locked by thread {self._owner} x{self._count} at {id(self):#x}>"
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Held (once, however deep) from the lock that makes this thread the owner to the unlock that
+# ends its last hold: the "reentrant" protocol reads _owner and _count, as for compat.RLock.
+
+from ._tracking import TRANSPARENT, declare, reacquires, special  # noqa: E402
+
+declare(
+    RawReentrantMutex,
+    lock=special("reentrant acquires"), try_lock=special("reentrant acquires"),
+    try_lock_for=special("reentrant acquires"), try_lock_until=special("reentrant acquires"),
+    __enter__=special("reentrant acquires"),
+    unlock=special("reentrant releases"), unlock_fair=special("reentrant releases"),
+    __exit__=special("reentrant releases"),
+    # Only the owner may bump; with count > 1 it gives nothing back (recorded as given and taken).
+    bump=reacquires(lambda lock: id(lock._mutex), exclusive=False),
+    is_locked=TRANSPARENT, is_owned_by_current_thread=TRANSPARENT,
+)

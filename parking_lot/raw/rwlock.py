@@ -684,3 +684,42 @@ class RawRwLock:
         else:
             mode = "unlocked"
         return f"<RawRwLock {mode} at {id(self):#x}>"
+
+
+# --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
+# Every mode is a hold of the one key; a writer waiting for the readers parks on key + 1 and is
+# counted as waiting for the lock.  Upgrades and downgrades keep the lock held, in another mode.
+
+from ._tracking import TRANSPARENT, acquires, changes_mode, declare, own_key, reacquires, releases  # noqa: E402
+
+declare(
+    RawRwLock,
+    lock_exclusive=acquires(own_key), lock_shared=acquires(own_key), lock_shared_recursive=acquires(own_key),
+    __enter__=acquires(own_key),
+    try_lock_exclusive=acquires(own_key, conditional=True),
+    try_lock_exclusive_for=acquires(own_key, conditional=True),
+    try_lock_exclusive_until=acquires(own_key, conditional=True),
+    try_lock_shared=acquires(own_key, conditional=True),
+    try_lock_shared_for=acquires(own_key, conditional=True),
+    try_lock_shared_until=acquires(own_key, conditional=True),
+    lock_upgradable=acquires(own_key, upgradable=True),
+    try_lock_upgradable=acquires(own_key, conditional=True, upgradable=True),
+    try_lock_upgradable_for=acquires(own_key, conditional=True, upgradable=True),
+    try_lock_upgradable_until=acquires(own_key, conditional=True, upgradable=True),
+    unlock_exclusive=releases(own_key, exclusive=True), unlock_exclusive_fair=releases(own_key, exclusive=True),
+    __exit__=releases(own_key, exclusive=True),
+    unlock_shared=releases(own_key, exclusive=False), unlock_shared_fair=releases(own_key, exclusive=False),
+    unlock_upgradable=releases(own_key, exclusive=False, upgradable=True),
+    unlock_upgradable_fair=releases(own_key, exclusive=False, upgradable=True),
+    bump_exclusive=reacquires(own_key, exclusive=True),
+    bump_shared=reacquires(own_key, exclusive=False),
+    bump_upgradable=reacquires(own_key, exclusive=False, upgradable=True),
+    upgrade=changes_mode(own_key, holds_upgradable=False),
+    try_upgrade=changes_mode(own_key, holds_upgradable=False),
+    try_upgrade_for=changes_mode(own_key, holds_upgradable=False),
+    try_upgrade_until=changes_mode(own_key, holds_upgradable=False),
+    downgrade_upgradable=changes_mode(own_key, holds_upgradable=False),
+    downgrade_to_upgradable=changes_mode(own_key, holds_upgradable=True),
+    downgrade=TRANSPARENT,  # still held, not upgradable: nothing to record
+    is_locked=TRANSPARENT, is_locked_exclusive=TRANSPARENT,
+)

@@ -1,0 +1,127 @@
+"""What each lock method does to what its thread holds: the deadlock detector's bookkeeping, declared by the locks.
+
+Rust's parking_lot has each lock call ``deadlock::acquire_resource`` and
+``release_resource`` itself, compiled out unless the ``deadlock_detection``
+feature is on.  Python has no such feature flag, and a check on every fast path
+would cost every user.  So each lock module *declares*, next to the class that
+defines the methods, what every public method does to what the calling thread
+holds (:func:`declare`), and :func:`parking_lot.deadlock.enable` turns each
+declaration into a recording wrapper around that very method (``disable()``
+puts the originals back).  A program that never enables detection runs exactly
+the methods as written: detection off costs nothing.
+
+Nothing can be forgotten: ``tests/test_deadlock_tracking.py`` lists every public
+method of every lock and guard class (and every class that defines one) and
+fails if one is not declared, tracked or :data:`TRANSPARENT`; and ``enable()``
+fails if a declared method is not defined on the class that declares it.
+
+The kinds, by what the method does to the hold of the lock whose key ``key``
+returns (the key the lock parks on; None: nothing to record):
+
+=====================  ========================================================
+``acquires``           holds it afterwards, unless it raises (``conditional``:
+                       only when the result is true / not None)
+``releases``           gives one hold back (``exclusive``: if the records do not
+                       show this thread holding it, whoever they show does not
+                       either -- a mutex may be unlocked by another thread)
+``reacquires``         gives it back and takes it again (bump and its kind)
+``changes_mode``       stays held, its upgradable mark set or cleared
+``forgets``            the lock is made anew, free (``_at_fork_reinit``)
+``special``            a protocol of its own, named (RLock's owner and count, a
+                       Condvar wait's hand-over, Once's running function)
+``TRANSPARENT``        every change it makes goes through declared methods, or
+                       it changes nothing a thread holds (a query, a notify)
+=====================  ========================================================
+
+A class whose instances no thread holds (a semaphore, an event) is declared
+:func:`ownerless` as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: A lock's key in the parking lot, from the object the method is called on (None: nothing to record).
+KeyOf = Callable[[Any], "int | None"]
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One method's declared effect (see the module's table)."""
+
+    kind: str
+    key: KeyOf | None = None
+    conditional: bool = False
+    exclusive: bool = True
+    upgradable: bool = False
+    #: For ``changes_mode``: whether the thread holds the upgradable lock afterwards.
+    holds_upgradable: bool = False
+    #: For ``special``: the name of the protocol in :mod:`parking_lot.deadlock`.
+    protocol: str = ""
+
+
+#: A method whose changes all go through declared methods, or that changes nothing held.
+TRANSPARENT = Tracked("transparent")
+
+
+def acquires(key: KeyOf, *, conditional: bool = False, upgradable: bool = False) -> Tracked:
+    """The method takes a hold of the lock (when its result is true, if *conditional*)."""
+    return Tracked("acquires", key, conditional=conditional, upgradable=upgradable)
+
+
+def releases(key: KeyOf, *, exclusive: bool, upgradable: bool = False) -> Tracked:
+    """The method gives one hold back (*exclusive*: the lock is free afterwards)."""
+    return Tracked("releases", key, exclusive=exclusive, upgradable=upgradable)
+
+
+def reacquires(key: KeyOf, *, exclusive: bool, upgradable: bool = False) -> Tracked:
+    """The method lets the lock go and takes it back (not held while it waits to)."""
+    return Tracked("reacquires", key, exclusive=exclusive, upgradable=upgradable)
+
+
+def changes_mode(key: KeyOf, *, holds_upgradable: bool) -> Tracked:
+    """The lock stays held in another mode (a try that returns False changes nothing)."""
+    return Tracked("changes_mode", key, holds_upgradable=holds_upgradable)
+
+
+def forgets(key: KeyOf) -> Tracked:
+    """The lock is made anew and free: whoever held the old one holds nothing."""
+    return Tracked("forgets", key)
+
+
+def special(protocol: str) -> Tracked:
+    """A protocol of its own, implemented in :mod:`parking_lot.deadlock` under *protocol*."""
+    return Tracked("special", protocol=protocol)
+
+
+#: (class, {method name: effect}) for every lock and guard class, in the order declared.
+DECLARED: list[tuple[type, dict[str, Tracked]]] = []
+
+
+def declare(cls: type, **methods: Tracked) -> None:
+    """Declare what the methods *cls* defines do to what the calling thread holds.
+
+    Each name must be defined in *cls* itself (an inherited method is declared
+    by the class that defines it): ValueError otherwise.
+    """
+    for name in methods:
+        if name not in cls.__dict__:
+            raise ValueError(f"{cls.__qualname__}.{name} is not defined by {cls.__qualname__}")
+    DECLARED.append((cls, dict(methods)))
+
+
+#: Classes of primitives that no thread holds (semaphores, events, barriers): nothing of theirs is
+#: tracked, and a thread parked on one waits for no one the detector could name.
+OWNERLESS: list[type] = []
+
+
+def ownerless(cls: type) -> None:
+    """Declare that no thread ever holds an instance of *cls* (none of its methods is tracked)."""
+    OWNERLESS.append(cls)
+
+
+def own_key(lock: Any) -> int:
+    """The key of a raw lock that parks on its own ``_key``."""
+    return int(lock._key)
