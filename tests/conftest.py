@@ -18,6 +18,13 @@ from parking_lot import thread_parker
 
 pytest_plugins = ["pytester"]  # tests/test_faultinject.py runs the conftest's own checks on a test file
 
+# A runner started in the background by a shell without job control (`cmd &` in a script) has
+# SIGINT ignored, and Python then leaves it ignored: the Ctrl-C tests would send signals nobody
+# sees.  Restore Python's own handler, so those tests do not depend on how the run was started;
+# the children the tests start then begin with SIGINT at its default, as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 #: Generous bound for anything that should happen "soon" (slow CI, Wine).
 BOUND = float(os.environ.get("PARKING_LOT_TEST_BOUND", "30"))
 AVAILABLE_BACKENDS = thread_parker.available_backends()
