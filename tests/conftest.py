@@ -25,6 +25,13 @@ pytest_plugins = ["pytester"]  # tests/test_faultinject.py runs the conftest's o
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+#: "full" (the default, and the README's test command): every long randomized test at its full
+#: length.  "quick" (CI's other interpreter lanes, which run the same suite twenty times over):
+#: the long randomized deadlock-records runs are shortened, and the check that they reached every
+#: path is left to the full run.  Nothing else changes.
+TEST_DEPTH = os.environ.get("PARKING_LOT_TEST_DEPTH", "full")
+QUICK = TEST_DEPTH == "quick"
+
 #: Generous bound for anything that should happen "soon" (slow CI, Wine).
 BOUND = float(os.environ.get("PARKING_LOT_TEST_BOUND", "30"))
 AVAILABLE_BACKENDS = thread_parker.available_backends()

@@ -5,6 +5,8 @@
 # cffi module.  On a free-threaded build the suite runs with PYTHON_GIL=0 and the lane fails if the
 # GIL is on.  Prints one summary line per backend: "<label> <backend>: <pytest's last line> (<s> s)".
 #   usage: tools/interpreter-lane.sh PYTHON_UNDER_TEST [pytest arguments...]
+# The suite runs with PARKING_LOT_TEST_DEPTH=quick unless it is set (tests/conftest.py says what
+# that shortens; the README's test command runs it full).
 # Environment: PARKING_LOT_SDIST, an sdist of the package to install instead of the checkout (CI
 # passes the one its distribution lane built, so that lanes running side by side never build in the
 # same folder); PARKING_LOT_LANE_VENV, a venv of that interpreter that already holds the package and
@@ -52,7 +54,8 @@ for backend in $backends; do
     log="$work/pytest-$backend.log"
     say "PARKING_LOT_PARKER=$backend ${gil_env[*]}"
     set +e
-    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" "$venv/bin/python" -c '
+    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" PARKING_LOT_TEST_DEPTH="${PARKING_LOT_TEST_DEPTH:-quick}" \
+        "$venv/bin/python" -c '
 import sys, sysconfig
 import parking_lot, pytest
 if sysconfig.get_config_var("Py_GIL_DISABLED") and sys._is_gil_enabled():

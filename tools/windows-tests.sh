@@ -96,7 +96,7 @@ for backend in keyed_event wait_address; do
     say "pytest under Wine with PARKING_LOT_PARKER=$backend"
     log="$work/pytest-$backend.log"
     set +e
-    PARKING_LOT_PARKER=$backend "$wine" "$python_dir/python.exe" -m pytest -p no:cacheprovider -q \
+    PARKING_LOT_PARKER=$backend PARKING_LOT_TEST_DEPTH=${PARKING_LOT_TEST_DEPTH:-quick} "$wine" "$python_dir/python.exe" -m pytest -p no:cacheprovider -q \
         -o "addopts=-ra" tests "$@" 2>&1 | tr -d '\r' | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
