@@ -29,8 +29,10 @@ def public_modules() -> Iterator[types.ModuleType]:
 def _has_docstring(obj: object) -> bool:
     if inspect.isclass(obj):
         doc = vars(obj).get("__doc__")
-        generated = isinstance(doc, str) and doc.startswith(f"{obj.__name__}(") and "\n" not in doc.strip()
-        return bool(doc and doc.strip()) and not generated
+        if not isinstance(doc, str):
+            return False  # none, or 3.15's lazily generated dataclass docstring (not a str)
+        generated = doc.startswith(f"{obj.__name__}(") and "\n" not in doc.strip()
+        return bool(doc.strip()) and not generated
     return bool(getattr(obj, "__doc__", None) and obj.__doc__.strip())  # type: ignore[union-attr]
 
 
