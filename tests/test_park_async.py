@@ -52,11 +52,25 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.0005)
 
 
-async def parked_task(key: int, **kwargs: Any) -> asyncio.Task[Any]:
-    """A task parked on *key* (timeout defaults to BOUND), once it is really queued."""
+async def parked_task(key: int, raised: list[BaseException] | None = None, **kwargs: Any) -> asyncio.Task[Any]:
+    """A task parked on *key* (timeout defaults to BOUND), once it is really queued.
+
+    If *raised* is a list, the exception park_async raises inside the task is appended to
+    it: awaiting a cancelled task from outside gives a new CancelledError before 3.11 (the
+    task's own one only as its ``__context__``), so tests read the task's own exception here.
+    """
     kwargs.setdefault("timeout", BOUND)
     before = parked_count(key)
-    task = asyncio.ensure_future(park_async(key, **kwargs))
+
+    async def parked() -> Any:
+        try:
+            return await park_async(key, **kwargs)
+        except BaseException as exc:
+            if raised is not None:
+                raised.append(exc)
+            raise
+
+    task = asyncio.ensure_future(parked())
     await until(lambda: parked_count(key) > before or task.done(), f"a task to park on {key:#x}")
     return task
 
@@ -219,13 +233,16 @@ def test_a_raising_before_sleep_leaves_the_queue_as_a_timeout_would():
 def test_cancelled_while_parked_leaves_the_queue():
     key = fresh_key()
     calls = []
+    raised: list[BaseException] = []
 
     async def body():
-        task = await parked_task(key, timed_out=lambda k, last: calls.append(last), timeout=None)
+        task = await parked_task(key, raised, timed_out=lambda k, last: calls.append(last), timeout=None)
         task.cancel()
-        with pytest.raises(asyncio.CancelledError) as caught:
+        with pytest.raises(asyncio.CancelledError):
             await task
-        return interrupted_result(caught.value)
+        [exc] = raised
+        assert isinstance(exc, asyncio.CancelledError)
+        return interrupted_result(exc)
 
     assert run(body) is TimedOut
     assert calls == [True] and parked_count(key) == 0
@@ -237,14 +254,17 @@ def test_cancelled_after_an_unparker_took_it_reports_what_it_was_handed():
     # before it runs again: interrupted_result says Unparked(77), so nothing handed is lost.
     key = fresh_key()
     calls = []
+    raised: list[BaseException] = []
 
     async def body():
-        task = await parked_task(key, timed_out=lambda k, last: calls.append(last))
+        task = await parked_task(key, raised, timed_out=lambda k, last: calls.append(last))
         assert unpark_one(key, lambda result: 77).unparked_threads == 1
         task.cancel()
-        with pytest.raises(asyncio.CancelledError) as caught:
+        with pytest.raises(asyncio.CancelledError):
             await task
-        return interrupted_result(caught.value)
+        [exc] = raised
+        assert isinstance(exc, asyncio.CancelledError)
+        return interrupted_result(exc)
 
     assert run(body) == Unparked(77)
     assert calls == [] and parked_count(key) == 0
