@@ -862,7 +862,7 @@ def stop_detector(timeout: float | None = 10.0) -> None:
     global _detector, _detector_stop
     if _detector_stop is not None:
         _detector_stop.set()
-    if _detector is not None and _detector is not threading.current_thread():
+    if _detector is not None and _detector.ident != threading.get_ident():
         _detector.join(timeout)
     _detector = _detector_stop = None
 

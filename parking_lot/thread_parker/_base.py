@@ -115,5 +115,7 @@ def wait_slice_ns() -> int | None:
     """How long one wait of the calling thread may last: a slice on the main thread, else None.
 
     Parkers call it when they are made; each is made by the thread that parks with it.
+    Compares idents: ``threading.current_thread()`` would register a thread that
+    ``threading`` did not start as a ``_DummyThread`` (tests/test_foreign_threads.py).
     """
-    return MAIN_THREAD_SLICE_NS if threading.current_thread() is threading.main_thread() else None
+    return MAIN_THREAD_SLICE_NS if threading.get_ident() == threading.main_thread().ident else None
