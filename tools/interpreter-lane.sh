@@ -10,7 +10,9 @@
 # Environment: PARKING_LOT_SDIST, an sdist of the package to install instead of the checkout (CI
 # passes the one its distribution lane built, so that lanes running side by side never build in the
 # same folder); PARKING_LOT_LANE_VENV, a venv of that interpreter that already holds the package and
-# the test extras (the 3.13t lane prepares its own): without it the lane makes one.
+# the test extras (the 3.13t lane prepares its own): without it the lane makes one;
+# PARKING_LOT_LANE_BACKENDS, which parker backends to run the suite with: "all" (the default: every
+# backend this interpreter can run) or "default" (only the one the package picks by itself).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +46,11 @@ if [ -z "$venv" ]; then
 fi
 "$venv/bin/python" -c 'import parking_lot' || { say "the package did not install"; exit 1; }
 cd "$work"   # outside the checkout: the installed copy is what the suite imports
-backends=$("$venv/bin/python" -c 'from parking_lot import thread_parker as t; print(" ".join(t.available_backends()))')
+case "${PARKING_LOT_LANE_BACKENDS:-all}" in
+    all) backends=$("$venv/bin/python" -c 'from parking_lot import thread_parker as t; print(" ".join(t.available_backends()))') ;;
+    default) backends=$(env -u PARKING_LOT_PARKER "$venv/bin/python" -c 'from parking_lot import thread_parker as t; print(t.backend_name())') ;;
+    *) say "PARKING_LOT_LANE_BACKENDS must be all or default, not ${PARKING_LOT_LANE_BACKENDS}"; exit 2 ;;
+esac
 say "installed in $(( $(date +%s) - started )) s; backends: $backends"
 
 status=0
