@@ -37,9 +37,9 @@ What differs underneath:
   so they take the lock one after another instead of stampeding.  With any
   other lock (``threading.Lock``/``RLock`` included) it parks its waiters on
   its own key and wakes them directly.
-* ``Semaphore`` and ``Event`` are faces on :class:`~parking_lot.raw.RawSemaphore`
-  and :class:`~parking_lot.raw.RawEvent`; ``Barrier`` keeps its round in a few
-  fields behind a tiny lock.  All park on their own ``id()``; none allocates a
+* ``Semaphore``, ``Event`` and ``Barrier`` are faces on
+  :class:`~parking_lot.raw.RawSemaphore`, :class:`~parking_lot.raw.RawEvent` and
+  :class:`~parking_lot.raw.RawBarrier`.  All park on their own ``id()``; none allocates a
   lock per wait, and a thread released by a ``Barrier`` or an ``Event`` does not
   have to take any lock again on its way out.
 """
@@ -56,6 +56,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .core import TimedOut, deadline_ns, park, parked_count, unpark_all, unpark_one
+from .raw.barrier import BrokenBarrierError, RawBarrier
 from .raw.condvar import Condvar
 from .raw.event import RawEvent
 from .raw.mutex import RawMutex
@@ -75,7 +76,6 @@ __all__ = [
 
 #: The largest timeout the waits accept, as ``threading.TIMEOUT_MAX``.
 TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
-BrokenBarrierError = threading.BrokenBarrierError
 
 _get_ident = _thread.get_ident
 _monotonic = time.monotonic
@@ -654,16 +654,6 @@ class Event:
 # --- Barrier -----------------------------------------------------------------------------
 
 
-class _Round:
-    """One filling of the barrier: how many arrived, and how it ended (None while filling)."""
-
-    __slots__ = ("count", "outcome")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.outcome: str | None = None  # "passed" or "broken"
-
-
 def _threading_no_parties_message() -> str:
     """What the running ``threading.Barrier(0)`` says: the wording changed in 3.13's patch releases
     (and 3.14); before 3.13 threading accepts 0 parties, and ours refuses with 3.13's first wording."""
@@ -686,121 +676,76 @@ class Barrier:
     0
     >>> barrier.abort(); barrier.broken
     True
+
+    A face on a :class:`~parking_lot.raw.RawBarrier` (``_raw``, parked on ``id(barrier)``).
     """
 
     def __init__(self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None) -> None:
         if parties < 1:
             raise ValueError(_NO_PARTIES_MESSAGE)
-        self._parties = parties
-        self._action = action
+        self._raw = RawBarrier._inside(self, parties, action)
         self._timeout = timeout
-        self._state_lock = _thread.allocate_lock()  # guards _round and _broken
-        self._round = _Round()
-        self._broken = False
-        self._key = id(self)
+        self._key = self._raw._key  # the parking key, id(self)
 
     @property
     def parties(self) -> int:
         """The number of threads that must arrive."""
-        return self._parties
+        return self._raw._parties
 
     @property
     def n_waiting(self) -> int:
         """How many threads are waiting for the barrier now."""
-        current = self._round
-        return current.count if current.outcome is None and not self._broken else 0
+        return self._raw.n_waiting
 
     @property
     def broken(self) -> bool:
         """Whether the barrier is broken (``reset()`` mends it)."""
-        return self._broken
+        return self._raw._broken
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the others; return this thread's arrival index (0 .. parties-1).
 
-        The last to arrive runs the action.  Raises ``threading.BrokenBarrierError`` if
-        the barrier is or becomes broken (abort, reset, a timeout, a raising action).
+        *timeout* is in seconds (None: the barrier's default timeout; <= 0: give up at
+        once); a waiter that times out breaks the barrier.  The last to arrive runs the
+        action.  Raises ``threading.BrokenBarrierError`` if the barrier is or becomes
+        broken (abort, reset, a timeout, a raising action); OverflowError for a
+        timeout above TIMEOUT_MAX and ValueError for NaN, as threading's waits do
+        (the thread leaves the round first).
         """
         if timeout is None:
             timeout = self._timeout
-        while True:
-            with self._state_lock:
-                if self._broken:
-                    raise BrokenBarrierError
-                current = self._round
-                index = current.count
-                if index < self._parties:
-                    last = index + 1 == self._parties
-                    if not last and timeout is not None and timeout > TIMEOUT_MAX:
-                        raise OverflowError("timeout value is too large")
-                    current.count = index + 1
-                    break
-            # The round is full and its action is running: wait for the next round.
-            park(self._key, lambda: self._round is current and not self._broken)
-        if last:
-            return self._release(current, index)
-        return self._wait(current, index, timeout)
-
-    def _release(self, current: _Round, index: int) -> int:
+        raw = self._raw
+        current, index = raw._arrive()
+        if index + 1 == raw._parties:
+            return raw._pass(current, index)
         try:
-            if self._action is not None:
-                self._action()
+            # After arriving, as threading checks a waiter's timeout: a bad one leaves the round.
+            deadline = None if timeout is None else _barrier_deadline(timeout)
         except BaseException:
-            self._break()
+            raw._leave(current)
             raise
-        with self._state_lock:
-            if current.outcome is None:  # not broken or reset meanwhile
-                current.outcome = "passed"
-                self._round = _Round()
-        unpark_all(self._key)
-        if current.outcome != "passed":
-            raise BrokenBarrierError
-        return index
-
-    def _wait(self, current: _Round, index: int, timeout: float | None) -> int:
-        try:
-            # In the try: a NaN timeout's ValueError leaves the round, as threading's does.
-            deadline = None if timeout is None else deadline_ns(max(timeout, 0.0), None)
-            while current.outcome is None:
-                result = park(self._key, lambda: current.outcome is None, None, None, 0, deadline_ns=deadline)
-                if result is TimedOut and current.outcome is None:
-                    self._break()
-                # Otherwise woken, or validate saw the outcome; a wake-up meant for the
-                # round before (whose unpark_all came late) just loops.
-        except BaseException:
-            with self._state_lock:
-                if current.outcome is None:  # leave the round, as threading's count -= 1
-                    current.count -= 1
-            raise
-        if current.outcome != "passed":
-            raise BrokenBarrierError
-        return index
-
-    def _break(self) -> None:
-        with self._state_lock:
-            self._broken = True
-            if self._round.outcome is None:
-                self._round.outcome = "broken"
-        unpark_all(self._key)
+        return raw._await(current, index, deadline)
 
     def abort(self) -> None:
         """Break the barrier: current and future waits raise BrokenBarrierError until ``reset()``."""
-        self._break()
+        self._raw.abort()
 
     def reset(self) -> None:
         """Return to the empty state; threads waiting now get BrokenBarrierError."""
-        with self._state_lock:
-            if self._round.outcome is None:
-                self._round.outcome = "broken"
-            self._round = _Round()
-            self._broken = False
-        unpark_all(self._key)
+        self._raw.reset()
 
     def __repr__(self) -> str:
         name = _repr_name(type(self))
         if self.broken:
             return f"<{name} at {id(self):#x}: broken>"
         return f"<{name} at {id(self):#x}: waiters={self.n_waiting}/{self.parties}>"
+
+
+def _barrier_deadline(timeout: float) -> int | None:
+    """A Barrier waiter's timeout -> ``time.monotonic_ns()`` deadline (<= 0: now)."""
+    if timeout > TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return deadline_ns(max(timeout, 0.0), None)
 
 
 # --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---

@@ -37,7 +37,8 @@ import dis
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import CodeType, FrameType
 from typing import Any
 
@@ -210,8 +211,34 @@ def plain_return_offsets(code: CodeType) -> frozenset[int]:
     return cached
 
 
+#: While :func:`only_at` is in force: the (path, line) pairs whose line events count; the others are skipped.
+_only_at: frozenset[tuple[str, int]] | None = None
+#: While :func:`only_at` is in force: the (path, line) pairs where an injector raised.
+_injected_at: set[tuple[str, int]] | None = None
+
+
+@contextmanager
+def only_at(lines: frozenset[tuple[str, int]]) -> Iterator[set[tuple[str, int]]]:
+    """Make every FaultInjector count (and raise at) only the line events of *lines*, (path, line)
+    pairs; yield the set of pairs where one raised, filled as the injections fire.
+
+    A fault-injection scenario run under it tries an exception at each of those lines
+    it reaches, and nowhere else: a few runs instead of one per line of the folders.
+    """
+    global _only_at, _injected_at
+    if _only_at is not None:
+        raise RuntimeError("only_at() does not nest")
+    fired: set[tuple[str, int]] = set()
+    _only_at, _injected_at = frozenset(lines), fired
+    try:
+        yield fired
+    finally:
+        _only_at = _injected_at = None
+
+
 class FaultInjector:
-    """Count (target None) or raise at (target N) the line events of code under *dirs*."""
+    """Count (target None) or raise at (target N) the line events of code under *dirs*
+    (under :func:`only_at`: of its lines among them)."""
 
     def __init__(self, target: int | None, dirs: tuple[str, ...] = (CORE_DIR,)) -> None:
         check_sources_understood(dirs)
@@ -230,9 +257,13 @@ class FaultInjector:
             code = frame.f_code
             if frame.f_lasti in with_exit_offsets(code) or frame.f_lasti in plain_return_offsets(code):
                 return self._local
+            if _only_at is not None and (code.co_filename, frame.f_lineno) not in _only_at:
+                return self._local
             self.count += 1
             if self.count == self.target:
                 self.fired_at = (os.path.basename(frame.f_code.co_filename), frame.f_lineno)
+                if _injected_at is not None:
+                    _injected_at.add((code.co_filename, frame.f_lineno))
                 raise Injected(f"injected at {self.fired_at[0]}:{self.fired_at[1]} (line event {self.count})")
         return self._local
 

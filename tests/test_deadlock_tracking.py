@@ -19,8 +19,8 @@ from parking_lot.raw import _tracking
 
 LOCK_MODULES = [
     "parking_lot.raw.mutex", "parking_lot.raw.rwlock", "parking_lot.raw.reentrant", "parking_lot.raw.condvar",
-    "parking_lot.raw.once", "parking_lot.mutex", "parking_lot.rwlock", "parking_lot.reentrant_mutex",
-    "parking_lot.condvar", "parking_lot.compat",
+    "parking_lot.raw.once", "parking_lot.raw.semaphore", "parking_lot.raw.event", "parking_lot.raw.barrier",
+    "parking_lot.mutex", "parking_lot.rwlock", "parking_lot.reentrant_mutex", "parking_lot.condvar", "parking_lot.compat",
 ]
 #: Public names that are not methods of the protocol but of Python's (or typing's) machinery.
 DUNDERS = ("__enter__", "__exit__", "__aenter__", "__aexit__", "__await__", "__call__")
@@ -76,7 +76,8 @@ def test_every_public_method_of_every_lock_and_guard_is_declared_tracked_or_tran
     # The check sees the classes it must (a typo in LOCK_MODULES would make it pass vacuously).
     assert {"RawMutex", "RawFairMutex", "RawRwLock", "RawReentrantMutex", "Condvar", "Once", "Mutex",
             "MutexGuard", "RwLock", "ReadGuard", "UpgradableReadGuard", "WriteGuard", "ReentrantMutex",
-            "ReentrantMutexGuard", "Lock", "RLock", "Condition", "Semaphore", "Event", "Barrier"} <= names
+            "ReentrantMutexGuard", "Lock", "RLock", "Condition", "Semaphore", "Event", "Barrier", "RawSemaphore", "RawEvent",
+            "RawBarrier"} <= names
     assert undeclared(classes) == []
 
 

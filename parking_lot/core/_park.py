@@ -364,25 +364,54 @@ def cancel_park(ident: int, exc: BaseException) -> bool:
 
 
 def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
+    taken_from = None  # the key whose queue the thread was taken off, until it is woken
+    try:
+        with UnparkBatch() as wake:
+            while True:
+                key = thread.key
+                table = state.table
+                bucket = table.bucket_for(key)
+                with bucket.lock:
+                    if state.table is not table or thread.key != key:
+                        continue  # grown or requeued meanwhile
+                    queue = bucket.queue
+                    if thread not in queue:
+                        return False
+                    try:
+                        queue.remove(thread); taken_from = key  # one-step: taken_from is set iff the thread is off its queue
+                        if thread.on_timeout is not None:  # as a timeout would, before the thread runs
+                            thread.on_timeout(key, _first_index(queue, key) < 0)
+                    finally:
+                        # Whatever the callback does, the thread is off the queue: wake it.
+                        thread.cancel = exc; thread.woken = True; wake.append(thread.parker.unpark_lock()); taken_from = None  # one-step: a thread taken off its queue is always woken
+                    return True
+    except BaseException:
+        if taken_from is not None:  # cut short between taking the thread off its queue and waking it
+            _wake_taken(thread, taken_from)
+        raise
+
+
+def _wake_taken(thread: ThreadData, key: int) -> None:
+    """Wake *thread*, which a cancel took off *key*'s queue but an exception kept from waking.
+
+    It wakes as from a spurious wake-up (``Unparked`` with the default token, which every
+    primitive re-checks); the cancel's exception is the canceller's.  Nothing is done if
+    the thread has moved on meanwhile (its own timeout let it go, and it parked again).
+    """
     with UnparkBatch() as wake:
         while True:
-            key = thread.key
             table = state.table
             bucket = table.bucket_for(key)
             with bucket.lock:
-                if state.table is not table or thread.key != key:
-                    continue  # grown or requeued meanwhile
-                queue = bucket.queue
-                if thread not in queue:
-                    return False
-                try:
-                    queue.remove(thread)
-                    if thread.on_timeout is not None:  # as a timeout would, before the thread runs
-                        thread.on_timeout(key, _first_index(queue, key) < 0)
-                finally:
-                    # Whatever the callback does, the thread is off the queue: wake it.
-                    thread.cancel = exc; thread.woken = True; wake.append(thread.parker.unpark_lock())  # one-step: a thread taken off its queue is always woken
-                return True
+                if state.table is not table:
+                    continue
+                if thread.key != key or thread in bucket.queue:
+                    return  # parked again since: not ours to wake
+                # Already on an exception's path: no second one is guarded against here.
+                thread.unpark_token = DEFAULT_UNPARK_TOKEN
+                thread.woken = True
+                wake.append(thread.parker.unpark_lock())
+                return
 
 
 def _leave_queue(thread: ThreadData, timed_out: Callable[[int, bool], object] | None) -> ParkResult:

@@ -4,6 +4,7 @@ Each lock is keyed in the parking lot on its own ``id()`` (or, kept inside a
 ``compat`` face, on the face's).
 """
 
+from .barrier import BrokenBarrierError, RawBarrier
 from .condvar import Condvar, WaitTimeoutResult
 from .event import RawEvent
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL, RawFairMutex, RawMutex
@@ -15,10 +16,12 @@ from .semaphore import RawSemaphore
 __all__ = [
     "TOKEN_HANDOFF",
     "TOKEN_NORMAL",
+    "BrokenBarrierError",
     "Condvar",
     "Once",
     "OnceState",
     "PoisonError",
+    "RawBarrier",
     "RawEvent",
     "RawFairMutex",
     "RawMutex",

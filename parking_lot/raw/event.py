@@ -71,3 +71,10 @@ class RawEvent:
 
     def __repr__(self) -> str:
         return f"<RawEvent {'set' if self._flag else 'unset'} at {id(self):#x}>"
+
+
+# --- deadlock detection: no thread holds an event, so a wait on it is no edge (see raw/_tracking.py) ---
+
+from ._tracking import ownerless  # noqa: E402
+
+ownerless(RawEvent)

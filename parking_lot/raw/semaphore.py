@@ -113,3 +113,10 @@ class RawSemaphore:
 
     def __repr__(self) -> str:
         return f"<RawSemaphore value={self._value} at {id(self):#x}>"
+
+
+# --- deadlock detection: no thread holds a semaphore, so a wait on it is no edge (see raw/_tracking.py) ---
+
+from ._tracking import ownerless  # noqa: E402
+
+ownerless(RawSemaphore)
