@@ -53,7 +53,7 @@ from types import ModuleType
 from typing import Any
 
 from ._hashtable import ThreadData, state
-from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, checked_park_arguments
+from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, _take_cancel, checked_park_arguments
 from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, Unparked
 
 _monotonic_ns = time.monotonic_ns
@@ -236,6 +236,27 @@ def _in_trio_task(trio: ModuleType) -> bool:
     return True
 
 
+def running_task() -> object | None:
+    """The asyncio or trio task running in this thread right now, else None.
+
+    trio's (``trio.lowlevel.current_task()``) when trio is imported and a trio task
+    runs here, else asyncio's (``asyncio.current_task()`` of the running loop), else
+    None.  Never imports trio, never raises.
+
+    >>> import asyncio
+    >>> async def main():
+    ...     return running_task() is asyncio.current_task()
+    >>> asyncio.run(main()), running_task()
+    (True, None)
+    """
+    trio = sys.modules.get("trio")
+    if trio is not None and _in_trio_task(trio):
+        task: object = trio.lowlevel.current_task()
+        return task
+    loop = asyncio._get_running_loop()
+    return None if loop is None else asyncio.current_task(loop)
+
+
 def task_parker() -> TaskParkerBase:
     """A parker for the task running in this thread, of the library it runs under.
 
@@ -329,6 +350,8 @@ async def park_async(
         # timed_out callback not run twice), so no flag needs resetting.
         if await parker.suspend(until_ns) is EXPIRED:
             return _leave_queue(thread, timed_out)
+        if thread.cancel is not None:  # cancel_park took us off the queue, as a timeout would
+            queued = False; raise _take_cancel(thread)  # one-step: queued is cleared only by the cancel that took the task off the queue
         return Unparked(thread.unpark_token)
     except GeneratorExit:
         # The coroutine is being closed outside its loop: by the garbage collector (a task
