@@ -148,11 +148,7 @@ class TaskUnparkHandle:
         (or another loop) through ``call_soon_threadsafe``.  A closed loop will never
         run the task again: the wake-up is dropped and nothing is raised.
         """
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
+        if asyncio._get_running_loop() is self._loop:  # (None outside a loop: no exception to pay for)
             _complete(self._future, None)
             return
         try:
