@@ -17,6 +17,8 @@ a barrier round) would otherwise keep the process from exiting.
 
 from __future__ import annotations
 
+import _thread
+import asyncio
 import json
 import platform
 import statistics
@@ -533,6 +535,70 @@ def uncontended_unpark_one(n: int) -> float:
     return time.perf_counter() - started
 
 
+# --- a thread wakes a task ------------------------------------------------------------------------------
+
+
+def _with_loop_thread(body: Callable[[asyncio.AbstractEventLoop], float]) -> float:
+    """``body(loop)`` with an event loop running forever in a daemon thread, stopped and closed after."""
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, name="bench loop", daemon=True)
+    runner.start()
+    try:
+        return body(loop)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join()
+        loop.close()
+
+
+def thread_wakes_task(rounds: int) -> float:
+    """*rounds* round trips: this thread ``unpark_one``s a task parked on a key (on a loop in another
+    thread); the task, parked again, says so by releasing a lock this thread waits on.
+
+    The task releases the lock from ``before_sleep`` of its next ``park_async``, that is once it is
+    queued again, so no wake-up can find nobody parked.
+    """
+    key = id(object())
+    back = _thread.allocate_lock()
+    back.acquire()
+
+    async def task() -> None:
+        for _ in range(rounds + 1):
+            await core.park_async(key, before_sleep=back.release)
+
+    def body(loop: asyncio.AbstractEventLoop) -> float:
+        done = asyncio.run_coroutine_threadsafe(task(), loop)
+        back.acquire()  # parked the first time
+        unpark_one = core.unpark_one
+        started = time.perf_counter()
+        for _ in range(rounds):
+            unpark_one(key)
+            back.acquire()
+        elapsed = time.perf_counter() - started
+        unpark_one(key)
+        done.result()
+        return elapsed
+
+    return _with_loop_thread(body)
+
+
+def call_soon_threadsafe_round_trip(rounds: int) -> float:
+    """*rounds* round trips: ``loop.call_soon_threadsafe`` of a callback that releases a lock this thread
+    waits on (the loop in another thread): the bare cost of reaching a loop from a thread and back."""
+    back = _thread.allocate_lock()
+    back.acquire()
+
+    def body(loop: asyncio.AbstractEventLoop) -> float:
+        call_soon_threadsafe, release = loop.call_soon_threadsafe, back.release
+        started = time.perf_counter()
+        for _ in range(rounds):
+            call_soon_threadsafe(release)
+            back.acquire()
+        return time.perf_counter() - started
+
+    return _with_loop_thread(body)
+
+
 # --- deadlock detection ---------------------------------------------------------------------------------
 
 
@@ -689,6 +755,9 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
                  condition_pingpong(t), 2_000, 300),
         Scenario("notify_all to 16", "Mutex + Condvar", condvar_notify_all, "threading.Condition",
                  condition_notify_all(t), 60, 8),
+        Scenario("thread wakes task: round trip", "unpark_one -> park_async", thread_wakes_task,
+                 "loop.call_soon_threadsafe", call_soon_threadsafe_round_trip, 2_000, 300,
+                 "target: ratio >= 0.83 (<= 1.2x the time)"),
         Scenario("compat: with Lock", "compat.Lock", with_lock(c, "Lock"), "threading.Lock",
                  with_lock(t, "Lock"), 300_000, 60_000),
         Scenario("compat: Lock acquire/release", "compat.Lock", acquire_release(c), "threading.Lock",

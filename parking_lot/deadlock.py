@@ -40,6 +40,8 @@ its acquire, which gives up cleanly, as a timeout would, so the others can go on
 from __future__ import annotations
 
 import _thread
+import contextvars
+import inspect
 import logging
 import os
 import sys
@@ -55,7 +57,7 @@ from typing import Any
 from . import compat, condvar, mutex, reentrant_mutex, rwlock  # noqa: F401 (imported for their declarations)
 from .core import ParkedThread, cancel_park, parked_threads, parked_threads_frozen
 from .raw import _tracking, once  # noqa: F401 (once: imported for its declarations)
-from .raw._tracking import TRANSPARENT, Tracked
+from .raw._tracking import TRANSPARENT, Tracked, current_owner, owner_key
 from .raw.rwlock import TOKEN_EXCLUSIVE, TOKEN_UPGRADABLE, RawRwLock
 from .rwlock import RwLock
 
@@ -109,11 +111,11 @@ class _Records:
     (:func:`_after_fork_in_child`); the other threads do not exist there.
     """
 
-    __slots__ = ("lock", "held", "objects", "upgraders", "ended_threads", "dropped_locks")
+    __slots__ = ("lock", "held", "objects", "upgraders", "ended_threads", "dropped_locks", "task_refs")
 
     def __init__(self) -> None:
         self.lock = _thread.allocate_lock()
-        #: thread ident -> {key: times held}
+        #: owner (a thread's ident, ``id()`` of a task: _tracking.owner_key) -> {key: times held}
         self.held: Held = {}
         #: key -> the lock object (weakly), for the report
         self.objects: dict[int, weakref.ref[Any]] = {}
@@ -124,6 +126,9 @@ class _Records:
         self.ended_threads: deque[tuple[int, dict[int, int]]] = deque()
         #: ... and (key, the dead weak reference) of locks that are gone.
         self.dropped_locks: deque[tuple[int, weakref.ref[Any]]] = deque()
+        #: id() of each task that holds or held something -> a weak reference whose callback
+        #: (the task is gone) puts its records on ``ended_threads``, as a thread's end does.
+        self.task_refs: dict[int, weakref.ref[Any]] = {}
 
     def tidy(self) -> None:
         """Finish the finalisers' work.  Call with ``lock`` held."""
@@ -132,6 +137,9 @@ class _Records:
             ident, keys = ended.popleft()
             if self.held.get(ident) is keys:  # not a new thread that was given the same ident
                 del self.held[ident]
+                ref = self.task_refs.get(ident)
+                if ref is not None and ref() is None:
+                    del self.task_refs[ident]
         while dropped:
             key, ref = dropped.popleft()
             if self.objects.get(key) is ref:
@@ -181,8 +189,19 @@ def _forget_object(key: int) -> Callable[[weakref.ref[Any]], None]:
     return forget
 
 
+def _task_ended(ident: int, keys: dict[int, int]) -> Callable[[weakref.ref[Any]], None]:
+    records = _records
+
+    def ended(ref: weakref.ref[Any]) -> None:  # a weakref callback: never blocks (see _Records)
+        records.ended_threads.append((ident, keys))
+        records.tidy_if_free()
+
+    return ended
+
+
 def _acquired(key: int, obj: object) -> None:
-    me = _thread.get_ident()
+    owner = current_owner()
+    me = owner_key(owner)
     records = _records
     new_keys = None
     with records.lock:
@@ -190,6 +209,11 @@ def _acquired(key: int, obj: object) -> None:
         keys = records.held.get(me)
         if keys is None:
             keys = new_keys = records.held[me] = {}
+            if owner is not me:  # a task: its records go when it does
+                try:
+                    records.task_refs[me] = weakref.ref(owner, _task_ended(me, keys))
+                except TypeError:  # a task type without weak references: kept until disable()
+                    pass
         keys[key] = keys.get(key, 0) + 1
         ref = records.objects.get(key)
         if ref is None or ref() is None:
@@ -197,12 +221,12 @@ def _acquired(key: int, obj: object) -> None:
                 records.objects[key] = weakref.ref(obj, _forget_object(key))
             except TypeError:
                 pass
-    if new_keys is not None:
+    if new_keys is not None and owner is me:
         _local.records = _ThreadRecords(me, new_keys)  # outside the lock: a replaced one's __del__ tries it
 
 
 def _released(key: int, exclusive: bool) -> None:
-    me = _thread.get_ident()
+    me = owner_key(current_owner())
     records = _records
     with records.lock:
         records.tidy()
@@ -224,15 +248,15 @@ def _released(key: int, exclusive: bool) -> None:
 
 def _holds(key: int) -> bool:
     with _records.lock:
-        return key in _records.held.get(_thread.get_ident(), ())
+        return key in _records.held.get(owner_key(current_owner()), ())
 
 
 def _mark_upgradable(key: int, holds: bool) -> None:
     with _records.lock:
         if holds:
-            _records.upgraders.add((_thread.get_ident(), key))
+            _records.upgraders.add((owner_key(current_owner()), key))
         else:
-            _records.upgraders.discard((_thread.get_ident(), key))
+            _records.upgraders.discard((owner_key(current_owner()), key))
 
 
 def _forget_key(key: int) -> None:
@@ -246,11 +270,13 @@ def _forget_key(key: int) -> None:
 
 @dataclass(frozen=True)
 class Ownership:
-    """What the detector believes each thread holds (a consistent snapshot).
+    """What the detector believes each thread and task holds (a consistent snapshot).
 
-    ``held`` maps a thread ident to ``{lock key: times held}`` (a reentrant lock
+    ``held`` maps an owner -- a thread's ident, or ``id()`` of an asyncio or trio task
+    for what a task took (:func:`parking_lot.raw._tracking.current_owner`) -- to
+    ``{lock key: times held}`` (a reentrant lock
     counts once however deep; each read lock of a RwLock counts); ``upgradable``
-    holds ``(thread ident, RwLock key)`` for every upgradable read lock.  The key
+    holds ``(owner, RwLock key)`` for every upgradable read lock.  The key
     of a lock is the key it parks on (``id()`` of the raw lock inside).
 
     >>> enable()
@@ -279,7 +305,8 @@ def ownership() -> Ownership:
 #
 # The rule that keeps the records true: each method that changes what the calling
 # thread holds records its *net* effect, once, at the outermost tracked call; the
-# tracked calls it makes inside run with recording off (``_local.busy``).  So a
+# tracked calls it makes inside run with recording off (``_busy``, a context variable: per
+# thread, and per task across the awaits of an awaitable twin).  So a
 # method that releases and takes the lock again through paths of its own (bump,
 # whose fair unlock is not ``unlock()``) is tracked as a whole: it records the
 # release before it starts and the acquisition when it returns.  A release is
@@ -301,16 +328,17 @@ _ALWAYS = "always"  # the call acquires unless it raises
 _IF_TRUE = "if-true"  # acquires when the result is true / not None
 
 
-_local = threading.local()  # .busy: inside a tracked call; .relock_failed: see _condvar_waiting
+_local = threading.local()  # .relock_failed: see _condvar_waiting
+_busy: contextvars.ContextVar[bool] = contextvars.ContextVar("parking_lot_deadlock_busy", default=False)
 
 
 def _quietly(fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call *fn* with recording off for the calls it makes (they are part of this one)."""
-    _local.busy = True
+    token = _busy.set(True)
     try:
         return fn(self, *args, **kwargs)
     finally:
-        _local.busy = False
+        _busy.reset(token)
 
 
 KeyOf = Callable[[Any], "int | None"]  # the lock's key, or None: nothing to record
@@ -319,9 +347,12 @@ KeyOf = Callable[[Any], "int | None"]  # the lock's key, or None: nothing to rec
 def _acquiring(
     fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool = False
 ) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(fn):
+        return _acquiring_async(fn, key_of, when, upgradable)
+
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, *args, **kwargs)
         try:
             result = _quietly(fn, self, args, kwargs)
@@ -339,12 +370,40 @@ def _acquiring(
     return tracked
 
 
+def _acquiring_async(
+    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool
+) -> Callable[..., Any]:
+    """An awaitable twin's acquisition: recorded after the await, for the task that awaited."""
+
+    @wraps(fn)
+    async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _busy.get():
+            return await fn(self, *args, **kwargs)
+        token = _busy.set(True)  # (this task's context: the calls it makes inside are part of this one)
+        try:
+            result = await fn(self, *args, **kwargs)
+        finally:
+            _busy.reset(token)
+        if when == _ALWAYS or (result is not None and result is not False):
+            key = key_of(self)
+            if key is not None:
+                _acquired(key, self)
+                if upgradable:
+                    _mark_upgradable(key, True)
+        return result
+
+    return tracked
+
+
 def _releasing(
     fn: Callable[..., Any], key_of: KeyOf, exclusive: bool, upgradable: bool = False
 ) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(fn):
+        return _releasing_async(fn, key_of, exclusive, upgradable)
+
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, *args, **kwargs)
         # Forget it first: once really released, another thread may take and record it.
         key = key_of(self)
@@ -357,6 +416,29 @@ def _releasing(
     return tracked
 
 
+def _releasing_async(
+    fn: Callable[..., Any], key_of: KeyOf, exclusive: bool, upgradable: bool
+) -> Callable[..., Any]:
+    """An awaitable release: forgotten before the await (as the blocking one does)."""
+
+    @wraps(fn)
+    async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _busy.get():
+            return await fn(self, *args, **kwargs)
+        key = key_of(self)
+        if key is not None:
+            if upgradable:
+                _mark_upgradable(key, False)
+            _released(key, exclusive)
+        token = _busy.set(True)
+        try:
+            return await fn(self, *args, **kwargs)
+        finally:
+            _busy.reset(token)
+
+    return tracked
+
+
 def _reacquiring(
     fn: Callable[..., Any], key_of: KeyOf, exclusive: bool, upgradable: bool = False
 ) -> Callable[..., Any]:
@@ -364,7 +446,7 @@ def _reacquiring(
 
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, *args, **kwargs)
         key = key_of(self)
         if key is None:
@@ -387,7 +469,7 @@ def _upgradable_mode(fn: Callable[..., Any], key_of: KeyOf, holds: bool) -> Call
 
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, *args, **kwargs)
         result = _quietly(fn, self, args, kwargs)
         key = key_of(self)
@@ -414,6 +496,20 @@ def _forgetting(fn: Callable[..., Any], key_of: KeyOf) -> Callable[..., Any]:
 def _wrapper(spec: Tracked) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The recording wrapper maker for one declared effect (see :mod:`parking_lot.raw._tracking`)."""
     key = spec.key
+    if spec.kind not in ("acquires", "releases", "transparent"):
+
+        def synchronous_only(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if inspect.iscoroutinefunction(fn):
+                raise TypeError(f"deadlock detection: {fn.__qualname__} is a coroutine function; "
+                                f"only 'acquires' and 'releases' are tracked for awaitable methods")
+            return make(fn)
+
+        make = _wrapper_of(spec, key)
+        return synchronous_only
+    return _wrapper_of(spec, key)
+
+
+def _wrapper_of(spec: Tracked, key: KeyOf | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     if spec.kind == "special":
         return _SPECIAL[spec.protocol]
     assert key is not None, spec
@@ -434,7 +530,7 @@ def _wrapper(spec: Tracked) -> Callable[[Callable[..., Any]], Callable[..., Any]
 def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, *args, **kwargs)
         me = _thread.get_ident()
         # Only the owner writes the owner field: "was it mine before" is a safe read
@@ -451,7 +547,7 @@ def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _rlock_releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, *args, **kwargs)
         if self._count == 1 and self._owner == _thread.get_ident():
             _released(id(self._mutex), exclusive=True)
@@ -468,7 +564,7 @@ def _condvar_waiting(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def tracked(self: Any, mutex: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_local, "busy", False):
+        if _busy.get():
             return fn(self, mutex, *args, **kwargs)
         _local.relock_failed = False
         try:
@@ -534,6 +630,7 @@ def disable() -> None:
             _records.upgraders.clear()
             _records.ended_threads.clear()
             _records.dropped_locks.clear()
+            _records.task_refs.clear()
 
 
 def is_enabled() -> bool:
@@ -562,11 +659,18 @@ class LockInfo:
 
 @dataclass(frozen=True)
 class ThreadReport:
-    """One thread of a deadlock cycle.
+    """One thread, or one asyncio or trio task, of a deadlock cycle.
+
+    For a task, ``ident`` is ``id()`` of the task (its node in the graph, what
+    :func:`break_deadlock` takes), ``name`` the task's name, ``loop_thread`` the ident
+    of the thread running its loop and ``stack`` its coroutine stack (the awaits
+    from the task's coroutine down to the wait); for a thread ``loop_thread`` is None.
 
     >>> a, b = LockInfo(0x10, "Mutex", "<a>"), LockInfo(0x20, "Mutex", "<b>")
     >>> print(ThreadReport(1, "worker", a, (b,), False, "  File ...\\n").__str__().splitlines()[1])
       waits for: Mutex at 0x10: <a>
+    >>> print(ThreadReport(9, "fetch", a, (b,), False, "", loop_thread=1).__str__().splitlines()[0])
+    Task 'fetch' (id 9, its loop on thread 1)
     """
 
     ident: int
@@ -575,21 +679,32 @@ class ThreadReport:
     holding: tuple[LockInfo, ...]
     timed: bool
     stack: str
+    loop_thread: int | None = None
+
+    @property
+    def is_task(self) -> bool:
+        """Whether this is an asyncio or trio task (else a thread)."""
+        return self.loop_thread is not None
 
     def __str__(self) -> str:
         timed = " (timed wait: may still give up by itself)" if self.timed else ""
         held = ", ".join(str(lock) for lock in self.holding) or "nothing"
+        if self.loop_thread is not None:
+            who = f"Task {self.name!r} (id {self.ident}, its loop on thread {self.loop_thread})"
+            stack = "coroutine stack (outermost first)"
+        else:
+            who, stack = f"Thread {self.name!r} (id {self.ident})", "stack (most recent call last)"
         return (
-            f"Thread {self.name!r} (id {self.ident}){timed}\n"
+            f"{who}{timed}\n"
             f"  waits for: {self.waiting_for}\n"
             f"  holds:     {held}\n"
-            f"  stack (most recent call last):\n{self.stack}"
+            f"  {stack}:\n{self.stack}"
         )
 
 
 @dataclass(frozen=True)
 class Cycle:
-    """Threads each waiting for a lock the next one holds (the last waits for the first's).
+    """Threads and tasks each waiting for a lock the next one holds (the last waits for the first's).
 
     >>> a, b = LockInfo(0x10, "Mutex", "<a>"), LockInfo(0x20, "Mutex", "<b>")
     >>> cycle = Cycle((ThreadReport(1, "t1", a, (b,), False, ""), ThreadReport(2, "t2", b, (a,), True, "")))
@@ -601,7 +716,7 @@ class Cycle:
 
     @property
     def idents(self) -> frozenset[int]:
-        """The ``threading.get_ident()`` values of the threads in the cycle (a frozenset of int)."""
+        """The ``threading.get_ident()`` values of the threads in the cycle, ``id()`` of its tasks."""
         return frozenset(report.ident for report in self.threads)
 
     def __str__(self) -> str:
@@ -705,11 +820,20 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
     return cycles
 
 
+def _node(entry: ParkedThread) -> int:
+    """A parked thread's node in the wait-for graph: its ident; a task's: ``id()`` of the task.
+
+    A task is a node of its own, not its loop's thread, which runs other tasks meanwhile
+    (the records name a task's holds the same way: _tracking.owner_key).
+    """
+    return entry.ident if entry.task is None else id(entry.task)
+
+
 def _cycles_from(
     parked: tuple[ParkedThread, ...], owned: Ownership
 ) -> tuple[list[list[int]], dict[int, ParkedThread]]:
     held, upgraders = owned.held, owned.upgradable
-    by_thread = {entry.ident: entry for entry in parked}
+    by_thread = {_node(entry): entry for entry in parked}
     holders: dict[int, set[int]] = {}
     for ident, keys in held.items():
         for key in keys:
@@ -719,31 +843,32 @@ def _cycles_from(
         resource = _resource_of(entry.key)
         if resource is None:
             continue
+        node = _node(entry)
         blockers = {ident for ident in holders.get(resource, ()) if ident in by_thread}
-        if entry.key != resource and (entry.ident, resource) in upgraders:
-            blockers.discard(entry.ident)  # an upgrade waits for the *other* readers
+        if entry.key != resource and (node, resource) in upgraders:
+            blockers.discard(node)  # an upgrade waits for the *other* readers
         raw = _raw_rwlock(resource) if entry.key == resource else None
         if raw is not None:
             # On an RwLock's main queue.  A writer parked on key + 1 already holds the WRITER
             # bit (it waits for the readers to leave) and keeps every new reader out ...
-            writers = {other.ident for other in parked if other.key == resource + 1}
+            writers = {_node(other) for other in parked if other.key == resource + 1}
             blockers |= writers
             # ... and the waiter's own read hold blocks its request only if the request is
             # exclusive, or upgradable while it holds the upgradable lock, or it is the writer
             # (the park token says what it asks for: raw/rwlock.py's TOKEN_*).
-            if entry.ident in blockers and not (
+            if node in blockers and not (
                 entry.park_token == TOKEN_EXCLUSIVE
-                or (entry.park_token == TOKEN_UPGRADABLE and (entry.ident, resource) in upgraders)
+                or (entry.park_token == TOKEN_UPGRADABLE and (node, resource) in upgraders)
                 or (not writers and raw.is_locked_exclusive())
             ):
-                blockers.discard(entry.ident)
+                blockers.discard(node)
         if blockers:
-            edges[entry.ident] = blockers
+            edges[node] = blockers
     return _find_cycles(edges), by_thread
 
 
 def check_deadlock() -> list[Cycle]:
-    """Every deadlock cycle among the threads parked right now, each reported once.
+    """Every deadlock cycle among the threads and tasks parked right now, each reported once.
 
     Needs :func:`enable` (without it nothing is tracked and nothing is found).
     The threads are left exactly as they were.
@@ -764,15 +889,19 @@ def check_deadlock() -> list[Cycle]:
         for ident in cycle:
             entry = by_thread[ident]
             resource = _resource_of(entry.key)
-            stack = _format_stack(frames.get(ident))
+            if entry.task is None:
+                name, stack, loop_thread = names.get(ident, f"<thread {ident}>"), _format_stack(frames.get(ident)), None
+            else:
+                name, stack, loop_thread = _task_name(entry.task), _format_task_stack(entry.task), entry.ident
             threads.append(
                 ThreadReport(
                     ident=ident,
-                    name=names.get(ident, f"<thread {ident}>"),
+                    name=name,
                     waiting_for=_describe(resource if resource is not None else entry.key),
                     holding=tuple(_describe(key) for key in sorted(held.get(ident, {}))),
                     timed=entry.timed,
                     stack=stack,
+                    loop_thread=loop_thread,
                 )
             )
         reports.append(Cycle(tuple(threads)))
@@ -792,19 +921,57 @@ def _format_stack(frame: Any) -> str:
     return "".join(summary.format())
 
 
+def _task_name(task: Any) -> str:
+    """An asyncio task's ``get_name()``, a trio task's ``name``."""
+    get_name = getattr(task, "get_name", None)
+    name = get_name() if callable(get_name) else getattr(task, "name", None)
+    return str(name) if name is not None else repr(task)
+
+
+def _format_task_stack(task: Any) -> str:
+    """A task's coroutine stack: from its coroutine down the chain of awaits, our frames cut.
+
+    Walks ``cr_await`` (``gi_yieldfrom`` for a generator-based one, ``ag_await``) from the
+    task's coroutine (asyncio's ``get_coro()``, trio's ``coro``); each frame is shown at
+    the line where it awaits.
+    """
+    get_coro = getattr(task, "get_coro", None)
+    awaitable = get_coro() if callable(get_coro) else getattr(task, "coro", None)
+    frames = []
+    for _ in range(1000):  # a bound, in case of a cycle of awaitables
+        frame = None
+        for frame_name in ("cr_frame", "gi_frame", "ag_frame"):
+            frame = getattr(awaitable, frame_name, None)
+            if frame is not None:
+                break
+        if frame is None:
+            break
+        frames.append((frame, frame.f_lineno))
+        awaitable = next(
+            (getattr(awaitable, name) for name in ("cr_await", "gi_yieldfrom", "ag_await") if hasattr(awaitable, name)),
+            None,
+        )
+    summary = traceback.StackSummary.extract(frames)
+    while len(summary) > 1 and os.path.abspath(summary[-1].filename).startswith(_PACKAGE_DIR + os.sep):
+        summary.pop()
+    return "".join(summary.format()) if frames else "  <no coroutine frame>\n"
+
+
 def break_deadlock(cycle: Cycle, ident: int | None = None) -> bool:
-    """Raise DeadlockError in one thread of *cycle* (*ident*, or the first), from its acquire.
+    """Raise DeadlockError in one thread or task of *cycle* (*ident*, or the first), from its acquire.
 
     The thread leaves the lock's queue as a timed-out acquire would, so the lock's
     state stays right; the exception propagates from its ``lock()``/``acquire()``
-    and, as it unwinds, its ``with`` blocks release what it held.  False if that
-    thread was no longer parked.
+    and, as it unwinds, its ``with`` blocks release what it held.  A task is resumed
+    (without blocking) and the exception raised from its wait the same way.  False
+    if that thread or task was no longer parked.
     """
     chosen = ident if ident is not None else cycle.threads[0].ident
     if chosen not in cycle.idents:
         raise ValueError(f"thread {chosen} is not in this cycle")
     report = next(r for r in cycle.threads if r.ident == chosen)
-    return cancel_park(chosen, DeadlockError(f"deadlock broken: this thread waited for {report.waiting_for}"))
+    who = "task" if report.is_task else "thread"
+    return cancel_park(chosen, DeadlockError(f"deadlock broken: this {who} waited for {report.waiting_for}"))
 
 
 # --- the background detector -------------------------------------------------------------
@@ -884,7 +1051,8 @@ def _after_fork_in_child() -> None:
     records.lock = _thread.allocate_lock()
     me = _thread.get_ident()
     for ident in [ident for ident in records.held if ident != me]:
-        del records.held[ident]
+        del records.held[ident]  # (tasks' too: the parent's event loops do not run in the child)
+    records.task_refs.clear()
     for entry in [entry for entry in records.upgraders if entry[0] != me]:
         records.upgraders.discard(entry)
     _detector = _detector_stop = None  # (tracking stays enabled; start_detector() starts a new one)

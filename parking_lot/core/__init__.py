@@ -28,7 +28,7 @@ from ._park import (
     unpark_one,
     unpark_requeue,
 )
-from ._park_async import TaskParker, TaskUnparkHandle, park_async
+from ._park_async import TaskParker, TaskParkerBase, TaskUnparkHandle, park_async, running_task
 from ._types import (
     DEFAULT_PARK_TOKEN,
     DEFAULT_UNPARK_TOKEN,
@@ -57,6 +57,7 @@ __all__ = [
     "RequeueOp",
     "SpinWait",
     "TaskParker",
+    "TaskParkerBase",
     "TaskUnparkHandle",
     "Statistics",
     "TimedOut",
@@ -71,6 +72,7 @@ __all__ = [
     "parked_count",
     "parked_threads",
     "parked_threads_frozen",
+    "running_task",
     "statistics",
     "unpark_all",
     "unpark_filter",

@@ -211,6 +211,11 @@ class LotState:
         with self._threads_lock:
             return [thread for thread in self._threads if thread.ident == ident]
 
+    def find_task_waits(self, task_id: int) -> list[ThreadData]:
+        """The waits in progress of the task whose ``id()`` is *task_id* (park_async)."""
+        with self._threads_lock:
+            return [wait for wait in self._task_waits if wait.task is not None and id(wait.task) == task_id]
+
     @contextlib.contextmanager
     def all_buckets_locked(self) -> Iterator[HashTable]:
         """Hold every bucket lock of the current table (in order, as grow does); yield the table."""

@@ -358,9 +358,13 @@ def cancel_park(ident: int, exc: BaseException) -> bool:
     callback runs under the bucket lock, so the primitive's parked bits stay
     right), then raises *exc*; ``interrupted_result(exc)`` is ``TimedOut``, so the
     primitive's exception path gives up the wait cleanly.  False if the thread
-    was not parked.  The deadlock detector breaks cycles with this.
+    was not parked.  *ident* may also be ``id()`` of an asyncio or trio task waiting
+    in :func:`park_async` (a task is its own node in the deadlock detector's graph):
+    the task is resumed, without blocking, and *exc* raised from its ``park_async``.
+    The deadlock detector breaks cycles with this.
     """
-    return any(_cancel_one(thread, exc) for thread in state.find_threads(ident))
+    waits = state.find_threads(ident) + state.find_task_waits(ident)
+    return any(_cancel_one(thread, exc) for thread in waits)
 
 
 def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
@@ -683,7 +687,7 @@ def parked_threads() -> tuple[ParkedThread, ...]:
         parked: list[ParkedThread] = []
         for bucket in table.buckets:
             with bucket.lock:
-                parked.extend(ParkedThread(t.ident, t.key, t.park_token, t.timed) for t in bucket.queue)
+                parked.extend(ParkedThread(t.ident, t.key, t.park_token, t.timed, t.task) for t in bucket.queue)
         if state.table is table:  # else the table grew meanwhile: its threads moved, read the new one
             return tuple(parked)
 
@@ -702,4 +706,4 @@ def parked_threads_frozen() -> Iterator[tuple[ParkedThread, ...]]:
     True
     """
     with state.all_buckets_locked() as table:
-        yield tuple(ParkedThread(t.ident, t.key, t.park_token, t.timed) for b in table.buckets for t in b.queue)
+        yield tuple(ParkedThread(t.ident, t.key, t.park_token, t.timed, t.task) for b in table.buckets for t in b.queue)

@@ -1,26 +1,44 @@
-"""park_async: an asyncio task parks on a key like a thread.
+"""park_async: an asyncio or trio task parks on a key like a thread.
 
 A waiting task is a queue entry like a parked thread: a :class:`ThreadData` of its own
-(one per wait) whose parker is a :class:`TaskParker`.  So the per-key FIFO, the park
-and unpark tokens, ``unpark_one``, ``unpark_all``, ``unpark_requeue``, ``unpark_filter``
-and the fairness timer treat threads and tasks alike, with no change to the unparkers.
+(one per wait) whose parker is a task parker.  So the per-key FIFO, the park and unpark
+tokens, ``unpark_one``, ``unpark_all``, ``unpark_requeue``, ``unpark_filter`` and the
+fairness timer treat threads and tasks alike, with no change to the unparkers.
 
-The parker never blocks.  ``prepare_park`` (bucket lock held) makes the future the task
-will await; ``unpark_lock`` (bucket lock held) marks it unparked and returns a handle;
-the handle's ``unpark`` (no lock held) completes the future: directly when it runs on
-the task's own loop thread, through ``loop.call_soon_threadsafe`` from anywhere else.
+The parker is chosen per wait from the library the task runs under: a trio task (trio
+already imported and :func:`trio.lowlevel.in_trio_task` true) gets a ``TrioTaskParker``
+(``core/_park_trio.py``, imported only then: importing parking_lot never imports trio),
+anything else the asyncio :class:`TaskParker`.  Both share the protocol of
+:class:`TaskParkerBase` and differ only in how the task suspends and is resumed:
+
+=====================  ====================================  ==========================================
+step                   asyncio (:class:`TaskParker`)         trio (``TrioTaskParker``)
+=====================  ====================================  ==========================================
+``prepare_park``       a new future to await                 nothing to make
+suspend                ``await future`` (+ a loop timer)     ``wait_task_rescheduled`` (+ a cancel scope)
+wake, own thread       ``future.set_result``                 ``trio.lowlevel.reschedule``
+wake, other thread     ``loop.call_soon_threadsafe``         ``TrioToken.run_sync_soon``
+loop / run gone        ``RuntimeError``: wake dropped        ``RunFinishedError``: wake dropped
+cancellation           ``CancelledError`` at the await       ``Cancelled`` through the abort function
+=====================  ====================================  ==========================================
+
+The shared part: ``_state`` (PARKED / UNPARKED / TIMED_OUT) is written only under the
+bucket lock of the task's key; ``prepare_park`` (bucket lock held) arms the parker;
+``unpark_lock`` (bucket lock held) marks it unparked and returns a handle whose
+``unpark`` (no lock held) resumes the task without blocking and without raising.
 
 A wait ends in one of three ways, as a thread's does:
 
 * an unparker takes the task off its queue: ``Unparked(token)``;
 * the deadline passes: under the bucket lock the task leaves its queue, unless an
   unparker took it first (then ``Unparked``), and ``timed_out`` runs: ``TimedOut``;
-* the task is cancelled (``task.cancel()``, ``asyncio.timeout``, ``wait_for``): it leaves
-  the queue exactly as at a timeout (``timed_out`` runs) and ``CancelledError``
-  propagates.  If an unparker had already taken it -- and, for example, handed it a
-  lock with its token -- :func:`interrupted_result` of that exception says
-  ``Unparked(token)``, so the primitive can pass on what it was given.  Any other
-  exception raised at the await is treated the same way.
+* the task is cancelled (``task.cancel()``, ``asyncio.timeout``, ``wait_for``; trio's
+  cancel scopes, ``move_on_after``, ``fail_after``): it leaves the queue exactly as at a
+  timeout (``timed_out`` runs) and the library's cancellation exception propagates.
+  If an unparker had already taken it -- and, for example, handed it a lock with its
+  token -- :func:`interrupted_result` of that exception says ``Unparked(token)``, so
+  the primitive can pass on what it was given.  Any other exception raised at the
+  await is treated the same way.
 
 Nothing here waits under a bucket lock, and a task never makes a blocking call.
 """
@@ -28,18 +46,85 @@ Nothing here waits under a bucket lock, and a task never makes a blocking call.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
 
 from ._hashtable import ThreadData, state
-from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, checked_park_arguments
+from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, _take_cancel, checked_park_arguments
 from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, Unparked
 
 _monotonic_ns = time.monotonic_ns
 _PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
-#: What the deadline timer puts in the future (an unparker puts None).
-_EXPIRED = object()
+#: What a suspension returns when its deadline passed (an unparker's wake returns None).
+EXPIRED = object()
+
+
+class TaskParkerBase:
+    """The ThreadParker contract for a task; subclasses say how a task suspends and resumes.
+
+    ``park``/``park_until`` are awaits in :func:`park_async` (:meth:`suspend`), never
+    blocking calls.  ``_state`` is written only under the bucket lock of the task's key.
+    A subclass sets ``task`` (the waiting task object) and implements :meth:`_arm`,
+    :meth:`_handle`, :meth:`suspend` and :meth:`run_soon`.
+    """
+
+    __slots__ = ("_state", "task")
+
+    def __init__(self, task: object) -> None:
+        self._state = _UNPARKED
+        #: The waiting task (an ``asyncio.Task``, a ``trio.lowlevel.Task``).
+        self.task = task
+
+    def prepare_park(self) -> None:
+        """Arm the parker (bucket lock held; no blocking call)."""
+        self._arm()
+        self._state = _PARKED
+
+    def park(self) -> None:
+        """Not for tasks: a task awaits :meth:`suspend` in :func:`park_async`."""
+        raise TypeError("a task parker cannot block; await park_async() instead")
+
+    def park_until(self, deadline_ns: int) -> bool:
+        """Not for tasks (see :meth:`park`)."""
+        raise TypeError("a task parker cannot block; await park_async() instead")
+
+    def timed_out(self) -> bool:
+        """Bucket lock held, the wait over: True if no unparker took the task (it now leaves)."""
+        if self._state == _PARKED:
+            self._state = _TIMED_OUT
+            return True
+        return False
+
+    def unpark_lock(self) -> Any:
+        """Mark the task unparked (bucket lock held); the handle's ``unpark()`` resumes it later."""
+        self._state = _UNPARKED
+        return self._handle()
+
+    # --- what each library does its own way ---------------------------------------------
+
+    def _arm(self) -> None:
+        """``prepare_park``'s library part (bucket lock held)."""
+        raise NotImplementedError
+
+    def _handle(self) -> Any:
+        """``unpark_lock``'s library part: a handle whose ``unpark()`` never blocks nor raises."""
+        raise NotImplementedError
+
+    def suspend(self, until_ns: int | None) -> Awaitable[object]:
+        """Suspend the task until an unparker's handle resumes it (None) or ``time.monotonic_ns()``
+        reaches *until_ns* (:data:`EXPIRED`; never early).  Cancellation raises at the await."""
+        raise NotImplementedError
+
+    def disarm(self) -> None:
+        """After the suspension, however it ended: drop what :meth:`suspend` armed (a timer)."""
+
+    def run_soon(self, function: Callable[..., object], *args: Any) -> None:
+        """Run ``function(*args)`` on the task's loop thread soon, from any thread; dropped
+        (nothing raised) when that loop or run is over."""
+        raise NotImplementedError
 
 
 def _complete(future: asyncio.Future[Any], value: object) -> None:
@@ -48,7 +133,7 @@ def _complete(future: asyncio.Future[Any], value: object) -> None:
 
 
 class TaskUnparkHandle:
-    """Wakes one waiting task: completes its future on its loop, without blocking."""
+    """Wakes one waiting asyncio task: completes its future on its loop, without blocking."""
 
     __slots__ = ("_loop", "_future")
 
@@ -63,11 +148,7 @@ class TaskUnparkHandle:
         (or another loop) through ``call_soon_threadsafe``.  A closed loop will never
         run the task again: the wake-up is dropped and nothing is raised.
         """
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
+        if asyncio._get_running_loop() is self._loop:  # (None outside a loop: no exception to pay for)
             _complete(self._future, None)
             return
         try:
@@ -76,49 +157,48 @@ class TaskUnparkHandle:
             pass
 
 
-class TaskParker:
-    """The ThreadParker contract for a task: ``park``/``park_until`` are awaits in park_async.
+class TaskParker(TaskParkerBase):
+    """The asyncio task parker: the task awaits a future of its loop, which the handle completes."""
 
-    ``_state`` is written only under the bucket lock of the task's key.
-    """
+    __slots__ = ("_loop", "future", "_timer")
 
-    __slots__ = ("_loop", "future", "_state")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: object = None) -> None:
+        super().__init__(task)
         self._loop = loop
         self.future: asyncio.Future[Any] | None = None
-        self._state = _UNPARKED
+        self._timer: list[asyncio.TimerHandle] | None = None
 
-    def prepare_park(self) -> None:
-        """Arm the parker: a new future to await (bucket lock held; no blocking call)."""
+    def _arm(self) -> None:
         self.future = self._loop.create_future()
-        self._state = _PARKED
 
-    def park(self) -> None:
-        """Not for tasks: a task awaits its future in :func:`park_async`."""
-        raise TypeError("a task parker cannot block; await park_async() instead")
-
-    def park_until(self, deadline_ns: int) -> bool:
-        """Not for tasks (see :meth:`park`)."""
-        raise TypeError("a task parker cannot block; await park_async() instead")
-
-    def timed_out(self) -> bool:
-        """Bucket lock held, the wait over: True if no unparker took the task (it now leaves)."""
-        if self._state == _PARKED:
-            self._state = _TIMED_OUT
-            return True
-        return False
-
-    def unpark_lock(self) -> TaskUnparkHandle:
-        """Mark the task unparked (bucket lock held); the handle completes its future later."""
-        self._state = _UNPARKED
+    def _handle(self) -> TaskUnparkHandle:
         future = self.future
         assert future is not None, "unpark_lock before prepare_park"
         return TaskUnparkHandle(self._loop, future)
 
+    def suspend(self, until_ns: int | None) -> Awaitable[object]:
+        """The future to await (the handle puts None in it), with a deadline timer if timed."""
+        future = self.future
+        assert future is not None, "suspend before prepare_park"
+        if until_ns is not None:
+            self._timer = _arm_deadline(self._loop, future, until_ns)
+        return future
+
+    def disarm(self) -> None:
+        """Cancel the deadline timer, if any."""
+        if self._timer is not None:
+            self._timer[0].cancel()
+
+    def run_soon(self, function: Callable[..., object], *args: Any) -> None:
+        """``loop.call_soon_threadsafe``; nothing when the loop is closed."""
+        try:
+            self._loop.call_soon_threadsafe(function, *args)
+        except RuntimeError:  # the loop is closed
+            pass
+
 
 def _arm_deadline(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], until_ns: int) -> list[asyncio.TimerHandle]:
-    """A timer that completes *future* with _EXPIRED once ``time.monotonic_ns() >= until_ns``.
+    """A timer that completes *future* with EXPIRED once ``time.monotonic_ns() >= until_ns``.
 
     asyncio may run a timer up to its clock's resolution early, so the callback checks
     the clock and re-arms itself for what is left: a wait never ends early.  Returns a
@@ -131,10 +211,64 @@ def _arm_deadline(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], 
         if left_ns > 0 and not future.done():
             handle[0] = loop.call_later(left_ns / 1e9, expire)
         else:
-            _complete(future, _EXPIRED)
+            _complete(future, EXPIRED)
 
     handle.append(loop.call_later(max(0, until_ns - _monotonic_ns()) / 1e9, expire))
     return handle
+
+
+_trio_parker: Callable[[], TaskParkerBase] | None = None
+
+
+def _in_trio_task(trio: ModuleType) -> bool:
+    lowlevel = trio.lowlevel
+    in_task = getattr(lowlevel, "in_trio_task", None)
+    if in_task is not None:
+        return bool(in_task())
+    try:  # trio before in_trio_task
+        lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
+
+
+def running_task() -> object | None:
+    """The asyncio or trio task running in this thread right now, else None.
+
+    trio's (``trio.lowlevel.current_task()``) when trio is imported and a trio task
+    runs here, else asyncio's (``asyncio.current_task()`` of the running loop), else
+    None.  Never imports trio, never raises.
+
+    >>> import asyncio
+    >>> async def main():
+    ...     return running_task() is asyncio.current_task()
+    >>> asyncio.run(main()), running_task()
+    (True, None)
+    """
+    trio = sys.modules.get("trio")
+    if trio is not None and _in_trio_task(trio):
+        task: object = trio.lowlevel.current_task()
+        return task
+    loop = asyncio._get_running_loop()
+    return None if loop is None else asyncio.current_task(loop)
+
+
+def task_parker() -> TaskParkerBase:
+    """A parker for the task running in this thread, of the library it runs under.
+
+    trio when trio is imported and a trio task runs here, else asyncio.  Raises
+    RuntimeError when neither runs (asyncio's "no running event loop").
+    """
+    global _trio_parker
+    trio = sys.modules.get("trio")
+    if trio is not None and _in_trio_task(trio):
+        if _trio_parker is None:
+            from ._park_trio import TrioTaskParker
+
+            _trio_parker = TrioTaskParker
+        return _trio_parker()
+    loop = asyncio.get_running_loop()
+    return TaskParker(loop, asyncio.current_task(loop))
 
 
 async def park_async(
@@ -148,7 +282,7 @@ async def park_async(
     *,
     deadline_ns: int | None = None,
 ) -> ParkResult:
-    """Park the current asyncio task on *key*: :func:`park`'s semantics, awaited.
+    """Park the current asyncio or trio task on *key*: :func:`park`'s semantics, awaited.
 
     The task joins the back of *key*'s queue, shared with parked threads, and the
     event loop runs other tasks meanwhile.  Returns ``Unparked(token)`` when an
@@ -161,10 +295,13 @@ async def park_async(
     not await.
 
     Cancellation is a way for the wait to end: the task leaves the queue as at a
-    timeout (``timed_out`` runs) and ``asyncio.CancelledError`` propagates; if an
-    unparker had already taken the task, ``interrupted_result(exc)`` is
-    ``Unparked(token)``, else ``TimedOut``.  Raises RuntimeError when no event loop
-    runs in this thread.
+    timeout (``timed_out`` runs) and ``asyncio.CancelledError`` (trio: ``trio.Cancelled``)
+    propagates; if an unparker had already taken the task, ``interrupted_result(exc)``
+    is ``Unparked(token)``, else ``TimedOut``.  Under trio, a cancellation that comes
+    after an unparker on the task's own thread resumed it is raised at the caller's
+    next checkpoint, as trio's own primitives do: the wait returns ``Unparked``.
+    Raises RuntimeError when neither an asyncio event loop nor a trio task runs in
+    this thread.
 
     >>> import asyncio
     >>> from parking_lot.core import park_async, unpark_one, TimedOut
@@ -180,12 +317,10 @@ async def park_async(
     key, park_token, until_ns = checked_park_arguments(
         key, validate, before_sleep, timed_out, park_token, timeout, deadline, deadline_ns
     )
-    loop = asyncio.get_running_loop()
-    parker = TaskParker(loop)
-    thread = ThreadData(parker, asyncio.current_task(loop))
+    parker = task_parker()
+    thread = ThreadData(parker, parker.task)
     state.register_task_wait(thread)
     queued = False
-    timer: list[asyncio.TimerHandle] | None = None
     try:
         while True:
             table = state.table
@@ -206,22 +341,20 @@ async def park_async(
             break
         if before_sleep is not None:
             before_sleep()
-        future = parker.future
-        assert future is not None
-        if until_ns is not None:
-            timer = _arm_deadline(loop, future, until_ns)
         # From here on, an exception at any line finds the task queued or already out:
         # _leave_queue is idempotent (a task out of its queue is not removed twice, its
         # timed_out callback not run twice), so no flag needs resetting.
-        if await future is _EXPIRED:
+        if await parker.suspend(until_ns) is EXPIRED:
             return _leave_queue(thread, timed_out)
+        if thread.cancel is not None:  # cancel_park took us off the queue, as a timeout would
+            queued = False; raise _take_cancel(thread)  # one-step: queued is cleared only by the cancel that took the task off the queue
         return Unparked(thread.unpark_token)
     except GeneratorExit:
         # The coroutine is being closed outside its loop: by the garbage collector (a task
         # whose loop was closed), which runs it inside a finaliser, perhaps in a thread that
         # holds a bucket lock right now (table growth holds them all).  Nothing here may block.
         if queued:
-            _abandon(thread, loop)
+            _abandon(thread, parker)
         raise
     except BaseException as exc:
         if queued:
@@ -230,11 +363,10 @@ async def park_async(
             setattr(exc, _RESULT_ATTRIBUTE, _leave_queue(thread, timed_out))
         raise
     finally:
-        if timer is not None:
-            timer[0].cancel()
+        parker.disarm()
 
 
-def _abandon(thread: ThreadData, loop: asyncio.AbstractEventLoop) -> None:
+def _abandon(thread: ThreadData, parker: TaskParkerBase) -> None:
     """Take a closed coroutine's wait off its queue without blocking, or leave that to its loop.
 
     With the bucket lock free, the wait leaves at once, as at a timeout (its ``timed_out``
@@ -256,7 +388,4 @@ def _abandon(thread: ThreadData, loop: asyncio.AbstractEventLoop) -> None:
                 return
         finally:
             bucket.lock.release()
-    try:
-        loop.call_soon_threadsafe(_leave_queue, thread, thread.on_timeout)
-    except RuntimeError:  # the loop is closed
-        pass
+    parker.run_soon(_leave_queue, thread, thread.on_timeout)

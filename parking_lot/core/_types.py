@@ -151,3 +151,6 @@ class ParkedThread(NamedTuple):
     park_token: ParkToken
     #: Whether its wait has a deadline (it may end by itself, as a timeout).
     timed: bool
+    #: For a task's wait (:func:`~parking_lot.core.park_async`), the task (an ``asyncio.Task``,
+    #: a ``trio.lowlevel.Task``), and ``ident`` is the thread running its loop; None for a thread.
+    task: object = None

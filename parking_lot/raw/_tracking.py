@@ -35,13 +35,26 @@ returns (the key the lock parks on; None: nothing to record):
 
 A class whose instances no thread holds (a semaphore, an event) is declared
 :func:`ownerless` as a whole.
+
+*Who holds it: a thread or a task.*  A hold is recorded for :func:`current_owner`:
+the asyncio or trio task running in the calling thread, else the thread.  So a lock
+a task takes is held by that task (not by its loop's thread, which runs other tasks
+meanwhile), and a task's wait in ``park_async`` is its own node in the detector's
+wait-for graph.  The awaitable twins of the lock methods are declared exactly like
+the blocking ones, with the same kinds (``declare(RawMutex, lock_async=acquires(own_key))``):
+``enable()`` wraps a coroutine function in a coroutine function that records after the
+await, for the task that awaited it.  Code that records by hand calls
+``owner_key(current_owner())`` in the task or thread that takes or gives back the hold.
 """
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from parking_lot.core import running_task
 
 #: A lock's key in the parking lot, from the object the method is called on (None: nothing to record).
 KeyOf = Callable[[Any], "int | None"]
@@ -125,3 +138,32 @@ def ownerless(cls: type) -> None:
 def own_key(lock: Any) -> int:
     """The key of a raw lock that parks on its own ``_key``."""
     return int(lock._key)
+
+
+def current_owner() -> object:
+    """Who a hold taken here and now belongs to: the running task, else this thread.
+
+    The asyncio or trio task running in the calling thread (an ``asyncio.Task``, a
+    ``trio.lowlevel.Task``: :func:`parking_lot.core.running_task`), else the calling
+    thread's ident (an int, ``threading.get_ident()``).  Lock code that records holds
+    itself calls it in the acquiring and the releasing code, and keys its records with
+    :func:`owner_key`.
+
+    >>> import asyncio, threading
+    >>> current_owner() == threading.get_ident()
+    True
+    >>> async def main():
+    ...     return current_owner() is asyncio.current_task()
+    >>> asyncio.run(main())
+    True
+    """
+    task = running_task()
+    return _thread.get_ident() if task is None else task
+
+
+def owner_key(owner: object) -> int:
+    """The int an owner is known by in the records: a thread's ident, or ``id()`` of a task.
+
+    (A live task's ``id()`` is the address of its object, which no thread's ident shares.)
+    """
+    return owner if type(owner) is int else id(owner)

@@ -1,0 +1,285 @@
+"""Deadlock detection with asyncio and trio tasks as holders and waiters.
+
+A task is its own node in the wait-for graph (not its loop's thread, which runs other
+tasks meanwhile): what a task takes is recorded for the task (_tracking.current_owner),
+and a task waiting in park_async is a parked node.  The locks' awaitable twins are built
+elsewhere; here a task holds a RawMutex through its tracked blocking methods (an
+uncontended lock() never blocks) and waits for the other lock with park_async on that
+lock's key, as the twins will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from conftest import BOUND, start
+from parking_lot import core, deadlock
+from parking_lot.core import TimedOut, park_async, parked_count, unpark_all
+from parking_lot.raw import RawMutex, _tracking
+
+
+@pytest.fixture(autouse=True)
+def detection():
+    deadlock.enable()
+    yield
+    deadlock.disable()
+
+
+def run(body: Callable[[], Awaitable[Any]]) -> Any:
+    async def bounded() -> Any:
+        return await asyncio.wait_for(body(), BOUND)
+
+    return asyncio.run(bounded())
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.001)
+
+
+async def hold_then_wait(held: RawMutex, wanted: RawMutex, timeout: float | None = None) -> Any:
+    """Take *held*, then wait for *wanted* as its awaitable twin would (park on its key)."""
+    held.lock()
+    try:
+        return await park_async(wanted._key, timeout=timeout)
+    finally:
+        held.unlock()
+
+
+def _release_waits(*locks: RawMutex) -> None:
+    for lock in locks:
+        unpark_all(lock._key)
+
+
+def test_a_cycle_between_two_tasks_of_one_loop_is_reported_with_names_and_coroutine_stacks():
+    first, second = RawMutex(), RawMutex()
+
+    async def body():
+        a = asyncio.ensure_future(hold_then_wait(first, second))
+        b = asyncio.ensure_future(hold_then_wait(second, first))
+        a.set_name("task-a")
+        b.set_name("task-b")
+        await until(lambda: parked_count(first._key) == parked_count(second._key) == 1, "both tasks to wait")
+        cycles = deadlock.check_deadlock()
+        _release_waits(first, second)
+        await asyncio.gather(a, b)
+        return cycles, {id(a), id(b)}
+
+    cycles, task_ids = run(body)
+    [cycle] = cycles
+    assert cycle.idents == task_ids
+    by_name = {report.name: report for report in cycle.threads}
+    assert set(by_name) == {"task-a", "task-b"}
+    assert by_name["task-a"].is_task and by_name["task-a"].loop_thread is not None
+    assert by_name["task-a"].waiting_for.key == second._key
+    assert [lock.key for lock in by_name["task-a"].holding] == [first._key]
+    text = str(cycle)
+    assert "Task 'task-a'" in text and "Task 'task-b'" in text
+    assert "hold_then_wait" in by_name["task-a"].stack  # the coroutine stack, down to the wait
+
+
+def test_a_cycle_between_a_thread_and_a_task_is_reported_and_broken():
+    first, second = RawMutex(), RawMutex()
+
+    def thread_side() -> str:
+        first.lock()
+        try:
+            second.lock()  # held by the main task: parks this thread
+        except deadlock.DeadlockError:
+            return "broken"
+        finally:
+            first.unlock()
+        second.unlock()
+        return "locked"
+
+    async def body():
+        holder = asyncio.current_task()
+        assert holder is not None
+        holder.set_name("holder-task")
+        second.lock()  # recorded for this task, not for the loop's thread
+        worker = start(thread_side, name="locker-thread")
+        await until(lambda: parked_count(second._key) == 1, "the thread to park")
+
+        # Another task of this loop, holding nothing, waits for the thread's lock: no cycle
+        # (counted as the loop's thread, it would close one through what this task holds).
+        bystander = asyncio.ensure_future(park_async(first._key, timeout=BOUND))
+        await until(lambda: parked_count(first._key) == 1, "the bystander to wait")
+        no_cycles = deadlock.check_deadlock()
+        bystander.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await bystander
+
+        async def detect_and_break() -> list[deadlock.Cycle]:
+            await until(lambda: parked_count(first._key) == 1, "the holder to wait")
+            cycles = deadlock.check_deadlock()
+            assert deadlock.break_deadlock(cycles[0], worker.ident)  # the thread gives up ...
+            assert worker.finish() == "broken"
+            unpark_all(first._key)  # ... and first is free: wake the holder (as first's unlock would)
+            return cycles
+
+        detector = asyncio.ensure_future(detect_and_break())
+        await park_async(first._key, timeout=BOUND)  # the holder waits for the thread's lock
+        cycles = await detector
+        second.unlock()
+        return no_cycles, cycles, worker.ident, id(holder)
+
+    no_cycles, cycles, thread_ident, holder_id = run(body)
+    assert no_cycles == []
+    [cycle] = cycles
+    assert cycle.idents == {thread_ident, holder_id}
+    reports = {report.name: report for report in cycle.threads}
+    assert set(reports) == {"locker-thread", "holder-task"}
+    assert reports["holder-task"].is_task and not reports["locker-thread"].is_task
+    assert reports["holder-task"].waiting_for.key == first._key
+    assert "Thread 'locker-thread'" in str(cycle) and "Task 'holder-task'" in str(cycle)
+
+
+def test_a_timed_cycle_of_tasks_is_reported_flagged_as_threads_are():
+    first, second = RawMutex(), RawMutex()
+
+    async def body():
+        a = asyncio.ensure_future(hold_then_wait(first, second, timeout=BOUND))
+        b = asyncio.ensure_future(hold_then_wait(second, first, timeout=BOUND))
+        await until(lambda: parked_count(first._key) == parked_count(second._key) == 1, "both tasks to wait")
+        cycles = deadlock.check_deadlock()
+        _release_waits(first, second)
+        await asyncio.gather(a, b)
+        return cycles
+
+    [cycle] = run(body)
+    assert all(report.timed for report in cycle.threads)
+    assert "timed wait" in str(cycle)
+
+
+def test_a_task_ending_while_holding_leaves_no_records():
+    lock = RawMutex()
+
+    async def take() -> int:
+        lock.lock()
+        task = asyncio.current_task()
+        assert deadlock.ownership().held.get(id(task)) == {lock._key: 1}
+        return id(task)
+
+    task_id = asyncio.run(take())
+    gc.collect()
+    assert task_id not in deadlock.ownership().held
+    lock.unlock()
+
+
+def test_an_awaitable_twin_is_recorded_once_for_its_task(monkeypatch):
+    # How the lock twins take part: declared with the same kinds as the blocking methods.
+    class Twin:
+        def __init__(self) -> None:
+            self.raw = RawMutex()
+            self._key = self.raw._key
+
+        async def lock_async(self) -> None:
+            await asyncio.sleep(0)
+            self.raw.lock()  # a tracked call inside: part of this one, not recorded twice
+
+        def unlock(self) -> None:
+            self.raw.unlock()
+
+    declared = [(Twin, {"lock_async": _tracking.acquires(_tracking.own_key),
+                        "unlock": _tracking.releases(_tracking.own_key, exclusive=True)})]
+    deadlock.disable()
+    monkeypatch.setattr(_tracking, "DECLARED", _tracking.DECLARED + declared)
+    deadlock.enable()
+    twin = Twin()
+
+    async def body():
+        await twin.lock_async()
+        me = id(asyncio.current_task())
+        held = deadlock.ownership().held.get(me)
+        twin.unlock()
+        return held, deadlock.ownership().held.get(me)
+
+    assert run(body) == ({twin._key: 1}, None)
+    deadlock.disable()
+
+
+def test_an_awaitable_method_of_another_kind_is_refused(monkeypatch):
+    class Odd:
+        async def bump_async(self) -> None:
+            pass
+
+    deadlock.disable()
+    monkeypatch.setattr(_tracking, "DECLARED", [(Odd, {"bump_async": _tracking.reacquires(_tracking.own_key, exclusive=True)})])
+    with pytest.raises(TypeError, match="coroutine function"):
+        deadlock.enable()
+    deadlock.disable()
+
+
+def test_current_owner_is_the_task_under_asyncio_and_trio_else_the_thread():
+    import threading
+
+    assert _tracking.current_owner() == threading.get_ident()
+
+    async def in_asyncio() -> bool:
+        return _tracking.current_owner() is asyncio.current_task()
+
+    assert asyncio.run(in_asyncio())
+    trio = pytest.importorskip("trio")
+
+    async def in_trio() -> bool:
+        return _tracking.current_owner() is trio.lowlevel.current_task()
+
+    assert trio.run(in_trio)
+
+
+def test_a_cycle_between_two_trio_tasks_is_reported():
+    trio = pytest.importorskip("trio")
+    first, second = RawMutex(), RawMutex()
+    found: list[deadlock.Cycle] = []
+
+    async def waits(held: RawMutex, wanted: RawMutex, scope: Any) -> None:
+        with scope:
+            await hold_then_wait(held, wanted)
+
+    async def main() -> None:
+        with trio.fail_after(BOUND):
+            scope_a, scope_b = trio.CancelScope(), trio.CancelScope()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(waits, first, second, scope_a, name="trio-a")
+                nursery.start_soon(waits, second, first, scope_b, name="trio-b")
+                while not parked_count(first._key) == parked_count(second._key) == 1:
+                    await trio.sleep(0.001)
+                found.extend(deadlock.check_deadlock())
+                scope_a.cancel()
+                scope_b.cancel()
+
+    trio.run(main)
+    [cycle] = found
+    assert {report.name for report in cycle.threads} == {"trio-a", "trio-b"}
+    assert all(report.is_task for report in cycle.threads)
+    assert all("hold_then_wait" in report.stack for report in cycle.threads)
+    assert deadlock.ownership().held == {}
+
+
+def test_break_deadlock_raises_in_a_task_from_its_wait():
+    first, second = RawMutex(), RawMutex()
+
+    async def body():
+        a = asyncio.ensure_future(hold_then_wait(first, second))
+        b = asyncio.ensure_future(hold_then_wait(second, first))
+        await until(lambda: parked_count(first._key) == parked_count(second._key) == 1, "both tasks to wait")
+        [cycle] = deadlock.check_deadlock()
+        assert deadlock.break_deadlock(cycle, id(a))
+        with pytest.raises(deadlock.DeadlockError) as broken:
+            await a  # a leaves its wait and releases first
+        assert core.interrupted_result(broken.value) is TimedOut
+        _release_waits(first)
+        await b
+        return deadlock.check_deadlock(), deadlock.ownership().held
+
+    cycles, held = run(body)
+    assert cycles == [] and held == {}
