@@ -317,30 +317,33 @@ def test_mixed_stress_threads_and_trio_tasks_hand_a_baton_around():
     lock = threading.Lock()
     done = threading.Event()
 
-    def pass_on() -> None:
+    def count_one() -> bool:
+        """Count a round; True when it was the last (then everyone is released)."""
         with lock:
             count[0] += 1
             finished = count[0] >= rounds
         if finished:
             done.set()
             unpark_all(key)
-        else:
-            while unpark_one(key).unparked_threads == 0 and not done.is_set():
-                time.sleep(0.0001)
+        return finished
 
     def thread_body():
         while not done.is_set():
             if core.park(key, timeout=BOUND) is TimedOut:
                 raise AssertionError("a thread waited BOUND seconds for the baton")
-            if not done.is_set():
-                pass_on()
+            if not done.is_set() and not count_one():
+                while unpark_one(key).unparked_threads == 0 and not done.is_set():
+                    time.sleep(0.0001)
 
     async def task_body():
         while not done.is_set():
             if await park_async(key, timeout=BOUND) is TimedOut:
                 raise AssertionError("a task waited BOUND seconds for the baton")
-            if not done.is_set():
-                pass_on()
+            if not done.is_set() and not count_one():
+                # Yield to the run while no one is parked: the next waiter may be a task of
+                # this run that has not parked again yet.
+                while unpark_one(key).unparked_threads == 0 and not done.is_set():
+                    await trio.sleep(0)
 
     threads = [start(thread_body) for _ in range(3)]
 
