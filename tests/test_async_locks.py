@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start, wait_until
-from parking_lot import FairMutex, Mutex, core
+from parking_lot import FairMutex, Mutex, ReentrantMutex, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.core._hashtable import Bucket
-from parking_lot.raw import RawFairMutex, RawMutex
+from parking_lot.raw import RawFairMutex, RawMutex, RawReentrantMutex, RawRwLock
 from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 
@@ -184,24 +184,73 @@ def test_hand_over_thread_to_task_and_task_to_thread(cls, fair):
     run(body)
 
 
-@pytest.mark.parametrize("cls", RAW_MUTEXES)
+class _Exclusive:
+    """One exclusive lock seen through the same few calls, for the tests that every kind must pass."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "RawReentrantMutex":
+            self.lock: Any = RawReentrantMutex()
+            self.key = self.lock._mutex._key
+        elif name == "RwLock.write":
+            self.lock = RawRwLock()
+            self.key = self.lock._key
+        else:
+            self.lock = {"RawMutex": RawMutex, "RawFairMutex": RawFairMutex}[name]()
+            self.key = self.lock._key
+
+    @property
+    def always_fair(self) -> bool:
+        return self.name == "RawFairMutex"
+
+    def hold(self) -> None:
+        if self.name == "RwLock.write":
+            self.lock.lock_exclusive()
+        else:
+            self.lock.lock()
+
+    async def lock_async(self) -> None:
+        if self.name == "RwLock.write":
+            await self.lock.lock_exclusive_async()
+        else:
+            await self.lock.lock_async()
+
+    def try_lock_for(self, timeout: float) -> bool:
+        if self.name == "RwLock.write":
+            return bool(self.lock.try_lock_exclusive_for(timeout))
+        return bool(self.lock.try_lock_for(timeout))
+
+    def unlock(self, fair: bool = False) -> None:
+        if self.name == "RwLock.write":
+            self.lock.unlock_exclusive_fair() if fair else self.lock.unlock_exclusive()
+        else:
+            self.lock.unlock_fair() if fair else self.lock.unlock()
+
+    def is_locked(self) -> bool:
+        return bool(self.lock.is_locked())
+
+
+EXCLUSIVE = ["RawMutex", "RawFairMutex", "RawReentrantMutex", "RwLock.write"]
+
+
+@pytest.mark.parametrize("name", EXCLUSIVE)
 @pytest.mark.parametrize("fair", [False, True])
 @pytest.mark.parametrize("release_at", [0, 1, 2])
-def test_cancellation_at_every_await_point_strands_nothing(cls, fair, release_at, monkeypatch):
-    """A task waits for the mutex behind its holder, a thread waits behind the task; the holder
+def test_cancellation_at_every_await_point_strands_nothing(name, fair, release_at, monkeypatch):
+    """A task waits for the lock behind its holder, a thread waits behind the task; the holder
     lets go after *release_at* loop iterations and the task is cancelled after k, for every k
-    until the task gets the mutex first.  Then: the thread gets the mutex (no lost wake-up),
-    the mutex ends free, nobody is left parked.  Every way the cancelled wait can end is
-    reached: still queued (TimedOut), handed the mutex (TOKEN_HANDOFF), woken to retry
+    until the task gets the lock first.  Then: the thread gets the lock (no lost wake-up),
+    the lock ends free, nobody is left parked.  Every way the cancelled wait can end is
+    reached: still queued (TimedOut), handed the lock (TOKEN_HANDOFF), woken to retry
     (TOKEN_NORMAL; the fairness timer is held off so that a plain unlock never hands over).
     """
     monkeypatch.setattr(Bucket, "should_be_fair", lambda self: False)
     endings: set[object] = set()
 
     async def once(k: int) -> bool:
-        m = cls()
-        key = m._key
-        m.lock()
+        m = _Exclusive(name)
+        key = m.key
+        m.hold()
         got: list[bool] = []
 
         async def waiter() -> None:
@@ -220,15 +269,15 @@ def test_cancellation_at_every_await_point_strands_nothing(cls, fair, release_at
         completed_first = False
         for step in range(max(k, release_at) + 1):
             if step == release_at:
-                m.unlock_fair() if fair else m.unlock()
+                m.unlock(fair)
             if step == k:
                 completed_first = task.done()
                 task.cancel()
             await asyncio.sleep(0)
         was_cancelled = await cancelled(task)
         assert was_cancelled != bool(got)
-        assert thread.finish() is True, "the thread behind the cancelled task never got the mutex"
-        await until(lambda: not m.is_locked(), "the mutex to be free")
+        assert thread.finish() is True, "the thread behind the cancelled task never got the lock"
+        await until(lambda: not m.is_locked(), "the lock to be free")
         assert parked_on(key) == 0
         return completed_first
 
@@ -239,7 +288,7 @@ def test_cancellation_at_every_await_point_strands_nothing(cls, fair, release_at
         pytest.fail("the lock never completed before the cancel")
 
     assert run(body) >= release_at
-    handed = fair or cls is RawFairMutex
+    handed = fair or name == "RawFairMutex"
     assert Unparked(TOKEN_HANDOFF if handed else TOKEN_NORMAL) in endings
     if release_at:
         assert TimedOut in endings
@@ -342,10 +391,159 @@ def _stress(cls: type, threads: int, tasks_per_loop: int, loops: int, rounds: in
     for worker in workers:
         worker.finish()
     assert mutex.lock().value["count"] == rounds * (threads + tasks_per_loop * loops)
-    assert parked_on(mutex.raw._key) == 0
+    raw = mutex._raw
+    assert parked_on(raw._mutex._key if isinstance(raw, RawReentrantMutex) else raw._key) == 0
 
 
-@pytest.mark.parametrize("cls", MUTEXES)
+@pytest.mark.parametrize("cls", [*MUTEXES, ReentrantMutex])
 @pytest.mark.parametrize("loops", [1, 2])
 def test_mixed_stress_threads_and_tasks_on_one_mutex(cls, loops):
     _stress(cls, threads=2, tasks_per_loop=3, loops=loops, rounds=300)
+
+
+# --- ReentrantMutex: the owner is the task ------------------------------------------------------------
+
+
+def test_reentrant_owner_is_the_task():
+    async def body():
+        m = ReentrantMutex([])
+        order: list[str] = []
+
+        async def first() -> None:
+            async with m.lock_async() as outer:
+                await asyncio.sleep(0.01)  # held across awaits
+                async with m.lock_async() as inner:  # the same task: counts
+                    inner.value.append("first")
+                    assert m.is_owned_by_current_thread() and m._raw.count == 2
+                await asyncio.sleep(0.01)
+                outer.value.append("first done")
+            order.append("first")
+
+        async def second() -> None:
+            await until(m.is_locked, "the first task to lock")
+            assert not m.is_owned_by_current_thread()  # another task of the same thread
+            assert m.try_lock() is None
+            async with m.lock_async() as guard:
+                guard.value.append("second")
+            order.append("second")
+
+        await asyncio.gather(first(), second())
+        assert order == ["first", "second"]
+        return m.lock().value
+
+    assert run(body) == ["first", "first done", "second"]
+
+
+def test_a_task_cannot_unlock_what_another_task_holds():
+    async def body():
+        m = RawReentrantMutex()
+        await m.lock_async()
+
+        async def other() -> None:
+            with pytest.raises(RuntimeError, match="does not own"):
+                m.unlock()
+
+        await asyncio.ensure_future(other())
+        m.unlock()
+        assert not m.is_locked()
+
+    run(body)
+
+
+@pytest.mark.parametrize("call", ["lock", "try_lock_for", "try_lock_until", "ReentrantMutex.lock"])
+@pytest.mark.parametrize("where", ["in another task", "in a loop callback"])
+def test_the_loop_thread_blocking_on_a_lock_its_own_task_holds_raises(call, where):
+    """Blocking would hang the loop for good (the holder can only run on this thread): RuntimeError."""
+
+    async def body():
+        data = ReentrantMutex(0)
+        m = data._raw
+        holding = asyncio.Event()
+        done = asyncio.Event()
+
+        async def holder() -> None:
+            await m.lock_async()
+            holding.set()
+            await done.wait()
+            m.unlock()
+
+        holder_task = asyncio.ensure_future(holder())
+        await holding.wait()
+        # Should the blocking call block (the bug), nothing on this thread could end it: after
+        # BOUND a watchdog thread lets the inner mutex go, so the test fails instead of hanging.
+        checked = threading.Event()
+        watchdog = start(lambda: checked.wait(BOUND) or m._mutex.unlock())
+
+        def block() -> None:
+            if call == "lock":
+                m.lock()
+            elif call == "try_lock_for":
+                m.try_lock_for(BOUND)
+            elif call == "try_lock_until":
+                m.try_lock_until(time.monotonic() + BOUND)
+            else:
+                data.lock()
+
+        def attempt() -> BaseException | None:
+            try:
+                block()
+            except RuntimeError as exc:
+                return exc
+            return None
+
+        if where == "in another task":
+            async def blocker() -> BaseException | None:
+                return attempt()
+
+            error = await asyncio.ensure_future(blocker())
+        else:
+            future = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(lambda: future.set_result(attempt()))
+            error = await future
+        checked.set()
+        watchdog.finish()
+        assert isinstance(error, RuntimeError) and "event loop" in str(error) and "_async" in str(error)
+        assert m.try_lock() is False and m.try_lock_for(0) is False  # tries do not block: no error
+        done.set()
+        await holder_task
+        assert not m.is_locked()
+        m.lock()  # free again: a blocking lock from the loop thread is fine
+        m.unlock()
+
+    run(body)
+
+
+def test_a_thread_may_block_on_a_reentrant_mutex_a_task_holds_and_take_it_over():
+    async def body():
+        m = RawReentrantMutex()
+        await m.lock_async()
+        worker = start(lambda: (m.lock(), m.is_owned_by_current_thread(), m.unlock())[1])
+        await until(lambda: parked_on(m._mutex._key) == 1, "the thread to park")
+        m.unlock()
+        assert worker.finish() is True
+        # and back: a thread holds, a task waits
+        release = threading.Event()
+        holding = threading.Event()
+
+        def holder() -> None:
+            m.lock()
+            holding.set()
+            assert release.wait(BOUND)
+            m.unlock()
+
+        worker = start(holder)
+        await until(holding.is_set, "the thread to hold")
+        async def waits() -> bool:
+            await m.lock_async()
+            owned = m.is_owned_by_current_thread() and m.count == 1
+            m.unlock()
+            return owned
+
+        waiter = asyncio.ensure_future(waits())
+        await until(lambda: parked_on(m._mutex._key) == 1, "the task to park")
+        release.set()
+        assert await waiter is True
+        worker.finish()
+        assert not m.is_locked()
+
+    run(body)
