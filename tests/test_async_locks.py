@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start, wait_until
-from parking_lot import FairMutex, Mutex, ReentrantMutex, core
+from parking_lot import FairMutex, Mutex, ReentrantMutex, RwLock, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.core._hashtable import Bucket
 from parking_lot.raw import RawFairMutex, RawMutex, RawReentrantMutex, RawRwLock
 from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
+from parking_lot.raw.rwlock import UPGRADABLE
 
 
 def run(body: Callable[[], Awaitable[Any]]) -> Any:
@@ -547,3 +548,204 @@ def test_a_thread_may_block_on_a_reentrant_mutex_a_task_holds_and_take_it_over()
         assert not m.is_locked()
 
     run(body)
+
+
+# --- RwLock ---------------------------------------------------------------------------------------------
+
+
+def test_rwlock_twins_awaited_and_as_async_with():
+    async def body():
+        rw = RwLock({"a": 0, "b": 0})
+        async with rw.write_async() as w:
+            w.value["a"] = 1
+            assert rw.is_locked_exclusive()
+        async with rw.read_async() as r1:
+            async with rw.read_recursive_async() as r2:
+                assert r1.value is r2.value and rw._raw.readers == 2
+        up = await rw.upgradable_read_async()
+        reader = await rw.read_async()  # readers share with the upgradable reader
+        assert await up.try_upgrade_for_async(0.01) is None  # a reader is inside: not within the time
+        reader.unlock()
+        async with up.upgrade_async() as writer:
+            writer.value["b"] = 2
+            assert rw.is_locked_exclusive()
+        assert not rw.is_locked()  # the upgrade's block released the write guard
+        with pytest.raises(RuntimeError):
+            await up.upgrade_async()  # consumed
+        async with rw.upgradable_read_async() as up:
+            writer = await up.try_upgrade_for_async(1.0)
+            assert writer is not None
+            writer.unlock()
+        for twin in (rw.try_read_for_async, rw.try_write_for_async, rw.try_upgradable_read_for_async):
+            guard = await twin(0.5)
+            assert guard is not None
+            guard.unlock()
+            with pytest.raises(ValueError):
+                await twin(-1)
+        assert not rw.is_locked()
+        async with rw._raw:  # the raw lock's async with: the write lock
+            assert rw.is_locked_exclusive()
+        return dict(rw.read().value)
+
+    assert run(body) == {"a": 1, "b": 2}
+
+
+@pytest.mark.parametrize("twin", ["try_lock_exclusive_for_async", "try_lock_exclusive_until_async",
+                                  "try_lock_shared_for_async", "try_lock_upgradable_until_async",
+                                  "try_upgrade_for_async", "try_upgrade_until_async"])
+def test_rwlock_async_timeouts_are_never_early_and_restore_the_state(twin):
+    async def body():
+        rw = RawRwLock()
+        if "upgrade" in twin:
+            rw.lock_upgradable()
+            rw.lock_shared()  # another reader keeps the upgrade out
+        elif "shared" in twin or "upgradable" in twin:
+            rw.lock_exclusive()
+        else:
+            rw.lock_shared()
+        before = rw._state
+        started = time.monotonic()
+        argument = 0.05 if twin.endswith("for_async") else started + 0.05
+        assert await getattr(rw, twin)(argument) is False
+        assert time.monotonic() - started >= 0.05
+        assert rw._state == before and parked_on(rw._key) == parked_on(rw._key + 1) == 0
+
+    run(body)
+
+
+async def _reader_blocked_by_writer(rw: RawRwLock) -> Callable[[], None]:
+    rw.lock_exclusive()
+    return rw.unlock_exclusive
+
+
+async def _writer_blocked_by_reader(rw: RawRwLock) -> Callable[[], None]:
+    rw.lock_shared()  # the writer takes WRITER, then waits on the second key for this reader
+    return rw.unlock_shared
+
+
+#: (the twin that waits, what holds it up, the state the task holds if it wins)
+RW_WAITS = [
+    ("lock_shared_async", _reader_blocked_by_writer, "unlock_shared"),
+    ("lock_upgradable_async", _reader_blocked_by_writer, "unlock_upgradable"),
+    ("lock_exclusive_async", _writer_blocked_by_reader, "unlock_exclusive"),
+    ("upgrade_async", _writer_blocked_by_reader, "unlock_exclusive"),
+]
+
+
+@pytest.mark.parametrize("twin, blocker, release", RW_WAITS, ids=[w[0] for w in RW_WAITS])
+@pytest.mark.parametrize("release_at", [0, 1, 2])
+def test_rwlock_cancellation_at_every_await_point(twin, blocker, release, release_at, monkeypatch):
+    """Every RwLock slow path (main queue and the writer's wait for the readers, on the second
+    key), cancelled after k loop iterations for every k until it completes first: then the
+    lock is back to what the task held before (an upgrader keeps its upgradable lock), a thread
+    waiting behind gets in, and nobody is left parked.  The fairness timer is held off, so the
+    unlock wakes the task to retry (an upgradable reader woken so leaves the writer behind it
+    parked: the cancelled task must wake it in its place)."""
+    monkeypatch.setattr(Bucket, "should_be_fair", lambda self: False)
+    endings: set[object] = set()
+
+    async def once(k: int) -> bool:
+        rw = RawRwLock()
+        if twin == "upgrade_async":
+            rw.lock_upgradable()  # the task's, before it upgrades
+        let_go = await blocker(rw)
+        before = rw._state
+
+        async def waiter() -> None:
+            try:
+                await getattr(rw, twin)()
+            except asyncio.CancelledError as exc:
+                endings.add(core.interrupted_result(exc))
+                raise
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(rw._key) + parked_on(rw._key + 1) == 1, "the task to park")
+        thread = start(lambda: rw.try_lock_exclusive_for(BOUND) and (rw.unlock_exclusive() or True))
+        if blocker is _reader_blocked_by_writer:  # else the thread spins or parks once WRITER is free
+            await until(lambda: parked_on(rw._key) == 2, "the thread to park")
+        completed_first = False
+        for step in range(max(k, release_at) + 1):
+            if step == release_at:
+                let_go()
+            if step == k:
+                completed_first = task.done()
+                task.cancel()
+            await asyncio.sleep(0)
+        if await cancelled(task):
+            if twin == "upgrade_async":
+                await until(lambda: bool(rw._state & UPGRADABLE), "the upgradable lock back")
+                rw.unlock_upgradable()
+        else:
+            getattr(rw, release)()
+        assert thread.finish() is True, "the thread behind the task never got the lock"
+        await until(lambda: rw._state == 0, "the lock to be free")
+        assert parked_on(rw._key) == parked_on(rw._key + 1) == 0
+        assert before != 0
+        return completed_first
+
+    async def body():
+        for k in range(50):
+            if await once(k):
+                return k
+        pytest.fail("the lock never completed before the cancel")
+
+    assert run(body) >= release_at
+    assert Unparked(TOKEN_NORMAL) in endings
+    if release_at:
+        assert TimedOut in endings
+
+
+def test_rwlock_mixed_stress_readers_never_see_a_half_done_write():
+    """Threads and tasks (on two loops) read, write and upgrade one RwLock; writers change two
+    fields one after the other with a yield between (a task awaits, a thread sleeps 0), readers
+    check that they are equal.  The count is exact at the end."""
+    rw = RwLock({"a": 0, "b": 0})
+    rounds = 150
+    torn: list[tuple[int, int]] = []
+
+    def thread_work() -> None:
+        for index in range(rounds):
+            if index % 2:
+                with rw.read() as guard:
+                    if guard.value["a"] != guard.value["b"]:
+                        torn.append((guard.value["a"], guard.value["b"]))
+            else:
+                with rw.write() as guard:
+                    guard.value["a"] += 1
+                    time.sleep(0)
+                    guard.value["b"] += 1
+
+    async def task_work() -> None:
+        for index in range(rounds):
+            if index % 3 == 0:
+                async with rw.read_async() as guard:
+                    value = guard.value
+                    await asyncio.sleep(0)
+                    if value["a"] != value["b"]:
+                        torn.append((value["a"], value["b"]))
+            elif index % 3 == 1:
+                async with rw.write_async() as guard:
+                    guard.value["a"] += 1
+                    await asyncio.sleep(0)
+                    guard.value["b"] += 1
+            else:
+                async with rw.upgradable_read_async() as up:
+                    assert up.value["a"] == up.value["b"]
+                    await asyncio.sleep(0)
+                    writer = await up.upgrade_async()
+                    writer.value["a"] += 1
+                    await asyncio.sleep(0)
+                    writer.value["b"] += 1
+
+    async def loop_body() -> None:
+        await asyncio.gather(*(task_work() for _ in range(3)))
+
+    workers = [start(thread_work) for _ in range(2)] + [start(run, loop_body)]
+    run(loop_body)
+    for worker in workers:
+        worker.finish()
+    assert torn == []
+    thread_writes = 2 * (rounds // 2)
+    task_writes = 2 * 3 * (2 * rounds // 3)
+    assert rw.read().value == {"a": thread_writes + task_writes, "b": thread_writes + task_writes}
+    assert parked_on(rw._raw._key) == parked_on(rw._raw._key + 1) == 0
