@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Generator
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 
 class Ready(tuple[()]):
@@ -35,7 +35,10 @@ class Ready(tuple[()]):
     """
 
     __slots__ = ()
-    __await__ = tuple.__iter__
+    if TYPE_CHECKING:
+        def __await__(self) -> Generator[Any, None, None]: ...
+    else:
+        __await__ = tuple.__iter__
 
 
 #: The one instance of :class:`Ready`.

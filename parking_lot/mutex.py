@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from ._pending import READY, PendingGuard, Ready, _used_twice
+from ._pending import READY, PendingGuard, _used_twice
 from .raw.mutex import RawFairMutex, RawMutex
 
 T = TypeVar("T")
@@ -56,15 +56,17 @@ class MutexGuard(Generic[T]):
     RuntimeError: this guard's mutex has been unlocked; lock it again to get a new guard
     """
 
-    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready")
+    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready", "_exited")
 
     def __init__(self, mutex: Mutex[T]) -> None:
         self._mutex = mutex
         self._raw = mutex._raw
         self._locked = mutex._raw._locked  # the raw mutex's LOCKED bit (see raw/mutex.py)
         self._held = False
-        #: A done future whose result is this guard, for ``async with m.lock_async()`` (made on first use).
+        #: Done futures for ``async with m.lock_async()`` (made on first use): awaiting one costs
+        #: half of awaiting any Python-level awaitable.  ``_ready`` gives this guard, ``_exited`` None.
         self._ready: asyncio.Future[MutexGuard[T]] | None = None
+        self._exited: asyncio.Future[None] | None = None
 
     def _check(self) -> None:
         if not self._held:
@@ -377,13 +379,19 @@ class Mutex(Generic[T]):
 
 
 def _done(guard: MutexGuard[T]) -> asyncio.Future[MutexGuard[T]]:
-    """A future already complete with *guard*: awaiting it gives the guard at once, on any loop.
+    """Give *guard* its done futures; return the one complete with the guard (see ``MutexGuard._ready``).
 
-    (A done future never looks at its loop when awaited; the running one is used to make it.)
+    Awaiting a done future gives its result at once, on any loop: it never looks at the
+    loop it was made with (the running one).
     """
-    future: asyncio.Future[MutexGuard[T]] = asyncio.get_running_loop().create_future()
-    future.set_result(guard)
-    return future
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[MutexGuard[T]] = loop.create_future()
+    ready.set_result(guard)
+    exited: asyncio.Future[None] = loop.create_future()
+    exited.set_result(None)
+    guard._exited = exited
+    guard._ready = ready
+    return ready
 
 
 class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
@@ -423,7 +431,7 @@ class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
         self._guard = guard
         ready = guard._ready
         if ready is None:
-            ready = guard._ready = _done(guard)
+            ready = _done(guard)
         return ready
 
     async def _enter_slow(self, mutex: Mutex[T]) -> MutexGuard[T]:
@@ -435,22 +443,24 @@ class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
 
     def __aexit__(  # type: ignore[override]
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Ready:
+    ) -> Awaitable[None]:
         # Not a coroutine: releasing never waits, so the unlock runs here and what is
-        # returned for `async with` to await is already complete (no coroutine to make).
+        # returned for `async with` to await is already complete (no coroutine to make):
+        # the guard's done future (None, so no exception is swallowed), else READY.
         guard = self._guard
         if guard is None or not guard._held:
             return READY  # released inside the block (see MutexGuard.__exit__)
+        exited = guard._exited or READY
         # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
         guard._held = False
         raw = guard._raw
         if raw._parked:
             raw._unlock_slow(raw._always_fair)
-            return READY
+            return exited
         guard._locked.release()
         if raw._parked:  # a thread or task parked between the check and the release
             raw._wake_one()
-        return READY
+        return exited
 
 
 class FairMutex(Mutex[T]):
