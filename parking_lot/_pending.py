@@ -36,7 +36,8 @@ class Ready(tuple[()]):
 
     __slots__ = ()
     if TYPE_CHECKING:
-        def __await__(self) -> Generator[Any, None, None]: ...
+        def __await__(self) -> Generator[Any, None, None]:
+            """Complete at once with None (at run time: ``tuple.__iter__`` of the empty tuple)."""
     else:
         __await__ = tuple.__iter__
 
