@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import BOUND, start, wait_until
+from conftest import BOUND, start
 from parking_lot import FairMutex, Mutex, ReentrantMutex, RwLock, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.core._hashtable import Bucket
