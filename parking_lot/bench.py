@@ -589,6 +589,56 @@ def _with_loop_thread(body: Callable[[asyncio.AbstractEventLoop], float]) -> flo
         loop.close()
 
 
+def threads_and_tasks_counter(make_lock: Callable[[], Any]) -> Candidate:
+    """Two threads and two asyncio tasks (on a loop in this thread) add 1 to one counter under one
+    lock, *n* additions in all; the seconds (float) until all four are done.
+
+    *make_lock()* gives the lock: threads use ``with lock:``, tasks ``async with lock:``
+    (:class:`~parking_lot.raw.RawMutex`, or a peer whose lock serves both worlds).
+    """
+
+    def run(n: int) -> float:
+        lock = make_lock()
+        counter = [0]
+        each = n // 4
+        go = threading.Event()
+
+        def thread_body() -> None:
+            go.wait()
+            for _ in range(each):
+                with lock:
+                    counter[0] += 1
+
+        async def task_body() -> None:
+            for _ in range(each):
+                async with lock:
+                    counter[0] += 1
+
+        async def main() -> float:
+            threads = [threading.Thread(target=thread_body) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            started = time.perf_counter()
+            go.set()
+            await asyncio.gather(task_body(), task_body())
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            if counter[0] != 4 * each:
+                raise AssertionError(f"lost updates: {counter[0]} of {4 * each}")
+            return elapsed
+
+        return asyncio.run(main())
+
+    return run
+
+
+def _aiologic_lock() -> Any:
+    import aiologic  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+    return aiologic.Lock()
+
+
 def thread_wakes_task(rounds: int) -> float:
     """*rounds* round trips: this thread ``unpark_one``s a task parked on a key (on a loop in another
     thread); the task, parked again, says so by releasing a lock this thread waits on.
@@ -830,6 +880,15 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
             continue
         items.append(Scenario(scenario_name, "with RwLock.read()", rwlock_read, f"{package} {lock_name}",
                               _peer_rwlock_read(make_read), 300_000, 60_000))
+    try:
+        __import__("aiologic")
+    except ImportError:
+        notes.append("aiologic is not installed: its Lock is left out (pip install aiologic)")
+    else:
+        items.append(Scenario("2 threads + 2 tasks, one counter", "RawMutex (with / async with)",
+                              threads_and_tasks_counter(RawMutex), "aiologic Lock",
+                              threads_and_tasks_counter(_aiologic_lock), 40_000, 8_000,
+                              "target: ratio >= 10"))
     return items, notes
 
 
@@ -852,7 +911,7 @@ def check_peers() -> list[str]:
     """Problems running each installed peer once (an empty list: all fine)."""
     problems = []
     for scenario in scenarios()[0]:
-        if scenario.reference_name.split()[0] in ("readerwriterlock", "fasteners"):
+        if scenario.reference_name.split()[0] in ("readerwriterlock", "fasteners", "aiologic"):
             try:
                 scenario.reference(10)
             except Exception as exc:  # a peer's API change should be named, not crash the table
