@@ -151,7 +151,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     env = bench.environment()
     print(
         f"parking_lot {env['parking_lot']} on Python {env['python']} ({'GIL' if env['gil'] else 'free-threaded'}), "
-        f"{env['platform']}, {env['processor_count']} CPUs, backend {env['backend']}, {env['date']}"
+        f"{env['platform']}, {env['processor_count']} CPUs, backend {env['backend']}, atomics {env['atomics']}, {env['date']}"
     )
     print("ratio = our throughput / the reference's (> 1: faster); medians of interleaved rounds", flush=True)
     _progress(f"running {len(selected)} scenarios{' (quick)' if args.quick else ''}\n")
