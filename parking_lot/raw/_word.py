@@ -107,15 +107,18 @@ class PortableWord:
 
 
 def _p_load(w: PortableWord) -> int:
+    """The word's value (int)."""
     return w.value
 
 
 def _p_store(w: PortableWord, value: int) -> None:
+    """Set the word to *value*."""
     with w.lock:
         w.value = value
 
 
 def _p_cas(w: PortableWord, expected: int, desired: int) -> int:
+    """1 if the word held *expected* and now holds *desired*, else 0 (unchanged)."""
     with w.lock:
         if w.value != expected:
             return 0
@@ -123,24 +126,28 @@ def _p_cas(w: PortableWord, expected: int, desired: int) -> int:
 
 
 def _p_fetch_add(w: PortableWord, delta: int) -> int:
+    """Add *delta*; return the old value."""
     with w.lock:
         old = w.value
         w.value = old + delta; return old  # one-step: the caller learns the old value of the change it made
 
 
 def _p_fetch_or(w: PortableWord, bits: int) -> int:
+    """Set *bits*; return the old value."""
     with w.lock:
         old = w.value
         w.value = old | bits; return old  # one-step: the caller learns the old value of the change it made
 
 
 def _p_fetch_and(w: PortableWord, mask: int) -> int:
+    """Keep only *mask*'s bits; return the old value."""
     with w.lock:
         old = w.value
         w.value = old & mask; return old  # one-step: the caller learns the old value of the change it made
 
 
 def _p_rw_try_shared(w: PortableWord) -> int:
+    """1 and one more reader unless WRITER is set, else 0."""
     with w.lock:
         state = w.value
         if state & WRITER:
@@ -149,6 +156,7 @@ def _p_rw_try_shared(w: PortableWord) -> int:
 
 
 def _p_rw_try_shared_recursive(w: PortableWord) -> int:
+    """1 and one more reader unless WRITER is set with no reader left, else 0."""
     with w.lock:
         state = w.value
         if state & WRITER and not state & READERS_MASK:
@@ -157,6 +165,7 @@ def _p_rw_try_shared_recursive(w: PortableWord) -> int:
 
 
 def _p_rw_unlock_shared(w: PortableWord) -> int:
+    """-1 (unchanged) if no plain reader; else one reader less: 1 if the parked writer must be woken, else 0."""
     with w.lock:
         state = w.value
         if (state >> 4) <= (1 if state & UPGRADABLE else 0):
@@ -165,6 +174,7 @@ def _p_rw_unlock_shared(w: PortableWord) -> int:
 
 
 def _p_rw_try_exclusive(w: PortableWord) -> int:
+    """1 and WRITER if nobody holds the lock in any mode, else 0."""
     with w.lock:
         state = w.value
         if state & ~(PARKED | WRITER_PARKED):
@@ -173,6 +183,7 @@ def _p_rw_try_exclusive(w: PortableWord) -> int:
 
 
 def _p_rw_unlock_exclusive(w: PortableWord) -> int:
+    """0: WRITER -> 0 done; 1: threads are parked (slow path); -1: no writer holds it."""
     with w.lock:
         state = w.value
         if not state & WRITER or state & READERS_MASK:
@@ -183,6 +194,7 @@ def _p_rw_unlock_exclusive(w: PortableWord) -> int:
 
 
 def _p_rw_take_writer(w: PortableWord, owned: PortableWord) -> int:
+    """1, WRITER taken and *owned* set to 1, unless WRITER or UPGRADABLE is set (0)."""
     with w.lock:
         state = w.value
         if state & (WRITER | UPGRADABLE):
@@ -191,6 +203,7 @@ def _p_rw_take_writer(w: PortableWord, owned: PortableWord) -> int:
 
 
 def _p_rw_try_upgradable(w: PortableWord) -> int:
+    """1 and ONE_READER | UPGRADABLE unless WRITER or UPGRADABLE is set, else 0."""
     with w.lock:
         state = w.value
         if state & (WRITER | UPGRADABLE):
@@ -199,6 +212,7 @@ def _p_rw_try_upgradable(w: PortableWord) -> int:
 
 
 def _p_rw_unlock_upgradable(w: PortableWord) -> int:
+    """0: the upgradable lock dropped; 1: threads are parked (slow path); -1: not held."""
     with w.lock:
         state = w.value
         if not state & UPGRADABLE:
@@ -209,12 +223,14 @@ def _p_rw_unlock_upgradable(w: PortableWord) -> int:
 
 
 def _p_rw_unlock_upgradable_slow(w: PortableWord, granted: int, parked: int) -> int:
+    """The upgradable unlock's callback step: drop it, add *granted*, PARKED := *parked*; the new value."""
     with w.lock:
         new = ((w.value - ONE_READER - UPGRADABLE + granted) & ~PARKED) | parked
         w.value = new; return new  # one-step: the new state returned is the one stored
 
 
 def _p_rw_try_upgrade(w: PortableWord) -> int:
+    """1: ONE_READER | UPGRADABLE traded for WRITER; 0: other readers remain; -1: not held."""
     with w.lock:
         state = w.value
         if not state & UPGRADABLE:
@@ -225,11 +241,13 @@ def _p_rw_try_upgrade(w: PortableWord) -> int:
 
 
 def _p_rw_upgrade_take_writer(w: PortableWord, owned: PortableWord) -> None:
+    """ONE_READER | UPGRADABLE -> WRITER, and *owned* set to 1."""
     with w.lock:
         w.value = w.value - ONE_READER - UPGRADABLE + WRITER; owned.value = 1  # one-step: WRITER is taken iff recorded in owned
 
 
 def _p_rw_downgrade(w: PortableWord, add: int) -> int:
+    """-1 unless a writer holds the lock; else WRITER -> *add*, returning the old value."""
     with w.lock:
         state = w.value
         if not state & WRITER or state & READERS_MASK:
@@ -238,6 +256,7 @@ def _p_rw_downgrade(w: PortableWord, add: int) -> int:
 
 
 def _p_rw_downgrade_upgradable(w: PortableWord) -> int:
+    """-1 unless UPGRADABLE is set; else UPGRADABLE cleared, returning the old value."""
     with w.lock:
         state = w.value
         if not state & UPGRADABLE:
@@ -246,11 +265,13 @@ def _p_rw_downgrade_upgradable(w: PortableWord) -> int:
 
 
 def _p_rw_give_writer_back(w: PortableWord, prev_value: int, owned: PortableWord) -> None:
+    """WRITER and WRITER_PARKED cleared, *prev_value* added, and *owned* set to 0."""
     with w.lock:
         w.value = (w.value & ~(WRITER | WRITER_PARKED)) + prev_value; owned.value = 0  # one-step: WRITER is given back iff the record in owned says so
 
 
 def _p_rw_set_parked_if(w: PortableWord, flags: int) -> int:
+    """0 if none of *flags* is set, else PARKED set and 1."""
     with w.lock:
         state = w.value
         if not state & flags:
@@ -259,6 +280,7 @@ def _p_rw_set_parked_if(w: PortableWord, flags: int) -> int:
 
 
 def _p_rw_writer_may_sleep(w: PortableWord) -> int:
+    """0 if no reader is left, else WRITER_PARKED set and 1."""
     with w.lock:
         state = w.value
         if not state & READERS_MASK:
