@@ -30,7 +30,7 @@ from typing import NoReturn
 import parking_lot
 from parking_lot import FairMutex, Mutex, thread_parker
 
-_FFI_MODULES = ("_keyed_event", "_wait_address", "_futex")
+_FFI_MODULES = ("_keyed_event", "_wait_address", "_futex", "_atomics")
 PROG = "python -m parking_lot"
 #: The longest ``demo --seconds`` accepted (per mutex): a day.
 MAX_DEMO_SECONDS = 86_400.0
@@ -55,6 +55,15 @@ def _ffi_module_status(name: str) -> str:
     return f"{kind}: {module.__file__}"
 
 
+def _atomics_line() -> str:
+    from parking_lot.raw import _word
+
+    name = _word.implementation()
+    if name == "c":
+        return "lock state words: c (compiled cffi atomics, parking_lot._ffi._atomics)"
+    return f"lock state words: portable ({_word.why_portable()})"
+
+
 def info_lines() -> list[str]:
     """What ``info`` prints, one line each."""
     lines = [
@@ -63,6 +72,7 @@ def info_lines() -> list[str]:
         f" ({platform.machine() or 'unknown machine'})",
         f"interpreter: {_gil_state()}",
         f"parker backend in use: {thread_parker.backend_name()}",
+        _atomics_line(),
         "parker backends:",
     ]
     for name in thread_parker.BACKENDS:
@@ -141,7 +151,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     env = bench.environment()
     print(
         f"parking_lot {env['parking_lot']} on Python {env['python']} ({'GIL' if env['gil'] else 'free-threaded'}), "
-        f"{env['platform']}, {env['processor_count']} CPUs, backend {env['backend']}, {env['date']}"
+        f"{env['platform']}, {env['processor_count']} CPUs, backend {env['backend']}, atomics {env['atomics']}, {env['date']}"
     )
     print("ratio = our throughput / the reference's (> 1: faster); medians of interleaved rounds", flush=True)
     _progress(f"running {len(selected)} scenarios{' (quick)' if args.quick else ''}\n")

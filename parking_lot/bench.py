@@ -352,6 +352,96 @@ def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
     return run
 
 
+def threads_on_one_lock(threads: int, make_cms: Callable[[], tuple[Callable[[], Any], Callable[[], Any]]],
+                        writes_every: int = 1, own_lock: bool = False) -> Candidate:
+    """A candidate: *threads* threads share ``n`` rounds on one lock, every *writes_every*-th a write.
+
+    Args:
+        threads: how many threads run at once (each does ``n // threads`` rounds).
+        make_cms: called once per run; returns ``(read, write)``, each giving the context
+            manager of one round (``rw.read``, ``rw.write``; for a plain lock, the same one twice).
+        writes_every: 1: every round writes (a shared counter); 10: 9 reads, then a write
+            (``value = counter[0]`` under the read lock, ``counter[0] += 1`` under the write lock);
+            0: reads only.
+        own_lock: each thread makes and uses its own lock instead (the floor: no line shared).
+
+    Returns:
+        ``run(n)``, which returns the seconds (float) from the start signal to the last join,
+        and checks that no write was lost.
+    """
+    def run(n: int) -> float:
+        shared = make_cms()
+        counter = [0]
+        per_thread = n // threads
+        ready = threading.Barrier(threads + 1)
+
+        def work() -> None:
+            read, write = make_cms() if own_lock else shared
+            ready.wait()
+            for i in range(per_thread):
+                if writes_every and i % writes_every == writes_every - 1:
+                    with write():
+                        counter[0] += 1
+                else:
+                    with read():
+                        counter[0]
+
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        ready.wait()
+        started = time.perf_counter()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+        expected = threads * (per_thread // writes_every if writes_every else 0)
+        if counter[0] != expected:
+            raise AssertionError(f"the lock let writes through: {counter[0]} of {expected}")
+        return elapsed
+
+    return run
+
+
+def _mutex_cms() -> tuple[Callable[[], Any], Callable[[], Any]]:
+    mutex = Mutex(None)
+    return mutex.lock, mutex.lock
+
+
+def _rwlock_cms() -> tuple[Callable[[], Any], Callable[[], Any]]:
+    rw = RwLock(None)
+    return rw.read, rw.write
+
+
+def _threading_lock_cms() -> tuple[Callable[[], Any], Callable[[], Any]]:
+    lock = threading.Lock()
+    return _lock_cm(lock), _lock_cm(lock)
+
+
+def free_threaded_scenarios() -> list[Scenario]:
+    """Rows for free-threaded builds: one and two threads on one lock, against ``threading.Lock``.
+
+    The one-thread rows give the scaling: a two-thread row's ops/s over the one-thread row's
+    (the same work split over two threads; 2.0 is perfect scaling, 1.0 none).  The last row,
+    each thread reading its own RwLock, is the floor two readers of one lock could reach.
+    """
+    items = []
+    for threads in (1, 2):
+        label = f"{threads} thread{'s' if threads > 1 else ''}"
+        for name, ours_name, make, writes_every in (
+            ("Mutex counter", "Mutex", _mutex_cms, 1),
+            ("RwLock reads", "RwLock.read()", _rwlock_cms, 0),
+            ("RwLock 9 reads:1 write", "RwLock read/write", _rwlock_cms, 10),
+        ):
+            items.append(Scenario(f"{label}, {name}", ours_name, threads_on_one_lock(threads, make, writes_every),
+                                  f"threading.Lock, {label}", threads_on_one_lock(threads, _threading_lock_cms, writes_every),
+                                  200_000, 40_000))
+    # The floor for two readers: each thread on its own lock (nothing shared but the interpreter).
+    items.append(Scenario("2 threads, own RwLock each, reads", "RwLock.read()",
+                          threads_on_one_lock(2, _rwlock_cms, 0, own_lock=True), "own threading.Lock each",
+                          threads_on_one_lock(2, _threading_lock_cms, 0, own_lock=True), 200_000, 40_000))
+    return items
+
+
 def fairness_spread(make_cm: Callable[[], Any], seconds: float, threads: int = 4) -> float:
     """max/min acquisitions per thread while *threads* threads take ``make_cm()`` for *seconds*.
 
@@ -867,6 +957,8 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
         Scenario("compat: notify_all to 16", "compat.Condition", condition_notify_all(c), "threading.Condition",
                  condition_notify_all(t), 60, 8),
     ]
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        items.extend(free_threaded_scenarios())
     notes = []
     peers = (
         ("readerwriterlock", "RWLockFair", _rwlockfair_reader, "uncontended read lock vs readerwriterlock"),
@@ -947,9 +1039,11 @@ def environment() -> dict[str, Any]:
 
     Returns:
         A JSON-ready dict with the keys ``parking_lot``, ``python``, ``implementation``,
-        ``platform``, ``machine``, ``processor_count``, ``gil``, ``backend``, ``date``.
+        ``platform``, ``machine``, ``processor_count``, ``gil``, ``backend``, ``atomics``
+        (the lock state words' implementation, ``c`` or ``portable``), ``date``.
     """
     from . import __version__, thread_parker
+    from .raw import _word
 
     is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
     return {
@@ -961,6 +1055,7 @@ def environment() -> dict[str, Any]:
         "processor_count": __import__("os").cpu_count(),
         "gil": True if is_gil_enabled is None else bool(is_gil_enabled()),
         "backend": thread_parker.backend_name(),
+        "atomics": _word.implementation(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 

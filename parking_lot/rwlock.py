@@ -36,7 +36,9 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ._pending import PendingGuard
-from .raw.rwlock import ONE_READER, PARKED, READERS_MASK, WRITER, WRITER_PARKED, RawRwLock
+from .raw._word import rw_try_shared as _rw_try_shared
+from .raw._word import rw_unlock_shared as _rw_unlock_shared
+from .raw.rwlock import PARKED, WRITER, RawRwLock
 
 T = TypeVar("T")
 G = TypeVar("G", bound="_Guard[Any]")
@@ -169,13 +171,14 @@ class ReadGuard(_Guard[T]):
         if lock is None:  # consumed by unlock() or downgrade
             return
         self._lock = None
-        # RawRwLock.unlock_shared, inlined: this is half of every `with rw.read():`.
-        raw = lock._raw
-        with raw._state_lock:
-            state = raw._state
-            raw._state = state - ONE_READER
-        if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
-            raw._wake_writer()
+        # RawRwLock.unlock_shared, inlined: this is half of every `with rw.read():`.  One
+        # operation on the state word (one C call, with the compiled atomics): released (0),
+        # and the last reader out wakes the parked writer (1); -1 cannot happen for a held guard.
+        wake = _rw_unlock_shared(lock._word)
+        if wake:
+            if wake < 0:
+                raise lock._raw._not_held("unlock_shared", "read")
+            lock._raw._wake_writer()
 
     def _release(self, lock: RwLock[T]) -> None:
         lock._raw.unlock_shared()
@@ -352,10 +355,11 @@ class RwLock(Generic[T]):
     1
     """
 
-    __slots__ = ("_raw", "_value", "__weakref__")
+    __slots__ = ("_raw", "_word", "_value", "__weakref__")
 
     def __init__(self, value: T) -> None:
         self._raw = RawRwLock()
+        self._word = self._raw._word  # the raw lock's state word, for the inlined read path
         self._value = value
 
     def read(self) -> ReadGuard[T]:
@@ -372,13 +376,10 @@ class RwLock(Generic[T]):
             ``unlock()`` releases it.
         """
         # RawRwLock.lock_shared's fast path, inlined: the other half of `with rw.read():`.
-        raw = self._raw
-        with raw._state_lock:
-            state = raw._state
-            if not state & WRITER:
-                raw._state = state + ONE_READER
-        if state & WRITER:
-            raw.lock_shared()
+        # One operation on the state word (one C call, with the compiled atomics): a read lock
+        # is taken iff it returns 1; else the slow path queues behind the writer.
+        if not _rw_try_shared(self._word):
+            self._raw.lock_shared()
         guard = _new(ReadGuard)  # _make, inlined
         guard._lock = self
         return guard

@@ -1,4 +1,7 @@
-"""What the suite imports is a built package: on Linux with a C compiler, the futex module is there."""
+"""What the suite imports is a built package: on Linux with a C compiler, the futex module is there.
+
+(The lock state words' compiled module is checked the same way in tests/test_word.py.)
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
 """RawRwLock: parking_lot's task-fair reader-writer lock (``raw_rwlock.rs``) on the Python parking lot.
 
-The state is one int, changed only under a small lock object (``_state_lock``,
-standing in for the compare-and-swap Python lacks), with parking_lot's layout:
+The state is one 64-bit word (``_word``, made and changed only through
+:mod:`parking_lot.raw._word`: a C ``int64_t`` changed by compare-and-swap loops in
+compiled C, one call per transition, or its portable twin, an int under a small
+lock object), with parking_lot's layout:
 
 Each bit, its meaning, who changes it, and the rules that hold across bits
-(every change is made holding ``_state_lock``; "bucket lock" is the parking lot's
-lock of the key named):
+(every change is one atomic operation of :mod:`parking_lot.raw._word`; "bucket
+lock" is the parking lot's lock of the key named):
 
 ``PARKED`` (0b0001)
     Some thread is parked, or about to park, on the main key.  Set by a parker's
@@ -78,7 +80,6 @@ already holds ``WRITER``, and nobody can barge past it.
 
 from __future__ import annotations
 
-import _thread
 from collections.abc import Callable
 from functools import partial
 from types import TracebackType
@@ -97,6 +98,28 @@ from parking_lot.core import (
     unpark_one,
 )
 
+from . import _word
+from ._word import (
+    load,
+    new_word,
+    rw_downgrade,
+    rw_downgrade_upgradable,
+    rw_give_writer_back,
+    rw_set_parked_if,
+    rw_take_writer,
+    rw_try_exclusive,
+    rw_try_shared,
+    rw_try_shared_recursive,
+    rw_try_upgradable,
+    rw_try_upgrade,
+    rw_unlock_exclusive,
+    rw_unlock_shared,
+    rw_unlock_upgradable,
+    rw_unlock_upgradable_slow,
+    rw_upgrade_take_writer,
+    rw_writer_may_sleep,
+    store,
+)
 from .mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 PARKED = 0b0001
@@ -128,12 +151,16 @@ class RawRwLock:
     False
     """
 
-    __slots__ = ("_state", "_state_lock", "_key", "__weakref__")
+    __slots__ = ("_word", "_key", "__weakref__")
 
     def __init__(self) -> None:
-        self._state = 0
-        self._state_lock = _thread.allocate_lock()
+        self._word = new_word()
         self._key = id(self)
+
+    @property
+    def _state(self) -> int:
+        """The state word's value now (an int with the layout above)."""
+        return load(self._word)
 
     # --- introspection -----------------------------------------------------------------
 
@@ -168,20 +195,14 @@ class RawRwLock:
 
     # --- exclusive ---------------------------------------------------------------------
 
-    def _take_writer_bit(self, writer: list[bool]) -> bool:
-        with self._state_lock:
-            state = self._state
-            if state & (WRITER | UPGRADABLE):
-                return False
-            # Even if threads are parked; readers may still drain.  One line: taken iff recorded.
-            self._state = state | WRITER; writer[0] = True; return True  # one-step: WRITER is taken iff recorded and reported
+    def _take_writer_bit(self, writer: _word.Word) -> bool:
+        # Even if threads are parked; readers may still drain.  WRITER is taken iff recorded
+        # in `writer`: one operation of _word (a C call, or one-step under the portable lock).
+        return bool(rw_take_writer(self._word, writer))
 
     def try_lock_exclusive(self) -> bool:
         """Take the write lock if nobody holds the lock at all."""
-        with self._state_lock:
-            if self._state & ~(PARKED | WRITER_PARKED):
-                return False
-            self._state |= WRITER; return True  # one-step: WRITER is taken iff reported
+        return rw_try_exclusive(self._word) == 1  # one operation: WRITER is taken iff 1
 
     def lock_exclusive(self) -> None:
         """Block until this thread holds the write lock."""
@@ -209,9 +230,9 @@ class RawRwLock:
 
     def _lock_exclusive_slow(self, until_ns: int | None) -> bool:
         # Step 1: own WRITER (through the main queue). Step 2: wait for readers to leave.
-        # `writer` says whether this call owns WRITER, set on the line that takes it, so
-        # that any exception, wherever it lands, gives WRITER back.
-        writer = [False]
+        # `writer` (a word: 1 while this call owns WRITER) is set by the operation that takes
+        # WRITER, so that any exception, wherever it lands, gives WRITER back.
+        writer = new_word()
         try:
             take = partial(self._take_writer_bit, writer)
             if not self._lock_common(until_ns, TOKEN_EXCLUSIVE, take, WRITER | UPGRADABLE, writer):
@@ -223,7 +244,7 @@ class RawRwLock:
 
     async def _lock_exclusive_slow_async(self, until_ns: int | None) -> bool:
         # _lock_exclusive_slow for a task: the same two steps, awaited.
-        writer = [False]
+        writer = new_word()
         try:
             take = partial(self._take_writer_bit, writer)
             if not await self._lock_common_async(until_ns, TOKEN_EXCLUSIVE, take, WRITER | UPGRADABLE, writer):
@@ -268,14 +289,11 @@ class RawRwLock:
         changes, if no thread holds the write lock.  Port of ``unlock_exclusive``
         in parking_lot's ``src/raw_rwlock.rs``.
         """
-        with self._state_lock:
-            state = self._state
-            if state == WRITER:
-                self._state = 0
-                return
-            if not self._holds_exclusive(state):
+        fast = rw_unlock_exclusive(self._word)  # one operation: WRITER -> 0 (0), parked threads (1), not held (-1)
+        if fast:
+            if fast < 0:
                 raise self._not_held("unlock_exclusive", "write")
-        self._unlock_exclusive_slow(False)
+            self._unlock_exclusive_slow(False)
 
     def unlock_exclusive_fair(self) -> None:
         """Release the write lock, handing it to the threads parked on it if there are any.
@@ -285,23 +303,21 @@ class RawRwLock:
         :meth:`unlock_exclusive`).  Port of ``unlock_exclusive_fair`` (``RawRwLockFair``)
         in parking_lot's ``src/raw_rwlock.rs``.
         """
-        with self._state_lock:
-            state = self._state
-            if state == WRITER:
-                self._state = 0
-                return
-            if not self._holds_exclusive(state):
+        fast = rw_unlock_exclusive(self._word)
+        if fast:
+            if fast < 0:
                 raise self._not_held("unlock_exclusive_fair", "write")
-        self._unlock_exclusive_slow(True)
+            self._unlock_exclusive_slow(True)
 
     def _unlock_exclusive_slow(self, force_fair: bool) -> None:
         def callback(new_state: int, result: UnparkResult) -> int:
-            with self._state_lock:
-                if result.unparked_threads and (force_fair or result.be_fair):
-                    self._state = new_state | (PARKED if result.have_more_threads else 0)
-                    return TOKEN_HANDOFF
-                self._state = PARKED if result.have_more_threads else 0
-                return TOKEN_NORMAL
+            # Under the main key's bucket lock, with WRITER held: nobody else changes the word
+            # but readers' failed attempts, so a store is the whole step (as in Rust).
+            if result.unparked_threads and (force_fair or result.be_fair):
+                store(self._word, new_state | (PARKED if result.have_more_threads else 0))
+                return TOKEN_HANDOFF
+            store(self._word, PARKED if result.have_more_threads else 0)
+            return TOKEN_NORMAL
 
         self._wake_parked_threads(0, callback)
 
@@ -322,41 +338,36 @@ class RawRwLock:
 
     def downgrade(self) -> None:
         """Turn the write lock into a read lock, waking readers that waited."""
-        with self._state_lock:
-            state = self._state
-            if not self._holds_exclusive(state):
-                raise self._not_held("downgrade", "write")
-            self._state = state + ONE_READER - WRITER
+        state = rw_downgrade(self._word, ONE_READER)  # one operation: the old state, or -1 (not held)
+        if state < 0:
+            raise self._not_held("downgrade", "write")
         if state & PARKED:
             self._wake_parked_threads(ONE_READER, self._clear_parked_unless_more)
 
     def downgrade_to_upgradable(self) -> None:
         """Turn the write lock into an upgradable read lock, waking readers that waited."""
-        with self._state_lock:
-            state = self._state
-            if not self._holds_exclusive(state):
-                raise self._not_held("downgrade_to_upgradable", "write")
-            self._state = state + ONE_READER + UPGRADABLE - WRITER
+        state = rw_downgrade(self._word, ONE_READER | UPGRADABLE)
+        if state < 0:
+            raise self._not_held("downgrade_to_upgradable", "write")
         if state & PARKED:
             self._wake_parked_threads(ONE_READER | UPGRADABLE, self._clear_parked_unless_more)
 
     # --- shared ------------------------------------------------------------------------
 
-    def _try_shared(self, recursive: bool) -> bool:
-        with self._state_lock:
-            state = self._state
-            if state & WRITER and (not recursive or not state & READERS_MASK):
-                return False
-            self._state = state + ONE_READER; return True  # one-step: a read lock is taken iff reported
+    def _try_shared(self) -> bool:
+        return rw_try_shared(self._word) == 1  # one operation: a read lock is taken iff 1
+
+    def _try_shared_recursive(self) -> bool:
+        return rw_try_shared_recursive(self._word) == 1
 
     def try_lock_shared(self) -> bool:
         """Take a read lock unless a writer holds or waits for the lock."""
-        return self._try_shared(False)
+        return rw_try_shared(self._word) == 1
 
     def lock_shared(self) -> None:
         """Block until this thread holds a read lock (queued behind a waiting writer)."""
-        if not self._try_shared(False):
-            self._lock_common(None, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+        if not rw_try_shared(self._word):
+            self._lock_common(None, TOKEN_SHARED, self._try_shared, WRITER)
 
     def lock_shared_recursive(self) -> None:
         """A read lock even while a writer waits, provided readers still hold it.
@@ -364,8 +375,8 @@ class RawRwLock:
         For a thread that already reads: a plain ``lock_shared`` would queue behind
         the waiting writer, which waits for this very thread, a deadlock.
         """
-        if not self._try_shared(True):
-            self._lock_common(None, TOKEN_SHARED, lambda: self._try_shared(True), WRITER)
+        if not rw_try_shared_recursive(self._word):
+            self._lock_common(None, TOKEN_SHARED, self._try_shared_recursive, WRITER)
 
     def try_lock_shared_for(self, timeout: float) -> bool:
         """Take a read lock within *timeout* seconds; False if the time ran out first.
@@ -374,7 +385,7 @@ class RawRwLock:
         Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
         """
         until_ns = deadline_ns(timeout, None)
-        return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+        return self._try_shared() or self._lock_common(until_ns, TOKEN_SHARED, self._try_shared, WRITER)
 
     def try_lock_shared_until(self, deadline: float) -> bool:
         """Take a read lock before the ``time.monotonic()`` *deadline*; False if it passed first.
@@ -384,17 +395,17 @@ class RawRwLock:
         ValueError (NaN) before anything changes.
         """
         until_ns = deadline_ns(None, deadline)
-        return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
+        return self._try_shared() or self._lock_common(until_ns, TOKEN_SHARED, self._try_shared, WRITER)
 
     async def lock_shared_async(self) -> None:
         """The twin of :meth:`lock_shared`: await a read lock (queued behind a waiting writer)."""
-        if not self._try_shared(False):
-            await self._lock_common_async(None, TOKEN_SHARED, partial(self._try_shared, False), WRITER)
+        if not self._try_shared():
+            await self._lock_common_async(None, TOKEN_SHARED, self._try_shared, WRITER)
 
     async def lock_shared_recursive_async(self) -> None:
         """The twin of :meth:`lock_shared_recursive`: a read lock even while a writer waits, if readers hold it."""
-        if not self._try_shared(True):
-            await self._lock_common_async(None, TOKEN_SHARED, partial(self._try_shared, True), WRITER)
+        if not self._try_shared_recursive():
+            await self._lock_common_async(None, TOKEN_SHARED, self._try_shared_recursive, WRITER)
 
     async def try_lock_shared_for_async(self, timeout: float) -> bool:
         """The twin of :meth:`try_lock_shared_for`: True if a read lock was had within *timeout* seconds.
@@ -402,8 +413,8 @@ class RawRwLock:
         Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
         """
         until_ns = deadline_ns(timeout, None)
-        return self._try_shared(False) or await self._lock_common_async(
-            until_ns, TOKEN_SHARED, partial(self._try_shared, False), WRITER)
+        return self._try_shared() or await self._lock_common_async(
+            until_ns, TOKEN_SHARED, self._try_shared, WRITER)
 
     async def try_lock_shared_until_async(self, deadline: float) -> bool:
         """The twin of :meth:`try_lock_shared_until`: True if had before the ``time.monotonic()`` *deadline*.
@@ -411,8 +422,8 @@ class RawRwLock:
         Raises TypeError (not a number) or ValueError (NaN) before anything changes.
         """
         until_ns = deadline_ns(None, deadline)
-        return self._try_shared(False) or await self._lock_common_async(
-            until_ns, TOKEN_SHARED, partial(self._try_shared, False), WRITER)
+        return self._try_shared() or await self._lock_common_async(
+            until_ns, TOKEN_SHARED, self._try_shared, WRITER)
 
     def unlock_shared(self) -> None:
         """Release a read lock; the last reader out wakes a writer waiting for the readers.
@@ -421,20 +432,17 @@ class RawRwLock:
         before anything changes, if no thread holds a plain read lock.  Port of
         ``unlock_shared`` in parking_lot's ``src/raw_rwlock.rs``.
         """
-        with self._state_lock:
-            state = self._state
-            if not self._holds_shared(state):
+        wake = rw_unlock_shared(self._word)  # one operation: released (0), and the writer to wake (1), or not held (-1)
+        if wake:
+            if wake < 0:
                 raise self._not_held("unlock_shared", "read")
-            self._state = state - ONE_READER
-        if state & (READERS_MASK | WRITER_PARKED) == ONE_READER | WRITER_PARKED:
             self._wake_writer()
 
     def _wake_writer(self) -> None:
         # The last reader left and a writer is parked on the second key: wake it,
         # clearing WRITER_PARKED under that key's bucket lock (parking_lot #465).
         def callback(result: UnparkResult) -> int:
-            with self._state_lock:
-                self._state &= ~WRITER_PARKED
+            _word.fetch_and(self._word, ~WRITER_PARKED)
             return TOKEN_NORMAL
 
         unpark_one(self._key + 1, callback)
@@ -471,11 +479,7 @@ class RawRwLock:
     # --- upgradable --------------------------------------------------------------------
 
     def _try_upgradable(self) -> bool:
-        with self._state_lock:
-            state = self._state
-            if state & (WRITER | UPGRADABLE):
-                return False
-            self._state = state + ONE_READER + UPGRADABLE; return True  # one-step: the upgradable lock is taken iff reported
+        return rw_try_upgradable(self._word) == 1  # one operation: the upgradable lock is taken iff 1
 
     def try_lock_upgradable(self) -> bool:
         """Take the upgradable read lock (one at a time; readers may share with it)."""
@@ -551,23 +555,19 @@ class RawRwLock:
         self._unlock_upgradable(True)
 
     def _unlock_upgradable(self, force_fair: bool) -> None:
-        with self._state_lock:
-            state = self._state
-            if not state & UPGRADABLE:
-                raise self._not_held("unlock_upgradable" + ("_fair" if force_fair else ""), "upgradable")
-            if not state & PARKED:
-                self._state = state - ONE_READER - UPGRADABLE
-                return
+        fast = rw_unlock_upgradable(self._word)  # one operation: released (0), parked threads (1), not held (-1)
+        if not fast:
+            return
+        if fast < 0:
+            raise self._not_held("unlock_upgradable" + ("_fair" if force_fair else ""), "upgradable")
 
         def callback(new_state: int, result: UnparkResult) -> int:
-            with self._state_lock:
-                state = self._state - ONE_READER - UPGRADABLE
-                parked = PARKED if result.have_more_threads else 0
-                if result.unparked_threads and (force_fair or result.be_fair):
-                    self._state = ((state + new_state) & ~PARKED) | parked
-                    return TOKEN_HANDOFF
-                self._state = (state & ~PARKED) | parked
-                return TOKEN_NORMAL
+            parked = PARKED if result.have_more_threads else 0
+            if result.unparked_threads and (force_fair or result.be_fair):
+                rw_unlock_upgradable_slow(self._word, new_state, parked)
+                return TOKEN_HANDOFF
+            rw_unlock_upgradable_slow(self._word, 0, parked)
+            return TOKEN_NORMAL
 
         self._wake_parked_threads(0, callback)
 
@@ -587,23 +587,18 @@ class RawRwLock:
 
     def downgrade_upgradable(self) -> None:
         """Turn the upgradable lock into a plain read lock (another thread may then upgrade)."""
-        with self._state_lock:
-            state = self._state
-            if not state & UPGRADABLE:
-                raise self._not_held("downgrade_upgradable", "upgradable")
-            self._state = state - UPGRADABLE
+        state = rw_downgrade_upgradable(self._word)  # one operation: the old state, or -1 (not held)
+        if state < 0:
+            raise self._not_held("downgrade_upgradable", "upgradable")
         if state & PARKED:
             self._wake_parked_threads(0, self._clear_parked_unless_more)
 
     def try_upgrade(self) -> bool:
         """Upgrade to the write lock if no other reader holds the lock; never blocks."""
-        with self._state_lock:
-            state = self._state
-            if not state & UPGRADABLE:
-                raise self._not_held("try_upgrade", "upgradable")
-            if state & READERS_MASK != ONE_READER:
-                return False
-            self._state = state - ONE_READER - UPGRADABLE + WRITER; return True  # one-step: the upgrade happens iff reported
+        upgraded = rw_try_upgrade(self._word)  # one operation: the upgrade happens iff 1 (-1: not held)
+        if upgraded < 0:
+            raise self._not_held("try_upgrade", "upgradable")
+        return upgraded == 1
 
     def upgrade(self) -> None:
         """Turn the upgradable lock into the write lock, waiting for the other readers to leave."""
@@ -656,21 +651,21 @@ class RawRwLock:
 
     async def _upgrade_slow_async(self, until_ns: int | None) -> bool:
         # _upgrade_slow for a task: the same trade, the wait for the readers awaited.
-        writer = [False]
+        writer = new_word()
         try:
-            with self._state_lock:
-                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # one-step: WRITER is taken iff recorded
+            # The trade of _upgrade_slow: WRITER is taken iff recorded in `writer`, one operation.
+            rw_upgrade_take_writer(self._word, writer)
             return await self._wait_for_readers_async(until_ns, ONE_READER | UPGRADABLE, writer)
         except BaseException:
             self._abandon_writer(ONE_READER | UPGRADABLE, writer)
             raise
 
     def _upgrade_slow(self, until_ns: int | None) -> bool:
-        writer = [False]  # as in _lock_exclusive_slow
+        writer = new_word()  # as in _lock_exclusive_slow
         try:
-            with self._state_lock:
-                # Trade the upgradable read lock for WRITER; readers still inside drain out.
-                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # one-step: WRITER is taken iff recorded
+            # Trade the upgradable read lock for WRITER; readers still inside drain out.  WRITER is
+            # taken iff recorded in `writer`: one operation.
+            rw_upgrade_take_writer(self._word, writer)
             return self._wait_for_readers(until_ns, ONE_READER | UPGRADABLE, writer)
         except BaseException:
             self._abandon_writer(ONE_READER | UPGRADABLE, writer)
@@ -684,7 +679,7 @@ class RawRwLock:
         token: int,
         try_lock: Callable[[], bool],
         validate_flags: int,
-        writer: list[bool] | None = None,
+        writer: _word.Word | None = None,
     ) -> bool:
         spin = SpinWait()
         validate = partial(self._may_park, validate_flags)
@@ -698,7 +693,7 @@ class RawRwLock:
                 result = park(self._key, validate, None, self._clear_parked_if_last, token, deadline_ns=until_ns)
                 if result == _HANDED_OFF:
                     if writer is not None:
-                        writer[0] = True  # handed WRITER: the caller's to give back on failure
+                        store(writer, 1)  # handed WRITER: the caller's to give back on failure
                     return True
             except BaseException as exc:
                 self._interrupted(result, exc, token, writer)
@@ -713,7 +708,7 @@ class RawRwLock:
         token: int,
         try_lock: Callable[[], bool],
         validate_flags: int,
-        writer: list[bool] | None = None,
+        writer: _word.Word | None = None,
     ) -> bool:
         """The task's :meth:`_lock_common`: the same callbacks, ``await park_async`` for ``park``, no spinning."""
         validate = partial(self._may_park, validate_flags)
@@ -725,7 +720,7 @@ class RawRwLock:
                 result = await park_async(self._key, validate, None, self._clear_parked_if_last, token, deadline_ns=until_ns)
                 if result == _HANDED_OFF:
                     if writer is not None:
-                        writer[0] = True  # handed WRITER: the caller's to give back on failure
+                        store(writer, 1)  # handed WRITER: the caller's to give back on failure
                     return True
             except BaseException as exc:
                 self._interrupted(result, exc, token, writer)
@@ -736,14 +731,10 @@ class RawRwLock:
     def _may_park(self, validate_flags: int) -> bool:
         # validate for the main key, under its bucket lock: park only while a flag of
         # *validate_flags* still bars this lock, announcing ourselves with PARKED.
-        with self._state_lock:
-            state = self._state
-            if not state & validate_flags:
-                return False  # the lock became available: do not sleep
-            self._state = state | PARKED
-            return True
+        # 0: the lock became available, do not sleep; 1: PARKED set (one operation).
+        return rw_set_parked_if(self._word, validate_flags) == 1
 
-    def _interrupted(self, result: object, exc: BaseException, token: int, writer: list[bool] | None) -> None:
+    def _interrupted(self, result: object, exc: BaseException, token: int, writer: _word.Word | None) -> None:
         """An exception (Ctrl-C, a task's cancellation) while parked on the main key or just after.
 
         Handed the lock (``TOKEN_HANDOFF``): a writer records WRITER for its caller to give
@@ -755,7 +746,7 @@ class RawRwLock:
         ended = interrupted_result(exc)
         handed = result == _HANDED_OFF or ended == _HANDED_OFF
         if handed and writer is not None:
-            writer[0] = True  # the caller gives WRITER back
+            store(writer, 1)  # the caller gives WRITER back
         elif handed:
             self._release_token(token)  # handed a read lock we will not use
         elif ended == _WOKEN and writer is None:
@@ -767,11 +758,11 @@ class RawRwLock:
         else:
             self.unlock_shared()
 
-    def _wait_for_readers(self, until_ns: int | None, prev_value: int, writer: list[bool]) -> bool:
+    def _wait_for_readers(self, until_ns: int | None, prev_value: int, writer: _word.Word) -> bool:
         """With WRITER held: wait until no reader is left, or until the ``time.monotonic_ns()``
         deadline *until_ns* (None: none).  On timeout, give WRITER back."""
         spin = SpinWait()
-        while self._state & READERS_MASK:
+        while load(self._word) & READERS_MASK:
             if spin.spin():
                 continue
             # Unparked or Invalid: look again (a timed-out writer may have let a reader in).
@@ -780,38 +771,35 @@ class RawRwLock:
                 return False
         return True
 
-    async def _wait_for_readers_async(self, until_ns: int | None, prev_value: int, writer: list[bool]) -> bool:
+    async def _wait_for_readers_async(self, until_ns: int | None, prev_value: int, writer: _word.Word) -> bool:
         """The task's :meth:`_wait_for_readers`: the same callback, awaited, no spinning."""
-        while self._state & READERS_MASK:
+        while load(self._word) & READERS_MASK:
             if await park_async(self._key + 1, self._writer_may_sleep, None, None, TOKEN_EXCLUSIVE, deadline_ns=until_ns) is TimedOut:
                 self._give_writer_back(prev_value, writer)
                 return False
         return True
 
     def _writer_may_sleep(self) -> bool:
-        # validate for the second key, under its bucket lock.
-        with self._state_lock:
-            state = self._state
-            if not state & READERS_MASK:
-                return False
-            self._state = state | WRITER_PARKED; return True  # one-step: WRITER_PARKED is set iff reported (the writer parks)
+        # validate for the second key, under its bucket lock: WRITER_PARKED is set iff 1 (the
+        # writer parks), one operation.
+        return rw_writer_may_sleep(self._word) == 1
 
-    def _abandon_writer(self, prev_value: int, writer: list[bool]) -> None:
+    def _abandon_writer(self, prev_value: int, writer: _word.Word) -> None:
         """An exception is leaving a writer's (or upgrader's) slow path: undo WRITER if we own it."""
-        if writer[0]:
+        if load(writer):
             self._give_writer_back(prev_value, writer)
         else:  # never had it, or already gave it back: a wake that may have been cut short
             self._wake_after_writer_left(prev_value)
 
-    def _give_writer_back(self, prev_value: int, writer: list[bool]) -> None:
+    def _give_writer_back(self, prev_value: int, writer: _word.Word) -> None:
         # Release WRITER (and WRITER_PARKED), restore what we held before (an upgradable
-        # read lock, for an upgrade), and wake the threads WRITER was holding off.
-        with self._state_lock:
-            self._state = (self._state & ~(WRITER | WRITER_PARKED)) + prev_value; writer[0] = False  # one-step: WRITER is given back iff the record says so
+        # read lock, for an upgrade), and wake the threads WRITER was holding off.  WRITER is
+        # given back iff the record in `writer` is cleared: one operation.
+        rw_give_writer_back(self._word, prev_value, writer)
         self._wake_after_writer_left(prev_value)
 
     def _wake_after_writer_left(self, prev_value: int) -> None:
-        if self._state & PARKED:
+        if load(self._word) & PARKED:
             self._wake_parked_threads(ONE_READER | UPGRADABLE if prev_value else 0, self._clear_parked_unless_more)
 
     def _wake_parked_threads(self, new_state: int, callback: Callable[[int, UnparkResult], int]) -> None:
@@ -830,14 +818,12 @@ class RawRwLock:
 
     def _clear_parked_unless_more(self, new_state: int, result: UnparkResult) -> int:
         if not result.have_more_threads:
-            with self._state_lock:
-                self._state &= ~PARKED
+            _word.fetch_and(self._word, ~PARKED)
         return TOKEN_NORMAL
 
     def _clear_parked_if_last(self, key: int, was_last_thread: bool) -> None:
         if was_last_thread:
-            with self._state_lock:
-                self._state &= ~PARKED
+            _word.fetch_and(self._word, ~PARKED)
 
     # --- context manager: the write lock ------------------------------------------------
 
