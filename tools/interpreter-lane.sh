@@ -13,6 +13,9 @@
 # the test extras (the 3.13t lane prepares its own): without it the lane makes one;
 # PARKING_LOT_LANE_BACKENDS, which parker backends to run the suite with: "all" (the default: every
 # backend this interpreter can run) or "default" (only the one the package picks by itself).
+# The portable backend's run also sets PARKING_LOT_ATOMICS=portable (the locks' state words in
+# Python, as where no compiler built the _atomics module): the all-Python configuration; the other
+# runs use the compiled state words where they were built.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,9 +61,12 @@ summary=()
 for backend in $backends; do
     lane_started=$(date +%s)
     log="$work/pytest-$backend.log"
-    say "PARKING_LOT_PARKER=$backend ${gil_env[*]}"
+    atomics=$([ "$backend" = portable ] && echo portable || echo "${PARKING_LOT_ATOMICS:-}")
+    run_label=$backend
+    [ "$backend" = portable ] && run_label="portable (+ portable atomics)"
+    say "PARKING_LOT_PARKER=$backend PARKING_LOT_ATOMICS=${atomics:-default} ${gil_env[*]}"
     set +e
-    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" PARKING_LOT_TEST_DEPTH="${PARKING_LOT_TEST_DEPTH:-quick}" \
+    env "${gil_env[@]}" PARKING_LOT_PARKER="$backend" PARKING_LOT_ATOMICS="$atomics" PARKING_LOT_TEST_DEPTH="${PARKING_LOT_TEST_DEPTH:-quick}" \
         "$venv/bin/python" -c '
 import sys, sysconfig
 import parking_lot, pytest
@@ -73,7 +79,7 @@ sys.exit(pytest.main(sys.argv[1:]))
     set -e
     [ "$rc" -eq 0 ] || status=1
     line=$( (grep -E '^=*\s*[0-9]+ (passed|failed)|no tests ran' "$log" || echo "no summary (exit $rc)") | tail -n 1 | sed 's/=//g; s/ in [0-9.]*s.*//; s/^ *//; s/ *$//')
-    summary+=("$label $backend: $line ($(( $(date +%s) - lane_started )) s)")
+    summary+=("$label $run_label: $line ($(( $(date +%s) - lane_started )) s)")
 done
 for line in "${summary[@]}"; do echo "LANE $line"; done
 exit $status
