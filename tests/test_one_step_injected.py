@@ -565,7 +565,11 @@ def _cancelled_park_async(target: int | None) -> FaultInjector:
     assert core.parked_count(key) == 0 and all_bucket_locks_free(), f"left queued after {outcome}"
     assert len(timed_out) == (1 if cancelled == [True] else 0), f"timed_out ran {len(timed_out)} times: {outcome}"
     if "injected" in outcome:
-        # Out of the queue once, by the cancel or never queued; nothing an unparker chose.
+        # Out of the queue once, by the cancel or never queued; nothing an unparker chose.  An
+        # exception at the marked cancel line reports Unparked(DEFAULT_UNPARK_TOKEN), not TimedOut:
+        # the cancel marked the wait woken, and _leave_queue reports a woken wait as unparked.  A
+        # primitive reads that as "woken, nothing handed over", which the cancel's timed_out keeps
+        # true; the token is the default because every park_async has a fresh ThreadData.
         assert core.interrupted_result(outcome["injected"]) in (
             None, core.TimedOut, core.Unparked(core.DEFAULT_UNPARK_TOKEN)), outcome
     else:
