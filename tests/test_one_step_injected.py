@@ -506,7 +506,7 @@ def _rwlock_guards_async(target: int | None) -> FaultInjector:
     async def body() -> None:
         async with rw.upgradable_read_async() as upgradable:
             keep(upgradable)
-            wait_until(lambda: raw._state & PARKED, what="the writer to wait")
+            wait_until(lambda: bool(raw._state & PARKED), what="the writer to wait")
             writer = keep(await upgradable.upgrade_async())
             keep(writer.downgrade_to_upgradable())
         async with rw.upgradable_read_async() as upgradable:
