@@ -10,6 +10,23 @@ of the fault-injection tests with injection restricted to those lines
 stays a few seconds), and fails listing the marked lines where no injector raised.
 Every run keeps its scenario's own checks (no lock stranded, no thread lost), so an
 injection at a marked line is also checked to leave the state consistent.
+
+Adding a scenario for new marked lines (an awaitable twin, a new module): write a function
+``scenario(target) -> FaultInjector`` in this file that
+
+1. sets a fresh situation up (a new lock, a new key: nothing shared between runs),
+2. makes ``injector = FaultInjector(target, dirs=(the module's file,))`` and runs the code
+   that reaches the marked lines under it in a fresh thread: :func:`_act` for plain code,
+   :func:`_act_async` for coroutines (it runs them with ``asyncio.run`` in the traced thread;
+   the trace function follows coroutine frames as any other, resumptions included),
+3. checks, after the cleanup, what the marked lines protect (the lock free or held exactly
+   as the actor recorded, nothing left parked: ``core.parked_count(key) == 0``),
+4. returns the injector,
+
+and decorate it with ``@one_step_scenario("a name")``.  Each run injects at one marked
+line the scenario reaches (the ``target``-th such line event), so the checks must hold
+whichever line the exception lands on, or none.  Keep a scenario to a few marked lines
+per run: every run costs a fresh thread (and for :func:`_act_async` an event loop).
 """
 
 from __future__ import annotations
@@ -18,8 +35,8 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -52,6 +69,37 @@ def _act(injector: FaultInjector, body: Callable[[], Any], cleanup: Callable[[di
     return outcome
 
 
+def _act_async(
+    injector: FaultInjector,
+    body: Callable[[], Coroutine[Any, Any, Any]],
+    cleanup: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """:func:`_act` for a coroutine: ``asyncio.run(body())`` under *injector* in a fresh thread.
+
+    The injector traces the thread running the event loop, so the coroutine frames of the
+    traced folders count line events as plain frames do.
+    """
+    return _act(injector, lambda: asyncio.run(body()), cleanup)
+
+
+#: Every scenario of this file, by name: scenario(target) -> its injector (see the module docstring).
+ONE_STEP_SCENARIOS: dict[str, Callable[[int | None], FaultInjector]] = {}
+
+_Scenario = TypeVar("_Scenario", bound=Callable[[int | None], FaultInjector])
+
+
+def one_step_scenario(name: str) -> Callable[[_Scenario], _Scenario]:
+    """Register the decorated scenario under *name* (ValueError if the name is taken)."""
+
+    def register(scenario: _Scenario) -> _Scenario:
+        if name in ONE_STEP_SCENARIOS:
+            raise ValueError(f"two one-step scenarios named {name!r}")
+        ONE_STEP_SCENARIOS[name] = scenario
+        return scenario
+
+    return register
+
+
 def _contender(take: Callable[[], Any], done: threading.Event) -> Any:
     """A thread that takes a lock (``take`` returns a release function), lets it go, and again, until *done*."""
 
@@ -65,6 +113,7 @@ def _contender(take: Callable[[], Any], done: threading.Event) -> Any:
     return start(loop, name="contender")
 
 
+@one_step_scenario("Mutex guards")
 def _mutex_guards(target: int | None) -> FaultInjector:
     """MutexGuard.bump, unlocked, unlocked_fair with a thread waiting for the mutex."""
     from parking_lot import Mutex, mutex
@@ -89,6 +138,7 @@ def _mutex_guards(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("RwLock guards")
 def _rwlock_guards(target: int | None) -> FaultInjector:
     """Every RwLock guard's bump and mode change, with a writer waiting."""
     from parking_lot import RwLock, rwlock
@@ -140,6 +190,7 @@ def _rwlock_guards(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("compat RLock and Conditions")
 def _rlock_and_conditions(target: int | None) -> FaultInjector:
     """compat.RLock's acquire/release paths and both Conditions' hand-over of its holds."""
     import threading as std
@@ -182,6 +233,7 @@ def _rlock_and_conditions(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("RawMutex unlock")
 def _raw_mutex_unlock(target: int | None) -> FaultInjector:
     """RawMutex.unlock with a thread waiting: the slow unlock's callback."""
     from parking_lot.raw import RawMutex, mutex
@@ -208,6 +260,7 @@ def _raw_mutex_unlock(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("RawRwLock tries")
 def _raw_rwlock_tries(target: int | None) -> FaultInjector:
     """RawRwLock's try_* and a write lock that times out waiting for its own read lock."""
     from parking_lot.raw import RawRwLock, rwlock
@@ -241,6 +294,7 @@ def _raw_rwlock_tries(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("RawReentrantMutex bump")
 def _reentrant_bump(target: int | None) -> FaultInjector:
     """RawReentrantMutex.bump with a thread waiting for it."""
     from parking_lot.raw import RawReentrantMutex, reentrant
@@ -270,6 +324,7 @@ def _reentrant_bump(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("Once")
 def _once_claimed(target: int | None) -> FaultInjector:
     """Once.call_once claiming the Once."""
     from parking_lot.raw import Once, OnceState, once
@@ -284,6 +339,7 @@ def _once_claimed(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("cancel_park")
 def _cancel_park(target: int | None) -> FaultInjector:
     """core.cancel_park of a parked thread (the canceller traced), and the cancelled park (the victim traced)."""
     key = fresh_key()
@@ -307,6 +363,7 @@ def _cancel_park(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("a cancelled park")
 def _cancelled_park(target: int | None) -> FaultInjector:
     key = fresh_key()
     injector = FaultInjector(target, dirs=(CORE_DIR,))
@@ -334,6 +391,7 @@ def _cancelled_park(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("park_async")
 def _park_async(target: int | None) -> FaultInjector:
     """A task's park_async that times out."""
     key = fresh_key()
@@ -348,18 +406,175 @@ def _park_async(target: int | None) -> FaultInjector:
     return injector
 
 
-ONE_STEP_SCENARIOS = {
-    "Mutex guards": _mutex_guards,
-    "RwLock guards": _rwlock_guards,
-    "compat RLock and Conditions": _rlock_and_conditions,
-    "RawMutex unlock": _raw_mutex_unlock,
-    "RawRwLock tries": _raw_rwlock_tries,
-    "RawReentrantMutex bump": _reentrant_bump,
-    "Once": _once_claimed,
-    "cancel_park": _cancel_park,
-    "a cancelled park": _cancelled_park,
-    "park_async": _park_async,
-}
+# The portable state-word operations: each one driven directly on a PortableWord, on the path
+# that changes the word (the marked line), whichever implementation the locks use here.
+_ONE = 0b10000  # ONE_READER; the bits are parking_lot/raw/_word.py's
+_WORD_CASES: list[tuple[str, int, tuple[int, ...], int | None]] = [
+    # (operation, the word before, the other arguments, ``owned`` before or None if not taken)
+    ("cas", 5, (5, 7), None),
+    ("fetch_add", 3, (4,), None),
+    ("fetch_or", 0b0001, (0b1000,), None),
+    ("fetch_and", 0b1011, (0b0011,), None),
+    ("rw_try_shared", 0, (), None),
+    ("rw_try_shared_recursive", 0b1000 | _ONE, (), None),  # WRITER waiting for a reader: let in
+    ("rw_unlock_shared", 0b1000 | 0b0010 | _ONE, (), None),  # the last reader: wake the writer
+    ("rw_try_exclusive", 0b0001, (), None),
+    ("rw_unlock_exclusive", 0b1000, (), None),
+    ("rw_take_writer", _ONE, (), 0),
+    ("rw_try_upgradable", _ONE, (), None),
+    ("rw_unlock_upgradable", _ONE | 0b0100, (), None),
+    ("rw_unlock_upgradable_slow", _ONE | 0b0100 | 0b0001, (2 * _ONE, 0), None),
+    ("rw_try_upgrade", _ONE | 0b0100, (), None),
+    ("rw_upgrade_take_writer", _ONE | 0b0100, (), 0),
+    ("rw_downgrade", 0b1000, (_ONE,), None),
+    ("rw_downgrade_upgradable", _ONE | 0b0100, (), None),
+    ("rw_give_writer_back", 0b1000 | 0b0010 | 0b0001, (_ONE,), 1),
+    ("rw_set_parked_if", 0b1000, (0b1000,), None),
+    ("rw_writer_may_sleep", 0b1000 | _ONE, (), None),
+]
+
+
+@one_step_scenario("portable word operations")
+def _portable_word_operations(target: int | None) -> FaultInjector:
+    """Every portable word operation once, each on a fresh PortableWord, on its changing path.
+
+    The line event comes before the marked line runs, so an exception there must leave the
+    word (and ``owned``) as they were, the word's lock free: the caller, who gets no result,
+    can take it that nothing changed.  A run the exception spared must give the result and
+    the word the operation gives without injection (run on a twin word first), so each case
+    is also checked to take the path that changes the word.
+    """
+    from parking_lot.raw import _word
+
+    portable = _word.implementations()["portable"]
+    injector = FaultInjector(target, dirs=(_word.__file__,))
+    wrong: list[str] = []
+
+    def run_all() -> None:
+        for name, before, args, owned_before in _WORD_CASES:
+            operation = getattr(portable, name)
+
+            def call(word: Any, owned: Any) -> Any:
+                return operation(word, *args, *(() if owned is None else (owned,)))
+
+            def fresh() -> tuple[Any, Any]:
+                return _word.PortableWord(before), None if owned_before is None else _word.PortableWord(owned_before)
+
+            twin, twin_owned = fresh()
+            expected = (call(twin, twin_owned), twin.value, twin_owned and twin_owned.value)
+            if expected[1:] == (before, owned_before):
+                wrong.append(f"{name}: the case does not change the word, so it misses the marked line")
+            word, owned = fresh()
+            try:
+                result = injector.run(lambda: call(word, owned))
+            except Injected:
+                got = ("raised", word.value, owned and owned.value)
+                if got[1:] != (before, owned_before):
+                    wrong.append(f"{name}: raised, yet the word went {before:#b} -> {word!r}, owned {owned!r}")
+            else:
+                got = (result, word.value, owned and owned.value)
+                if got != expected:
+                    wrong.append(f"{name}: {got}, expected {expected}")
+            if word.lock.locked() or (owned is not None and owned.lock.locked()):
+                wrong.append(f"{name}: the word's lock is left held after {got}")
+
+    start(run_all, name="actor").finish()
+    assert not wrong, wrong
+    return injector
+
+
+# The awaitable twins: the same checks as the blocking scenarios, run on an event loop.
+
+
+@one_step_scenario("RwLock guards' awaitable upgrades")
+def _rwlock_guards_async(target: int | None) -> FaultInjector:
+    """UpgradableReadGuard.upgrade_async and try_upgrade_for_async, with a writer waiting."""
+    from parking_lot import RwLock, rwlock
+    from parking_lot.raw.rwlock import PARKED
+
+    rw = RwLock(0)
+    raw = rw._raw
+    injector = FaultInjector(target, dirs=(rwlock.__file__,))
+    done = threading.Event()
+    contender = _contender(lambda: (lambda g: g and g.unlock)(rw.try_write_for(BOUND)), done)
+    guards: list[Any] = []  # every guard made, to release what each still claims after an exception
+
+    def keep(guard: Any) -> Any:
+        guards.append(guard)
+        return guard
+
+    async def body() -> None:
+        async with rw.upgradable_read_async() as upgradable:
+            keep(upgradable)
+            wait_until(lambda: bool(raw._state & PARKED), what="the writer to wait")
+            writer = keep(await upgradable.upgrade_async())
+            keep(writer.downgrade_to_upgradable())
+        async with rw.upgradable_read_async() as upgradable:
+            keep(upgradable)
+            writer = keep(await upgradable.try_upgrade_for_async(BOUND))
+            assert writer is not None, "no other reader: the upgrade is immediate"
+            keep(writer.downgrade())
+
+    def cleanup(outcome: dict[str, Any]) -> None:
+        # Each guard claims its lock iff it holds it (what the marked lines keep true):
+        # releasing what the guards claim frees the lock.
+        try:
+            for guard in guards:
+                if guard._lock is not None:
+                    try:
+                        guard.unlock()
+                    except RuntimeError as exc:  # the guard claims a mode the raw lock is not in
+                        outcome.setdefault("claims not held", []).append(f"{type(guard).__name__}: {exc}")
+        finally:
+            done.set()
+
+    outcome = _act_async(injector, body, cleanup)
+    assert "claims not held" not in outcome, f"a guard and its lock disagree after {outcome} ({raw!r})"
+    contender.finish()
+    assert raw._state == 0 and not core.parked_count(id(raw)), f"the lock is left {raw!r} after {outcome}"
+    return injector
+
+
+@one_step_scenario("a cancelled park_async")
+def _cancelled_park_async(target: int | None) -> FaultInjector:
+    """A task's park_async cancelled by core.cancel_park from another thread (the task's thread traced)."""
+    key = fresh_key()
+    injector = FaultInjector(target, dirs=(CORE_DIR,))
+    tasks: list[int] = []
+    timed_out: list[bool] = []  # the timed_out callback's calls: exactly one per wait that left the queue
+    cancelled: list[bool] = []
+    finished = threading.Event()
+
+    async def body() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.append(id(task))
+        try:
+            return await core.park_async(key, timeout=BOUND, timed_out=lambda k, last: timed_out.append(last))
+        except KeyError as exc:
+            return ("cancelled", core.interrupted_result(exc))
+
+    def cancel() -> None:
+        wait_until(lambda: core.parked_count(key) == 1 or finished.is_set(), what="the task to park")
+        if not finished.is_set():
+            cancelled.append(core.cancel_park(tasks[0], KeyError("cancelled")))
+
+    canceller = start(cancel, name="canceller")
+    outcome = _act_async(injector, body, lambda outcome: finished.set())
+    canceller.finish()
+    assert core.parked_count(key) == 0 and all_bucket_locks_free(), f"left queued after {outcome}"
+    assert len(timed_out) == (1 if cancelled == [True] else 0), f"timed_out ran {len(timed_out)} times: {outcome}"
+    if "injected" in outcome:
+        # Out of the queue once, by the cancel or never queued; nothing an unparker chose.  An
+        # exception at the marked cancel line reports Unparked(DEFAULT_UNPARK_TOKEN), not TimedOut:
+        # the cancel marked the wait woken, and _leave_queue reports a woken wait as unparked.  A
+        # primitive reads that as "woken, nothing handed over", which the cancel's timed_out keeps
+        # true; the token is the default because every park_async has a fresh ThreadData.
+        assert core.interrupted_result(outcome["injected"]) in (
+            None, core.TimedOut, core.Unparked(core.DEFAULT_UNPARK_TOKEN)), outcome
+    else:
+        assert outcome["result"] == ("cancelled", core.TimedOut), f"not the cancel: {outcome}"
+    return injector
 
 
 def _scenarios() -> dict[str, Callable[[int | None], FaultInjector]]:
