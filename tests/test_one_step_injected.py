@@ -565,13 +565,10 @@ def _cancelled_park_async(target: int | None) -> FaultInjector:
     assert core.parked_count(key) == 0 and all_bucket_locks_free(), f"left queued after {outcome}"
     assert len(timed_out) == (1 if cancelled == [True] else 0), f"timed_out ran {len(timed_out)} times: {outcome}"
     if "injected" in outcome:
-        # Out of the queue once, by the cancel or never queued; nothing an unparker chose.  An
-        # exception at the marked cancel line reports Unparked(DEFAULT_UNPARK_TOKEN), not TimedOut:
-        # the cancel marked the wait woken, and _leave_queue reports a woken wait as unparked.  A
-        # primitive reads that as "woken, nothing handed over", which the cancel's timed_out keeps
-        # true; the token is the default because every park_async has a fresh ThreadData.
-        assert core.interrupted_result(outcome["injected"]) in (
-            None, core.TimedOut, core.Unparked(core.DEFAULT_UNPARK_TOKEN)), outcome
+        # Out of the queue once, by the cancel or never queued; nothing an unparker chose: an
+        # exception at the marked cancel line reports the cancel as the timeout it stands for
+        # (the exception path sees the pending cancel), never as a hand-over.
+        assert core.interrupted_result(outcome["injected"]) in (None, core.TimedOut), outcome
     else:
         assert outcome["result"] == ("cancelled", core.TimedOut), f"not the cancel: {outcome}"
     return injector
@@ -642,3 +639,40 @@ def test_the_restriction_counts_only_the_lines_given(tmp_path):
     with faultinject.only_at(frozenset({(str(source), 2)})) as injected:
         FaultInjector(None, dirs=(str(tmp_path),)).run(lambda: steps([]))
     assert injected == set()
+
+
+def test_an_exception_on_the_cancel_line_reports_no_stale_hand_off():
+    # A thread woken once with token 7 (say, a lock handed over), later cancelled by
+    # cancel_park, with an exception landing on park's cancel line (before the cancel is
+    # raised): interrupted_result must say TimedOut (the cancel took it off the queue, as a
+    # timeout), not Unparked(7) left over from the earlier wait -- a primitive would then
+    # believe it had been handed a lock.  Failed before park's exception path checked for a
+    # cancel (it reported Unparked(7)).
+    park_py = os.path.join(CORE_DIR, "_park.py")
+    [line] = [n for (path, n), why in faultinject.one_step_lines(CORE_DIR).items()
+              if path == park_py and "cancel that took the thread" in why]
+    first_key, second_key = fresh_key(), fresh_key()
+    idents: list[int] = []
+    outcome: dict[str, Any] = {}
+
+    def victim() -> None:
+        idents.append(threading.get_ident())
+        outcome["first"] = core.park(first_key, timeout=BOUND)
+        injector = FaultInjector(1, dirs=(CORE_DIR,))
+        try:
+            injector.run(lambda: core.park(second_key, timeout=BOUND))
+        except Injected as exc:
+            outcome["fired_at"] = injector.fired_at
+            outcome["result"] = core.interrupted_result(exc)
+
+    with faultinject.only_at(frozenset({(park_py, line)})):
+        worker = start(victim, name="victim")
+        wait_parked(first_key, 1)
+        assert core.unpark_one(first_key, lambda result: 7).unparked_threads == 1
+        wait_parked(second_key, 1)
+        assert core.cancel_park(idents[0], KeyError("cancelled"))
+        worker.finish()
+    assert outcome["first"] == core.Unparked(7)
+    assert outcome.get("fired_at") is not None, f"the injector never raised: {outcome}"
+    assert outcome["result"] is core.TimedOut, outcome
+    assert core.parked_count(second_key) == 0 and all_bucket_locks_free()

@@ -339,6 +339,13 @@ def park(
                 result = Unparked(thread.unpark_token)
             else:
                 result = _leave_queue(thread, timed_out)
+            if thread.cancel is not None:
+                # cancel_park took the thread off its queue (as a timeout: its timed_out ran), and
+                # this exception came before the cancel was raised: no unparker handed it anything
+                # (unpark_token is whatever an earlier park was given).  The exception in flight
+                # stands for the cancel's.
+                thread.cancel = None
+                result = TimedOut
             setattr(exc, _RESULT_ATTRIBUTE, result)
         raise
 

@@ -54,7 +54,7 @@ from typing import Any
 
 from ._hashtable import ThreadData, state
 from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, _take_cancel, checked_park_arguments
-from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, Unparked
+from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, TimedOut, Unparked
 
 _monotonic_ns = time.monotonic_ns
 _PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
@@ -359,8 +359,13 @@ async def park_async(
     except BaseException as exc:
         if queued:
             # Cancelled (or another exception) at the await: leave as at a timeout,
-            # unless an unparker took us first; say which.
-            setattr(exc, _RESULT_ATTRIBUTE, _leave_queue(thread, timed_out))
+            # unless an unparker took us first; say which.  A cancel_park that took us off
+            # first counts as the timeout it stands for (as in park's exception path).
+            result = _leave_queue(thread, timed_out)
+            if thread.cancel is not None:
+                thread.cancel = None
+                result = TimedOut
+            setattr(exc, _RESULT_ATTRIBUTE, result)
         raise
     finally:
         parker.disarm()
