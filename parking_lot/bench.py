@@ -17,6 +17,7 @@ a barrier round) would otherwise keep the process from exiting.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import platform
 import statistics
@@ -223,6 +224,44 @@ def with_mutex(n: int) -> float:
         with mutex.lock():
             pass
     return time.perf_counter() - started
+
+
+def _timed_on_a_loop(body: Callable[[int], Any]) -> Candidate:
+    """A candidate that runs the coroutine function ``body(n)`` on a fresh event loop.
+
+    Only the coroutine's own run is timed (its ``time.perf_counter`` seconds, which it
+    returns), not the loop's creation and closing.
+    """
+    def run(n: int) -> float:
+        """The seconds (float) *n* operations took, timed inside the loop."""
+        seconds: float = asyncio.run(body(n))
+        return seconds
+
+    return run
+
+
+async def _async_with_mutex(n: int) -> float:
+    mutex = Mutex(None)
+    started = time.perf_counter()
+    for _ in range(n):
+        async with mutex.lock_async():
+            pass
+    return time.perf_counter() - started
+
+
+async def _async_with_asyncio_lock(n: int) -> float:
+    lock = asyncio.Lock()
+    started = time.perf_counter()
+    for _ in range(n):
+        async with lock:
+            pass
+    return time.perf_counter() - started
+
+
+#: ``async with Mutex(None).lock_async(): pass`` *n* times in one task; the seconds (float) it took.
+async_with_mutex = _timed_on_a_loop(_async_with_mutex)
+#: ``async with asyncio.Lock(): pass`` *n* times in one task; the seconds (float) it took.
+async_with_asyncio_lock = _timed_on_a_loop(_async_with_asyncio_lock)
 
 
 def raw_mutex_pair(n: int) -> float:
@@ -677,6 +716,8 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
     items = [
         Scenario("uncontended with-lock", "with Mutex.lock()", with_mutex, "with threading.Lock()",
                  with_lock(t, "Lock"), 300_000, 60_000),
+        Scenario("uncontended async with", "async with Mutex.lock_async()", async_with_mutex,
+                 "async with asyncio.Lock()", async_with_asyncio_lock, 300_000, 60_000),
         Scenario("uncontended lock/unlock", "RawMutex.lock/unlock", raw_mutex_pair, "Lock.acquire/release",
                  acquire_release(t), 300_000, 60_000),
         Scenario("uncontended read lock", "with RwLock.read()", rwlock_read, "with threading.Lock()",

@@ -30,11 +30,13 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Generator, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from ._pending import READY, PendingGuard, _used_twice
 from .raw.mutex import RawFairMutex, RawMutex
 
 T = TypeVar("T")
@@ -54,13 +56,17 @@ class MutexGuard(Generic[T]):
     RuntimeError: this guard's mutex has been unlocked; lock it again to get a new guard
     """
 
-    __slots__ = ("_mutex", "_raw", "_locked", "_held")
+    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready", "_exited")
 
     def __init__(self, mutex: Mutex[T]) -> None:
         self._mutex = mutex
         self._raw = mutex._raw
         self._locked = mutex._raw._locked  # the raw mutex's LOCKED bit (see raw/mutex.py)
         self._held = False
+        #: Done futures for ``async with m.lock_async()`` (made on first use): awaiting one costs
+        #: half of awaiting any Python-level awaitable.  ``_ready`` gives this guard, ``_exited`` None.
+        self._ready: asyncio.Future[MutexGuard[T]] | None = None
+        self._exited: asyncio.Future[None] | None = None
 
     def _check(self) -> None:
         if not self._held:
@@ -289,6 +295,75 @@ class Mutex(Generic[T]):
         self._guard._held = True
         return self._guard
 
+    # --- awaitable twins (the twin of a blocking method ``m`` is ``m_async``; see _pending.py) ---
+
+    def lock_async(self) -> PendingGuard[MutexGuard[T]]:
+        """The twin of :meth:`lock` for asyncio tasks: await it for the guard, or ``async with`` it.
+
+        ``guard = await m.lock_async()`` waits (without blocking the event loop) until the
+        mutex is held and gives the same guard ``lock()`` gives; ``async with
+        m.lock_async() as guard:`` also releases it at the block's end.  Tasks and threads
+        wait in one queue and may hand the mutex to each other.  Cancelled while waiting
+        (``task.cancel()``, ``asyncio.timeout()``, ``wait_for``), the task leaves the queue
+        and ``CancelledError`` propagates with the mutex not held by it (a hand-over that
+        came first is passed on).  Port of ``lock_api::Mutex::lock`` over ``lock`` in
+        parking_lot's ``src/raw_mutex.rs``, parked with ``parking_lot.core.park_async``.
+
+        Returns:
+            A :class:`~parking_lot._pending.PendingGuard` of the :class:`MutexGuard`.
+
+        Raises:
+            RuntimeError: (when awaited) no event loop runs in this thread.
+
+        >>> import asyncio
+        >>> m = Mutex([])
+        >>> async def main():
+        ...     async with m.lock_async() as guard:
+        ...         guard.value.append("task")
+        ...     return m.is_locked()
+        >>> asyncio.run(main()), m.lock().value
+        (False, ['task'])
+        """
+        pending: _PendingMutexGuard[T] = _PendingMutexGuard()
+        pending._mutex = self
+        return pending
+
+    async def _lock_guard_async(self) -> MutexGuard[T]:
+        if not self._locked.acquire(False):  # inlined: RawMutex.lock_async
+            await self._raw._lock_slow_async(None)
+        guard = self._guard
+        guard._held = True
+        return guard
+
+    async def try_lock_for_async(self, timeout: float) -> MutexGuard[T] | None:
+        """The twin of :meth:`try_lock_for`: the guard if the mutex could be locked within *timeout* seconds, else None.
+
+        Awaits without blocking the event loop; never gives up early.  Cancellation as
+        :meth:`lock_async`.
+
+        Raises:
+            TypeError: *timeout* is not a number (before anything changes).
+            ValueError: *timeout* is negative or NaN (before anything changes).
+        """
+        if not await self._raw.try_lock_for_async(timeout):
+            return None
+        self._guard._held = True
+        return self._guard
+
+    async def try_lock_until_async(self, deadline: float) -> MutexGuard[T] | None:
+        """The twin of :meth:`try_lock_until`: the guard if locked before the ``time.monotonic()`` *deadline*, else None.
+
+        Cancellation as :meth:`lock_async`.
+
+        Raises:
+            TypeError: *deadline* is not a number (before anything changes).
+            ValueError: *deadline* is NaN (before anything changes).
+        """
+        if not await self._raw.try_lock_until_async(deadline):
+            return None
+        self._guard._held = True
+        return self._guard
+
     def is_locked(self) -> bool:
         """Whether some thread holds the mutex (a snapshot)."""
         return self._raw.is_locked()
@@ -301,6 +376,91 @@ class Mutex(Generic[T]):
     def __repr__(self) -> str:
         state = "locked" if self._raw.is_locked() else f"unlocked, value={self._value!r}"
         return f"<{type(self).__name__} {state}>"
+
+
+def _done(guard: MutexGuard[T]) -> asyncio.Future[MutexGuard[T]]:
+    """Give *guard* its done futures; return the one complete with the guard (see ``MutexGuard._ready``).
+
+    Awaiting a done future gives its result at once, on any loop: it never looks at the
+    loop it was made with (the running one).
+    """
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[MutexGuard[T]] = loop.create_future()
+    ready.set_result(guard)
+    exited: asyncio.Future[None] = loop.create_future()
+    exited.set_result(None)
+    guard._exited = exited
+    guard._ready = ready
+    return ready
+
+
+class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
+    """:meth:`Mutex.lock_async`'s PendingGuard, with the uncontended ``async with`` inlined.
+
+    Enter and exit are the hottest path of a task's lock (one coroutine each, as for
+    ``asyncio.Lock``): the fast lock and the fast unlock are copied in, as in
+    ``Mutex.lock`` and ``MutexGuard.__exit__``.  It is made without a Python
+    ``__init__`` (that frame alone cost a quarter of the uncontended ``async with``):
+    :meth:`Mutex.lock_async` sets ``_mutex``, which the first use takes (None after).
+    """
+
+    __slots__ = ("_mutex",)
+    __init__ = object.__init__
+
+    _mutex: Mutex[T] | None
+
+    def __await__(self) -> Generator[Any, None, MutexGuard[T]]:
+        mutex = self._mutex
+        if mutex is None:
+            raise _used_twice()
+        self._mutex = None
+        return mutex._lock_guard_async().__await__()
+
+    def __aenter__(self) -> Awaitable[MutexGuard[T]]:  # type: ignore[override]
+        # Not a coroutine on the fast path: the mutex is taken here, and what `async with`
+        # awaits is the guard's done future (made once per guard), which gives the guard
+        # without a coroutine being made or the loop being visited.
+        mutex = self._mutex
+        if mutex is None:
+            raise _used_twice()
+        self._mutex = None
+        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock_async
+            return self._enter_slow(mutex)
+        guard = mutex._guard
+        guard._held = True
+        self._guard = guard
+        ready = guard._ready
+        if ready is None:
+            ready = _done(guard)
+        return ready
+
+    async def _enter_slow(self, mutex: Mutex[T]) -> MutexGuard[T]:
+        await mutex._raw._lock_slow_async(None)
+        guard = mutex._guard
+        guard._held = True
+        self._guard = guard
+        return guard
+
+    def __aexit__(  # type: ignore[override]
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Awaitable[None]:
+        # Not a coroutine: releasing never waits, so the unlock runs here and what is
+        # returned for `async with` to await is already complete (no coroutine to make):
+        # the guard's done future (None, so no exception is swallowed), else READY.
+        guard = self._guard
+        if guard is None or not guard._held:
+            return READY  # released inside the block (see MutexGuard.__exit__)
+        exited = guard._exited or READY
+        # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
+        guard._held = False
+        raw = guard._raw
+        if raw._parked:
+            raw._unlock_slow(raw._always_fair)
+            return exited
+        guard._locked.release()
+        if raw._parked:  # a thread or task parked between the check and the release
+            raw._wake_one()
+        return exited
 
 
 class FairMutex(Mutex[T]):
@@ -332,6 +492,8 @@ declare(
     lock=acquires(_raw_key), try_lock=acquires(_raw_key, conditional=True),
     try_lock_for=acquires(_raw_key, conditional=True), try_lock_until=acquires(_raw_key, conditional=True),
     is_locked=TRANSPARENT,
+    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
+    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
 )
 declare(
     MutexGuard,
@@ -340,3 +502,5 @@ declare(
     unlocked=TRANSPARENT, unlocked_fair=TRANSPARENT,  # RawMutex's unlock or unlock_fair, then its lock
     __enter__=TRANSPARENT,
 )
+# What `async with m.lock_async()` does for a task is for the detector's task support (not yet there).
+declare(_PendingMutexGuard, __await__=TRANSPARENT, __aenter__=TRANSPARENT, __aexit__=TRANSPARENT)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Generic, TypeVar
 
+from ._pending import PendingGuard
 from .raw.reentrant import RawReentrantMutex
 
 T = TypeVar("T")
@@ -113,7 +114,11 @@ class ReentrantMutex(Generic[T]):
         self._value = value
 
     def lock(self) -> ReentrantMutexGuard[T]:
-        """Block until this thread holds the mutex (once more); return a guard."""
+        """Block until this thread (inside a task: this task) holds the mutex (once more); return a guard.
+
+        RuntimeError if this thread runs an event loop and a task of that loop holds the mutex
+        (the loop would hang; await :meth:`lock_async` instead).
+        """
         self._raw.lock()
         return ReentrantMutexGuard(self)
 
@@ -128,6 +133,36 @@ class ReentrantMutex(Generic[T]):
         ValueError (negative, NaN) before anything changes, also for the owning thread.
         """
         return ReentrantMutexGuard(self) if self._raw.try_lock_for(timeout) else None
+
+    def lock_async(self) -> PendingGuard[ReentrantMutexGuard[T]]:
+        """The twin of :meth:`lock`: await it for a guard, or ``async with`` it.
+
+        The owner is the calling task: it may lock again (across awaits too), while another
+        task or thread waits.  Cancellation while waiting leaves the mutex not held by the task.
+        See :mod:`parking_lot._pending` for the awaitable-and-``async with`` object returned.
+
+        >>> import asyncio
+        >>> m = ReentrantMutex([])
+        >>> async def main():
+        ...     async with m.lock_async() as outer:
+        ...         async with m.lock_async() as inner:   # the same task: no deadlock
+        ...             inner.value.append("nested")
+        ...         return outer.value
+        >>> asyncio.run(main())
+        ['nested']
+        """
+        return PendingGuard(self._lock_guard_async)
+
+    async def _lock_guard_async(self) -> ReentrantMutexGuard[T]:
+        await self._raw.lock_async()
+        return ReentrantMutexGuard(self)
+
+    async def try_lock_for_async(self, timeout: float) -> ReentrantMutexGuard[T] | None:
+        """The twin of :meth:`try_lock_for`: a guard if the mutex could be had within *timeout* seconds, else None.
+
+        TypeError or ValueError (negative, NaN) before anything changes, also for the owning task.
+        """
+        return ReentrantMutexGuard(self) if await self._raw.try_lock_for_async(timeout) else None
 
     def is_locked(self) -> bool:
         """Whether any thread holds the mutex (a snapshot: it may change at once).
@@ -154,5 +189,6 @@ class ReentrantMutex(Generic[T]):
 from .raw._tracking import TRANSPARENT, declare  # noqa: E402
 
 declare(ReentrantMutex, **dict.fromkeys(
-    ("lock", "try_lock", "try_lock_for", "is_locked", "is_owned_by_current_thread"), TRANSPARENT))
+    ("lock", "try_lock", "try_lock_for", "is_locked", "is_owned_by_current_thread",
+     "lock_async", "try_lock_for_async"), TRANSPARENT))
 declare(ReentrantMutexGuard, **dict.fromkeys(("unlock", "unlock_fair", "bump", "__enter__", "__exit__"), TRANSPARENT))

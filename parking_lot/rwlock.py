@@ -35,6 +35,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from ._pending import PendingGuard
 from .raw.rwlock import ONE_READER, PARKED, READERS_MASK, WRITER, WRITER_PARKED, RawRwLock
 
 T = TypeVar("T")
@@ -241,6 +242,31 @@ class UpgradableReadGuard(_Guard[T]):
         lock = self._held_lock()
         writer = _make(WriteGuard, lock)
         if lock._raw.try_upgrade_for(timeout): self._next = writer; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
+        return writer if self._lock is None else None
+
+    def upgrade_async(self) -> PendingGuard[WriteGuard[T]]:
+        """The twin of :meth:`upgrade`: await it for the write guard, or ``async with`` it.
+
+        Consumes this guard once the upgrade is done (as :meth:`upgrade`); cancelled while
+        the other readers drain, the task keeps this upgradable guard, still held.
+        RuntimeError (when awaited) if this guard has been released.
+        """
+        return PendingGuard(self._upgrade_async)
+
+    async def _upgrade_async(self) -> WriteGuard[T]:
+        lock = self._held_lock()
+        writer = _make(WriteGuard, lock)
+        await lock._raw.upgrade_async(); self._next = writer; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor (no await point after the upgrade)
+        return writer
+
+    async def try_upgrade_for_async(self, timeout: float) -> WriteGuard[T] | None:
+        """The twin of :meth:`try_upgrade_for`: the write guard within *timeout* seconds, else None.
+
+        TypeError or ValueError (negative, NaN) before anything changes.
+        """
+        lock = self._held_lock()
+        writer = _make(WriteGuard, lock)
+        if await lock._raw.try_upgrade_for_async(timeout): self._next = writer; self._lock = None  # one-step: the raw lock changes mode iff the guard records its successor
         return writer if self._lock is None else None
 
     def downgrade(self) -> ReadGuard[T]:
@@ -463,6 +489,85 @@ class RwLock(Generic[T]):
         """
         return _make(UpgradableReadGuard, self) if self._raw.try_lock_upgradable_for(timeout) else None
 
+    # --- awaitable twins (the twin of a blocking method ``m`` is ``m_async``; see _pending.py) ---
+    # Each waits in the same queues as threads without blocking the event loop; cancelled
+    # while waiting, the task leaves holding nothing new (a hand-over that came first is given back).
+
+    def read_async(self) -> PendingGuard[ReadGuard[T]]:
+        """The twin of :meth:`read`: await it for a read guard, or ``async with`` it.
+
+        >>> import asyncio
+        >>> rw = RwLock({"a": 1})
+        >>> async def main():
+        ...     async with rw.read_async() as guard:
+        ...         return guard.value["a"]
+        >>> asyncio.run(main())
+        1
+        """
+        return PendingGuard(self._read_async)
+
+    async def _read_async(self) -> ReadGuard[T]:
+        await self._raw.lock_shared_async()
+        return _make(ReadGuard, self)
+
+    def read_recursive_async(self) -> PendingGuard[ReadGuard[T]]:
+        """The twin of :meth:`read_recursive`: a read guard that does not queue behind a waiting writer."""
+        return PendingGuard(self._read_recursive_async)
+
+    async def _read_recursive_async(self) -> ReadGuard[T]:
+        await self._raw.lock_shared_recursive_async()
+        return _make(ReadGuard, self)
+
+    def write_async(self) -> PendingGuard[WriteGuard[T]]:
+        """The twin of :meth:`write`: await it for the write guard, or ``async with`` it.
+
+        >>> import asyncio
+        >>> rw = RwLock(0)
+        >>> async def main():
+        ...     async with rw.write_async() as guard:
+        ...         guard.value += 1
+        ...     return rw.is_locked()
+        >>> asyncio.run(main()), rw.read().value
+        (False, 1)
+        """
+        return PendingGuard(self._write_async)
+
+    async def _write_async(self) -> WriteGuard[T]:
+        await self._raw.lock_exclusive_async()
+        return _make(WriteGuard, self)
+
+    def upgradable_read_async(self) -> PendingGuard[UpgradableReadGuard[T]]:
+        """The twin of :meth:`upgradable_read`: await it for the upgradable guard, or ``async with`` it.
+
+        ``await guard.upgrade_async()`` later turns it into the write lock.
+        """
+        return PendingGuard(self._upgradable_read_async)
+
+    async def _upgradable_read_async(self) -> UpgradableReadGuard[T]:
+        await self._raw.lock_upgradable_async()
+        return _make(UpgradableReadGuard, self)
+
+    async def try_read_for_async(self, timeout: float) -> ReadGuard[T] | None:
+        """The twin of :meth:`try_read_for`: a read guard within *timeout* seconds, else None.
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        return _make(ReadGuard, self) if await self._raw.try_lock_shared_for_async(timeout) else None
+
+    async def try_write_for_async(self, timeout: float) -> WriteGuard[T] | None:
+        """The twin of :meth:`try_write_for`: the write guard within *timeout* seconds, else None.
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        return _make(WriteGuard, self) if await self._raw.try_lock_exclusive_for_async(timeout) else None
+
+    async def try_upgradable_read_for_async(self, timeout: float) -> UpgradableReadGuard[T] | None:
+        """The twin of :meth:`try_upgradable_read_for`: the upgradable guard within *timeout* seconds, else None.
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        return _make(UpgradableReadGuard, self) if await self._raw.try_lock_upgradable_for_async(timeout) else None
+
     def is_locked(self) -> bool:
         """Whether any thread holds the lock, in any mode (a snapshot: it may change at once).
 
@@ -495,9 +600,12 @@ def _read_guard_key(guard: ReadGuard[object]) -> int | None:
 
 declare(RwLock, read=acquires(lambda rw: rw._raw._key), **dict.fromkeys(
     ("read_recursive", "write", "upgradable_read", "try_read", "try_read_for", "try_write", "try_write_for",
-     "try_upgradable_read", "try_upgradable_read_for", "is_locked", "is_locked_exclusive"), TRANSPARENT))
+     "try_upgradable_read", "try_upgradable_read_for", "is_locked", "is_locked_exclusive",
+     # the awaitable twins: a task's holds are for the detector's task support (not yet there)
+     "read_async", "read_recursive_async", "write_async", "upgradable_read_async", "try_read_for_async",
+     "try_write_for_async", "try_upgradable_read_for_async"), TRANSPARENT))
 declare(_Guard, unlock=TRANSPARENT, unlock_fair=TRANSPARENT, bump=TRANSPARENT, __exit__=TRANSPARENT)
 declare(ReadGuard, __exit__=releases(_read_guard_key, exclusive=False), __enter__=TRANSPARENT)
 declare(UpgradableReadGuard, __enter__=TRANSPARENT, upgrade=TRANSPARENT, try_upgrade_for=TRANSPARENT,
-        downgrade=TRANSPARENT)
+        downgrade=TRANSPARENT, upgrade_async=TRANSPARENT, try_upgrade_for_async=TRANSPARENT)
 declare(WriteGuard, __enter__=TRANSPARENT, downgrade=TRANSPARENT, downgrade_to_upgradable=TRANSPARENT)

@@ -310,6 +310,12 @@ class _Recording:
         self._locked.trace.append(("lock_slow", until_ns))
         return True
 
+    async def _lock_slow_async(self, until_ns: int | None) -> bool:
+        # The task's slow path stands for the thread's one: the copies must reach it where the
+        # definition reaches _lock_slow.
+        self._locked.trace.append(("lock_slow", until_ns))
+        return True
+
 
 class _RecordingRawMutex(_Recording, RawMutex):
     __slots__ = ("_expect_fair",)
@@ -335,6 +341,52 @@ def _via_mutex_guard(script: _Script, fair: bool) -> None:
     m._guard = MutexGuard(m)
     m._guard._held = True
     m._guard.__exit__(None, None, None)
+
+
+def _async_mutex(script: _Script, fair: bool):
+    from parking_lot.mutex import FairMutex, Mutex, MutexGuard
+
+    m = (FairMutex if fair else Mutex)(0)
+    m._raw = _recording(script, fair)
+    m._locked = script
+    m._guard = MutexGuard(m)
+    return m
+
+
+def _via_async_with_exit(script: _Script, fair: bool) -> None:
+    import asyncio
+
+    m = _async_mutex(script, fair)
+    pending = m.lock_async()
+    pending._guard = m._guard
+    m._guard._held = True
+
+    async def leave() -> None:
+        await pending.__aexit__(None, None, None)
+
+    asyncio.run(leave())
+
+
+def _via_async_with_enter(script: _Script) -> None:
+    import asyncio
+
+    m = _async_mutex(script, False)
+
+    async def enter() -> None:
+        await m.lock_async().__aenter__()
+
+    asyncio.run(enter())
+
+
+def _via_lock_async_awaited(script: _Script) -> None:
+    import asyncio
+
+    m = _async_mutex(script, False)
+
+    async def awaited() -> None:
+        await m.lock_async()  # Mutex._lock_guard_async
+
+    asyncio.run(awaited())
 
 
 def _compat_lock(script: _Script):
@@ -363,6 +415,8 @@ UNLOCK_COPIES = [
     ("RawFairMutex.__exit__", True, lambda s: _recording(s, True).__exit__(None, None, None)),
     ("MutexGuard.__exit__", False, lambda s: _via_mutex_guard(s, False)),
     ("MutexGuard.__exit__ (FairMutex)", True, lambda s: _via_mutex_guard(s, True)),
+    ("_PendingMutexGuard.__aexit__", False, lambda s: _via_async_with_exit(s, False)),
+    ("_PendingMutexGuard.__aexit__ (FairMutex)", True, lambda s: _via_async_with_exit(s, True)),
     ("compat.Lock.release", False, lambda s: _compat_lock(s).release()),
     ("compat.Lock.__exit__", False, lambda s: _compat_lock(s).__exit__(None, None, None)),
 ]
@@ -370,6 +424,8 @@ UNLOCK_COPIES = [
 LOCK_COPIES = [
     ("RawMutex.__enter__", lambda s: _recording(s, False).__enter__()),
     ("Mutex.lock", lambda s: _mutex_lock(s)),
+    ("_PendingMutexGuard.__aenter__", lambda s: _via_async_with_enter(s)),
+    ("Mutex._lock_guard_async", lambda s: _via_lock_async_awaited(s)),
     ("compat.Lock.acquire", lambda s: _compat_lock(s).acquire()),
     ("compat.Lock.__enter__", lambda s: _compat_lock(s).__enter__()),
     ("compat.RLock.acquire", lambda s: _compat_rlock(s).acquire()),

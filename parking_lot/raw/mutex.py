@@ -84,6 +84,7 @@ from parking_lot.core import (
     deadline_ns,
     interrupted_result,
     park,
+    park_async,
     unpark_one,
 )
 
@@ -104,6 +105,7 @@ if hasattr(os, "register_at_fork"):
 TOKEN_NORMAL = 0
 TOKEN_HANDOFF = 1
 _HANDED_OFF = Unparked(TOKEN_HANDOFF)
+_WOKEN = Unparked(TOKEN_NORMAL)
 
 
 class RawMutex:
@@ -197,23 +199,7 @@ class RawMutex:
         locked = self._locked
         key = self._key
         spin = SpinWait()
-        got_it = [False]
-
-        def validate() -> bool:
-            # Under the bucket lock: announce ourselves, then look once more.  The look
-            # is a try-acquire, an atomic read-modify-write, so it also orders the store
-            # above before the read (the Dekker pair with unlock holds on free-threaded
-            # builds too, where a plain read could pass the store).
-            self._parked = True
-            if locked.acquire(False):
-                got_it[0] = True  # free after all: it is ours, do not sleep
-                return False
-            return True
-
-        def timed_out(_key: int, was_last_thread: bool) -> None:
-            if was_last_thread:
-                self._parked = False
-
+        attempt = _LockAttempt(self)
         while True:
             if locked.acquire(False):
                 return True
@@ -221,18 +207,87 @@ class RawMutex:
                 continue
             result = None
             try:
-                result = park(key, validate, None, timed_out, TOKEN_NORMAL, deadline_ns=until_ns)
-                if result == _HANDED_OFF or got_it[0]:
+                result = park(key, attempt.validate, None, attempt.timed_out, TOKEN_NORMAL, deadline_ns=until_ns)
+                if result == _HANDED_OFF or attempt.got_it:
                     return True
             except BaseException as exc:
-                # An exception (Ctrl-C) while parked or just after: if the mutex had
-                # become ours (handed over, or taken in validate), give it back first.
-                if result == _HANDED_OFF or got_it[0] or interrupted_result(exc) == _HANDED_OFF:
-                    self.unlock()
+                attempt.interrupted(result, exc)
                 raise
             if result is TimedOut:
                 return False
             spin.reset()  # woken normally, or validate saw the mutex free: try again
+
+    async def _lock_slow_async(self, until_ns: int | None) -> bool:
+        """The task's :meth:`_lock_slow`: the same callbacks, awaiting ``park_async`` instead of parking.
+
+        A task does not spin (spinning would hold up its whole loop); it parks at once.
+        Cancellation is an exception at the await, handled as an interrupt of a thread is.
+        """
+        locked = self._locked
+        key = self._key
+        attempt = _LockAttempt(self)
+        while True:
+            if locked.acquire(False):
+                return True
+            result = None
+            try:
+                result = await park_async(key, attempt.validate, None, attempt.timed_out, TOKEN_NORMAL, deadline_ns=until_ns)
+                if result == _HANDED_OFF or attempt.got_it:
+                    return True
+            except BaseException as exc:
+                attempt.interrupted(result, exc)
+                raise
+            if result is TimedOut:
+                return False
+
+    # --- acquire, awaitable twins (the twin of a blocking method ``m`` is ``m_async``) ----
+
+    async def lock_async(self) -> None:
+        """Await until the mutex is locked by this task (or thread): the twin of :meth:`lock`.
+
+        The task waits in the same queue as threads do, without blocking its event loop.
+        Cancelled while waiting (``task.cancel()``, ``asyncio.timeout()``, ``wait_for``),
+        it leaves the queue and ``CancelledError`` propagates with the mutex not held: if an
+        unlock had already handed the mutex to the task, it is unlocked again (passed on),
+        and a wake-up meant for it is passed to the next waiter.  Raises RuntimeError when
+        no event loop runs in this thread.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     m = RawMutex()
+        ...     await m.lock_async()
+        ...     locked = m.is_locked()
+        ...     m.unlock()
+        ...     return locked
+        >>> asyncio.run(main())
+        True
+        """
+        if not self._locked.acquire(False):
+            await self._lock_slow_async(None)
+
+    async def try_lock_for_async(self, timeout: float) -> bool:
+        """Lock within *timeout* seconds, awaiting: the twin of :meth:`try_lock_for`.
+
+        True if the mutex is now held, False if the time ran out first (never early).
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything
+        changes; cancellation as :meth:`lock_async`.
+        """
+        until_ns = deadline_ns(timeout, None)
+        if self._locked.acquire(False):
+            return True
+        return await self._lock_slow_async(until_ns)
+
+    async def try_lock_until_async(self, deadline: float) -> bool:
+        """Lock before the ``time.monotonic()`` *deadline*, awaiting: the twin of :meth:`try_lock_until`.
+
+        True if the mutex is now held, False if the deadline passed first (seconds on the
+        clock of ``time.monotonic()``).  Raises TypeError (not a number) or ValueError (NaN)
+        before anything changes; cancellation as :meth:`lock_async`.
+        """
+        until_ns = deadline_ns(None, deadline)
+        if self._locked.acquire(False):
+            return True
+        return await self._lock_slow_async(until_ns)
 
     # --- release ---------------------------------------------------------------------
 
@@ -331,10 +386,71 @@ class RawMutex:
     ) -> None:
         self.unlock()
 
+    async def __aenter__(self) -> RawMutex:
+        """``async with mutex:`` -- :meth:`lock_async`, then :meth:`unlock` at the block's end."""
+        if not self._locked.acquire(False):
+            await self._lock_slow_async(None)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock()
+
     def __repr__(self) -> str:
         state = "locked" if self._locked.locked() else "unlocked"
         waiters = ", threads parked" if self._parked else ""
         return f"<{type(self).__name__} {state}{waiters} at {id(self):#x}>"
+
+
+class _LockAttempt:
+    """One slow-path lock of a :class:`RawMutex`: the park callbacks, defined once for threads and tasks.
+
+    :meth:`RawMutex._lock_slow` (a thread, ``park``) and :meth:`RawMutex._lock_slow_async`
+    (a task, ``await park_async``) differ only in how they wait; the protocol with the
+    unlockers -- announce PARKED, look once more, clear PARKED when the last waiter gives
+    up, give back what an interrupted wait was handed -- is this class.
+    """
+
+    __slots__ = ("_mutex", "got_it")
+
+    def __init__(self, mutex: RawMutex) -> None:
+        self._mutex = mutex
+        #: Set when validate found the mutex free and took it: it is ours, do not sleep.
+        self.got_it = False
+
+    def validate(self) -> bool:
+        """Under the bucket lock: announce ourselves, then look once more (False: do not sleep).
+
+        The look is a try-acquire, an atomic read-modify-write, so it also orders the store
+        above before the read (the Dekker pair with unlock holds on free-threaded builds
+        too, where a plain read could pass the store).
+        """
+        mutex = self._mutex
+        mutex._parked = True
+        if mutex._locked.acquire(False):
+            self.got_it = True  # free after all: it is ours, do not sleep
+            return False
+        return True
+
+    def timed_out(self, _key: int, was_last_thread: bool) -> None:
+        """Under the bucket lock, the waiter leaving by itself (timeout, interrupt, cancellation)."""
+        if was_last_thread:
+            self._mutex._parked = False
+
+    def interrupted(self, result: object, exc: BaseException) -> None:
+        """An exception (Ctrl-C, a task's cancellation) while parked or just after: pass on what we had.
+
+        If the mutex had become ours (handed over, or taken in validate), unlock it; if an
+        unlock had woken us to retry (``TOKEN_NORMAL``), wake the next waiter in our place,
+        so that no waiter sleeps on a free mutex.
+        """
+        mutex = self._mutex
+        ended = interrupted_result(exc)
+        if result == _HANDED_OFF or self.got_it or ended == _HANDED_OFF:
+            mutex.unlock()
+        elif ended == _WOKEN and mutex._parked:
+            mutex._wake_one()
 
 
 class RawFairMutex(RawMutex):
@@ -372,5 +488,12 @@ declare(
     __exit__=releases(own_key, exclusive=True),
     bump=reacquires(own_key, exclusive=True),
     is_locked=TRANSPARENT,
+    # The awaitable twins: what a *task* holds is for the detector's task support to record
+    # (not yet there); until then they are not recorded, like any code the detector does not see.
+    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
+    __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,
 )
 declare(RawFairMutex, unlock=releases(own_key, exclusive=True))
+# A slow-path lock's callbacks: they run inside lock()/lock_async(), whose declarations record it;
+# interrupted() gives the mutex back through unlock().
+declare(_LockAttempt, validate=TRANSPARENT, timed_out=TRANSPARENT, interrupted=TRANSPARENT)

@@ -1,12 +1,22 @@
-"""RawReentrantMutex: a mutex the owning thread may lock again (lock_api's ``RawReentrantMutex``).
+"""RawReentrantMutex: a mutex the owning thread or task may lock again (lock_api's ``RawReentrantMutex``).
 
-A :class:`RawMutex` plus the owner's thread id and a lock count.  Only the
-owner touches the count, so it needs no atomics; the owner id is written only by
-the thread that holds the inner mutex.
+A :class:`RawMutex` plus the owner and a lock count.  The owner is the current
+asyncio task when the lock is taken inside one (by ``lock_async()`` or by a
+blocking ``lock()``), else the thread (its ``get_ident()``): two tasks of one loop
+thread are two owners, and a task holds the mutex across its awaits.  Only the
+owner touches the count, so it needs no atomics; the owner field is written only
+by the holder of the inner mutex.
+
+A thread that runs an event loop must not block on a reentrant mutex that a task
+of that loop holds: the task could only release it on that very thread, so the
+loop would hang for good.  Such a blocking call raises RuntimeError instead (the
+owner says who holds it; a plain Mutex does not know, see docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from _thread import get_ident
 from collections.abc import Callable
 from types import TracebackType
@@ -15,6 +25,33 @@ from parking_lot.core import deadline_ns
 
 from .mutex import RawMutex
 
+_running_loop = asyncio._get_running_loop
+_current_task = asyncio.current_task
+_monotonic_ns = time.monotonic_ns
+
+
+def current_owner() -> object:
+    """Who locks a reentrant mutex when called here: the running asyncio task, else the thread's ``get_ident()``."""
+    loop = _running_loop()
+    if loop is not None:
+        task = _current_task(loop)
+        if task is not None:
+            return task
+    return get_ident()
+
+
+def check_may_block(owner: object, method: str) -> None:
+    """Raise RuntimeError if blocking here would wait for a task of the loop this thread runs.
+
+    *owner* is the current holder of the lock (as :func:`current_owner` recorded it);
+    *method* names the blocking call for the message.
+    """
+    loop = _running_loop()
+    if loop is not None and isinstance(owner, asyncio.Future) and owner.get_loop() is loop:
+        raise RuntimeError(
+            f"{method}() would block the event loop of this thread forever: the lock is held by {owner!r} "
+            f"of that loop, which can only release it on this thread; await {method}_async() instead"
+        )
 
 class RawReentrantMutex:
     """A reentrant mutex: ``lock()`` by the owner just counts; each lock needs an unlock.
@@ -31,7 +68,8 @@ class RawReentrantMutex:
 
     def __init__(self) -> None:
         self._mutex = RawMutex()
-        self._owner = 0
+        #: The holder: a thread's get_ident(), an asyncio task, or 0 when unlocked.
+        self._owner: object = 0
         self._count = 0
 
     @property
@@ -40,14 +78,66 @@ class RawReentrantMutex:
         return self._count
 
     def lock(self) -> None:
-        """Lock, or count one more lock if this thread already owns it."""
-        me = get_ident()
+        """Lock, or count one more lock if this thread (or task) already owns it.
+
+        Raises:
+            RuntimeError: the calling thread runs an event loop and a task of that loop holds
+                the mutex (blocking would hang the loop; use :meth:`lock_async`).
+        """
+        me = current_owner()
         if self._owner == me:
             self._count += 1
             return
-        self._mutex.lock()
+        mutex = self._mutex
+        if not mutex.try_lock():
+            check_may_block(self._owner, "lock")
+            mutex.lock()
         self._owner = me
         self._count = 1
+
+    async def lock_async(self) -> None:
+        """The twin of :meth:`lock`: await the mutex (the owner: at once, counting one more lock).
+
+        The owner is the calling task (a task holds it across its awaits; another task of the
+        same loop waits).  Cancellation while waiting leaves the mutex not held by the task
+        (as :meth:`RawMutex.lock_async`).  RuntimeError when no event loop runs.
+        """
+        me = current_owner()
+        if self._owner == me:
+            self._count += 1
+            return
+        await self._mutex.lock_async()
+        self._owner = me
+        self._count = 1
+
+    async def try_lock_for_async(self, timeout: float) -> bool:
+        """The twin of :meth:`try_lock_for`: True if held within *timeout* seconds (the owner: at once).
+
+        TypeError or ValueError (negative, NaN) before anything changes, also for the owner.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return await self._try_async(until_ns)
+
+    async def try_lock_until_async(self, deadline: float) -> bool:
+        """The twin of :meth:`try_lock_until`: True if held before the ``time.monotonic()`` *deadline*.
+
+        TypeError or ValueError (NaN) before anything changes, also for the owner.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return await self._try_async(until_ns)
+
+    async def _try_async(self, until_ns: int | None) -> bool:
+        # Checked already; the time.monotonic_ns() deadline goes to the mutex's slow path.
+        me = current_owner()
+        if self._owner == me:
+            self._count += 1
+            return True
+        mutex = self._mutex
+        if not mutex.try_lock() and not await mutex._lock_slow_async(until_ns):
+            return False
+        self._owner = me
+        self._count = 1
+        return True
 
     def try_lock(self) -> bool:
         """Lock without blocking; True if this thread now holds it (once more)."""
@@ -73,10 +163,18 @@ class RawReentrantMutex:
     def _try_until(self, until_ns: int | None) -> bool:
         # Checked already; the time.monotonic_ns() deadline goes to the mutex's slow path.
         mutex = self._mutex
-        return self._try(lambda: mutex.try_lock() or mutex._lock_slow(until_ns))
+
+        def acquire() -> bool:
+            if mutex.try_lock():
+                return True
+            if until_ns is None or until_ns > _monotonic_ns():
+                check_may_block(self._owner, "try_lock_for")
+            return mutex._lock_slow(until_ns)
+
+        return self._try(acquire)
 
     def _try(self, acquire: Callable[[], bool]) -> bool:
-        me = get_ident()
+        me = current_owner()
         if self._owner == me:
             self._count += 1
             return True
@@ -103,8 +201,8 @@ class RawReentrantMutex:
         waited longest owns the mutex before this returns, and the count (1) is
         restored.  As lock_api's ``RawReentrantMutex::bump``.
         """
-        if self._owner != get_ident():
-            raise RuntimeError("cannot bump a reentrant mutex that this thread does not own")
+        if self._owner != current_owner():
+            raise RuntimeError("cannot bump a reentrant mutex that this thread (or task) does not own")
         if self._count == 1 and self._mutex._parked:
             me = self._owner
             # One line: the owner is cleared only as the mutex is let go, and restored
@@ -113,8 +211,8 @@ class RawReentrantMutex:
             self._count = 0; self._owner = 0; self._mutex.bump(); self._owner = me; self._count = 1  # one-step: owner and count are cleared iff the mutex is let go, restored iff it is ours again
 
     def _release(self, fair: bool) -> None:
-        if self._owner != get_ident():
-            raise RuntimeError("cannot unlock a reentrant mutex that this thread does not own")
+        if self._owner != current_owner():
+            raise RuntimeError("cannot unlock a reentrant mutex that this thread (or task) does not own")
         if self._count > 1:
             self._count -= 1
             return
@@ -130,8 +228,8 @@ class RawReentrantMutex:
         return self._mutex.is_locked()
 
     def is_owned_by_current_thread(self) -> bool:
-        """Whether this thread holds it."""
-        return self._owner == get_ident()
+        """Whether this thread holds it (inside an asyncio task: whether this task does)."""
+        return self._owner == current_owner()
 
     def __enter__(self) -> RawReentrantMutex:
         self.lock()
@@ -142,10 +240,22 @@ class RawReentrantMutex:
     ) -> None:
         self.unlock()
 
+    async def __aenter__(self) -> RawReentrantMutex:
+        """``async with mutex:`` -- :meth:`lock_async`, then :meth:`unlock` at the block's end."""
+        await self.lock_async()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock()
+
     def __repr__(self) -> str:
         if not self._mutex.is_locked():
             return f"<RawReentrantMutex unlocked at {id(self):#x}>"
-        return f"<RawReentrantMutex locked by thread {self._owner} x{self._count} at {id(self):#x}>"
+        owner = self._owner
+        who = f"thread {owner}" if isinstance(owner, int) else repr(owner)
+        return f"<RawReentrantMutex locked by {who} x{self._count} at {id(self):#x}>"
 
 
 # --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
@@ -164,4 +274,7 @@ declare(
     # Only the owner may bump; with count > 1 it gives nothing back (recorded as given and taken).
     bump=reacquires(lambda lock: id(lock._mutex), exclusive=False),
     is_locked=TRANSPARENT, is_owned_by_current_thread=TRANSPARENT,
+    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
+    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
+    __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,
 )

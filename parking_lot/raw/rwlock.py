@@ -92,6 +92,7 @@ from parking_lot.core import (
     deadline_ns,
     interrupted_result,
     park,
+    park_async,
     unpark_filter,
     unpark_one,
 )
@@ -109,6 +110,7 @@ TOKEN_SHARED = ONE_READER
 TOKEN_EXCLUSIVE = WRITER
 TOKEN_UPGRADABLE = ONE_READER | UPGRADABLE
 _HANDED_OFF = Unparked(TOKEN_HANDOFF)
+_WOKEN = Unparked(TOKEN_NORMAL)
 
 
 class RawRwLock:
@@ -218,6 +220,44 @@ class RawRwLock:
         except BaseException:
             self._abandon_writer(0, writer)
             raise
+
+    async def _lock_exclusive_slow_async(self, until_ns: int | None) -> bool:
+        # _lock_exclusive_slow for a task: the same two steps, awaited.
+        writer = [False]
+        try:
+            take = partial(self._take_writer_bit, writer)
+            if not await self._lock_common_async(until_ns, TOKEN_EXCLUSIVE, take, WRITER | UPGRADABLE, writer):
+                return False
+            return await self._wait_for_readers_async(until_ns, 0, writer)
+        except BaseException:
+            self._abandon_writer(0, writer)
+            raise
+
+    # The awaitable twins (the twin of a blocking method ``m`` is ``m_async``): the same
+    # arguments, results and errors; a task waits in the same queues as threads, without
+    # blocking its loop.  Cancelled while waiting, it leaves with nothing held: what an
+    # unlock had already handed it is given back, a wake-up meant for it passed on.
+
+    async def lock_exclusive_async(self) -> None:
+        """The twin of :meth:`lock_exclusive`: await the write lock (RuntimeError when no loop runs)."""
+        if not self.try_lock_exclusive():
+            await self._lock_exclusive_slow_async(None)
+
+    async def try_lock_exclusive_for_async(self, timeout: float) -> bool:
+        """The twin of :meth:`try_lock_exclusive_for`: True if the write lock was had within *timeout* seconds.
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self.try_lock_exclusive() or await self._lock_exclusive_slow_async(until_ns)
+
+    async def try_lock_exclusive_until_async(self, deadline: float) -> bool:
+        """The twin of :meth:`try_lock_exclusive_until`: True if had before the ``time.monotonic()`` *deadline*.
+
+        Raises TypeError (not a number) or ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self.try_lock_exclusive() or await self._lock_exclusive_slow_async(until_ns)
 
     def unlock_exclusive(self) -> None:
         """Release the write lock, waking the threads parked on it.
@@ -346,6 +386,34 @@ class RawRwLock:
         until_ns = deadline_ns(None, deadline)
         return self._try_shared(False) or self._lock_common(until_ns, TOKEN_SHARED, lambda: self._try_shared(False), WRITER)
 
+    async def lock_shared_async(self) -> None:
+        """The twin of :meth:`lock_shared`: await a read lock (queued behind a waiting writer)."""
+        if not self._try_shared(False):
+            await self._lock_common_async(None, TOKEN_SHARED, partial(self._try_shared, False), WRITER)
+
+    async def lock_shared_recursive_async(self) -> None:
+        """The twin of :meth:`lock_shared_recursive`: a read lock even while a writer waits, if readers hold it."""
+        if not self._try_shared(True):
+            await self._lock_common_async(None, TOKEN_SHARED, partial(self._try_shared, True), WRITER)
+
+    async def try_lock_shared_for_async(self, timeout: float) -> bool:
+        """The twin of :meth:`try_lock_shared_for`: True if a read lock was had within *timeout* seconds.
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self._try_shared(False) or await self._lock_common_async(
+            until_ns, TOKEN_SHARED, partial(self._try_shared, False), WRITER)
+
+    async def try_lock_shared_until_async(self, deadline: float) -> bool:
+        """The twin of :meth:`try_lock_shared_until`: True if had before the ``time.monotonic()`` *deadline*.
+
+        Raises TypeError (not a number) or ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self._try_shared(False) or await self._lock_common_async(
+            until_ns, TOKEN_SHARED, partial(self._try_shared, False), WRITER)
+
     def unlock_shared(self) -> None:
         """Release a read lock; the last reader out wakes a writer waiting for the readers.
 
@@ -441,6 +509,29 @@ class RawRwLock:
         """
         until_ns = deadline_ns(None, deadline)
         return self._try_upgradable() or self._lock_common(until_ns, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+
+    async def lock_upgradable_async(self) -> None:
+        """The twin of :meth:`lock_upgradable`: await the upgradable read lock."""
+        if not self._try_upgradable():
+            await self._lock_common_async(None, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+
+    async def try_lock_upgradable_for_async(self, timeout: float) -> bool:
+        """The twin of :meth:`try_lock_upgradable_for`: True if had within *timeout* seconds.
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self._try_upgradable() or await self._lock_common_async(
+            until_ns, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
+
+    async def try_lock_upgradable_until_async(self, deadline: float) -> bool:
+        """The twin of :meth:`try_lock_upgradable_until`: True if had before the ``time.monotonic()`` *deadline*.
+
+        Raises TypeError (not a number) or ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self._try_upgradable() or await self._lock_common_async(
+            until_ns, TOKEN_UPGRADABLE, self._try_upgradable, WRITER | UPGRADABLE)
 
     def unlock_upgradable(self) -> None:
         """Release the upgradable read lock, waking the threads parked on it.
@@ -538,6 +629,42 @@ class RawRwLock:
         until_ns = deadline_ns(None, deadline)
         return self.try_upgrade() or self._upgrade_slow(until_ns)
 
+    async def upgrade_async(self) -> None:
+        """The twin of :meth:`upgrade`: await the other readers' leaving, then hold the write lock.
+
+        RuntimeError if no thread or task holds the upgradable lock.  Cancelled while waiting,
+        the task keeps the upgradable read lock it had (as at a timeout).
+        """
+        if not self.try_upgrade():
+            await self._upgrade_slow_async(None)
+
+    async def try_upgrade_for_async(self, timeout: float) -> bool:
+        """The twin of :meth:`try_upgrade_for`: True if upgraded within *timeout* seconds (else still upgradable).
+
+        Raises TypeError (not a number) or ValueError (negative, NaN) before anything changes.
+        """
+        until_ns = deadline_ns(timeout, None)
+        return self.try_upgrade() or await self._upgrade_slow_async(until_ns)
+
+    async def try_upgrade_until_async(self, deadline: float) -> bool:
+        """The twin of :meth:`try_upgrade_until`: True if upgraded before the ``time.monotonic()`` *deadline*.
+
+        Raises TypeError (not a number) or ValueError (NaN) before anything changes.
+        """
+        until_ns = deadline_ns(None, deadline)
+        return self.try_upgrade() or await self._upgrade_slow_async(until_ns)
+
+    async def _upgrade_slow_async(self, until_ns: int | None) -> bool:
+        # _upgrade_slow for a task: the same trade, the wait for the readers awaited.
+        writer = [False]
+        try:
+            with self._state_lock:
+                self._state = self._state - ONE_READER - UPGRADABLE + WRITER; writer[0] = True  # one-step: WRITER is taken iff recorded
+            return await self._wait_for_readers_async(until_ns, ONE_READER | UPGRADABLE, writer)
+        except BaseException:
+            self._abandon_writer(ONE_READER | UPGRADABLE, writer)
+            raise
+
     def _upgrade_slow(self, until_ns: int | None) -> bool:
         writer = [False]  # as in _lock_exclusive_slow
         try:
@@ -560,20 +687,12 @@ class RawRwLock:
         writer: list[bool] | None = None,
     ) -> bool:
         spin = SpinWait()
+        validate = partial(self._may_park, validate_flags)
         while True:
             if try_lock():
                 return True
             if not self._state & (PARKED | WRITER_PARKED) and spin.spin():
                 continue
-
-            def validate() -> bool:
-                with self._state_lock:
-                    state = self._state
-                    if not state & validate_flags:
-                        return False  # the lock became available: do not sleep
-                    self._state = state | PARKED
-                    return True
-
             result = None
             try:
                 result = park(self._key, validate, None, self._clear_parked_if_last, token, deadline_ns=until_ns)
@@ -582,15 +701,65 @@ class RawRwLock:
                         writer[0] = True  # handed WRITER: the caller's to give back on failure
                     return True
             except BaseException as exc:
-                handed = result == _HANDED_OFF or interrupted_result(exc) == _HANDED_OFF
-                if handed and writer is not None:
-                    writer[0] = True  # the caller gives WRITER back
-                elif handed:
-                    self._release_token(token)  # handed a read lock we will not use
+                self._interrupted(result, exc, token, writer)
                 raise
             if result is TimedOut:
                 return False
             spin.reset()
+
+    async def _lock_common_async(
+        self,
+        until_ns: int | None,
+        token: int,
+        try_lock: Callable[[], bool],
+        validate_flags: int,
+        writer: list[bool] | None = None,
+    ) -> bool:
+        """The task's :meth:`_lock_common`: the same callbacks, ``await park_async`` for ``park``, no spinning."""
+        validate = partial(self._may_park, validate_flags)
+        while True:
+            if try_lock():
+                return True
+            result = None
+            try:
+                result = await park_async(self._key, validate, None, self._clear_parked_if_last, token, deadline_ns=until_ns)
+                if result == _HANDED_OFF:
+                    if writer is not None:
+                        writer[0] = True  # handed WRITER: the caller's to give back on failure
+                    return True
+            except BaseException as exc:
+                self._interrupted(result, exc, token, writer)
+                raise
+            if result is TimedOut:
+                return False
+
+    def _may_park(self, validate_flags: int) -> bool:
+        # validate for the main key, under its bucket lock: park only while a flag of
+        # *validate_flags* still bars this lock, announcing ourselves with PARKED.
+        with self._state_lock:
+            state = self._state
+            if not state & validate_flags:
+                return False  # the lock became available: do not sleep
+            self._state = state | PARKED
+            return True
+
+    def _interrupted(self, result: object, exc: BaseException, token: int, writer: list[bool] | None) -> None:
+        """An exception (Ctrl-C, a task's cancellation) while parked on the main key or just after.
+
+        Handed the lock (``TOKEN_HANDOFF``): a writer records WRITER for its caller to give
+        back, anyone else releases what it was handed.  Woken to retry (``TOKEN_NORMAL``) by
+        an unlock that woke only some of the waiters: a reader or upgrader wakes the waiters
+        in its place (a writer's caller does, in ``_abandon_writer``), so none sleeps on a
+        lock that is free for it.
+        """
+        ended = interrupted_result(exc)
+        handed = result == _HANDED_OFF or ended == _HANDED_OFF
+        if handed and writer is not None:
+            writer[0] = True  # the caller gives WRITER back
+        elif handed:
+            self._release_token(token)  # handed a read lock we will not use
+        elif ended == _WOKEN and writer is None:
+            self._wake_after_writer_left(0)
 
     def _release_token(self, token: int) -> None:
         if token == TOKEN_UPGRADABLE:
@@ -607,6 +776,14 @@ class RawRwLock:
                 continue
             # Unparked or Invalid: look again (a timed-out writer may have let a reader in).
             if park(self._key + 1, self._writer_may_sleep, None, None, TOKEN_EXCLUSIVE, deadline_ns=until_ns) is TimedOut:
+                self._give_writer_back(prev_value, writer)
+                return False
+        return True
+
+    async def _wait_for_readers_async(self, until_ns: int | None, prev_value: int, writer: list[bool]) -> bool:
+        """The task's :meth:`_wait_for_readers`: the same callback, awaited, no spinning."""
+        while self._state & READERS_MASK:
+            if await park_async(self._key + 1, self._writer_may_sleep, None, None, TOKEN_EXCLUSIVE, deadline_ns=until_ns) is TimedOut:
                 self._give_writer_back(prev_value, writer)
                 return False
         return True
@@ -673,6 +850,16 @@ class RawRwLock:
     ) -> None:
         self.unlock_exclusive()
 
+    async def __aenter__(self) -> RawRwLock:
+        """``async with rwlock:`` -- the write lock, as ``with``: :meth:`lock_exclusive_async`."""
+        await self.lock_exclusive_async()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock_exclusive()
+
     def __repr__(self) -> str:
         state = self._state
         if state & WRITER and not state & READERS_MASK:
@@ -722,4 +909,11 @@ declare(
     downgrade_to_upgradable=changes_mode(own_key, holds_upgradable=True),
     downgrade=TRANSPARENT,  # still held, not upgradable: nothing to record
     is_locked=TRANSPARENT, is_locked_exclusive=TRANSPARENT,
+    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
+    **dict.fromkeys((
+        "lock_exclusive_async", "try_lock_exclusive_for_async", "try_lock_exclusive_until_async",
+        "lock_shared_async", "lock_shared_recursive_async", "try_lock_shared_for_async",
+        "try_lock_shared_until_async", "lock_upgradable_async", "try_lock_upgradable_for_async",
+        "try_lock_upgradable_until_async", "upgrade_async", "try_upgrade_for_async",
+        "try_upgrade_until_async", "__aenter__", "__aexit__"), TRANSPARENT),
 )
