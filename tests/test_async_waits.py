@@ -20,7 +20,8 @@ import pytest
 
 from conftest import BOUND, start
 from parking_lot import core
-from parking_lot.raw import RawEvent
+from parking_lot.core import TimedOut, Unparked
+from parking_lot.raw import RawEvent, RawSemaphore
 
 NS = 1_000_000_000
 
@@ -50,6 +51,13 @@ def parked_on(key: int) -> int:
 
 def bound_ns() -> int:
     return time.monotonic_ns() + int(BOUND * NS)
+
+
+def acquired_in_time(sem: RawSemaphore) -> bool:
+    """A thread's acquire that counts only if a release woke it: True if it took a unit
+    before its deadline (after the deadline it would take a unit left unused)."""
+    until_ns = bound_ns()
+    return sem.acquire(until_ns) and time.monotonic_ns() < until_ns
 
 
 async def cancelled(task: asyncio.Task[Any]) -> bool:
@@ -179,3 +187,167 @@ def test_event_mixed_stress(loops):
     run_threads_and_loops(thread_work, task_work, threads, tasks_per_loop, loops)
     assert failures == [] and arrived == [parties] * rounds
     assert all(parked_on(event._key) == 0 for event in events)
+
+
+# --- RawSemaphore.acquire_async ---------------------------------------------------------------------
+
+
+def test_semaphore_acquire_async_results_and_timeouts_never_early():
+    async def body():
+        sem = RawSemaphore(1)
+        assert await sem.acquire_async(None) is True
+        assert sem.value == 0
+        started = time.monotonic_ns()
+        assert await sem.acquire_async(started + NS // 20) is False
+        assert time.monotonic_ns() - started >= NS // 20
+        assert await sem.acquire_async(0) is False
+        assert sem.value == 0 and parked_on(sem._key) == 0 and not sem._parked
+
+    run(body)
+
+
+def test_semaphore_thread_wakes_task_and_task_wakes_thread():
+    async def body():
+        sem = RawSemaphore(0)
+        task = asyncio.ensure_future(sem.acquire_async(bound_ns()))
+        await until(lambda: parked_on(sem._key) == 1, "the task to park")
+        start(sem.release).finish()
+        assert await task is True
+        thread = start(lambda: sem.acquire(bound_ns()))
+        await until(lambda: parked_on(sem._key) == 1, "the thread to park")
+        sem.release()
+        assert thread.finish() is True
+        assert sem.value == 0 and parked_on(sem._key) == 0
+
+    run(body)
+
+
+@pytest.mark.parametrize("release_at", [0, 1, 2])
+def test_semaphore_cancellation_at_every_await_point_loses_no_unit(release_at):
+    """A task waits for a unit, a thread waits behind it; one unit is released after
+    *release_at* loop iterations and the task cancelled after k.  The unit goes to the task
+    (not cancelled) or to the thread: the thread never waits on an unused unit."""
+    endings: set[object] = set()
+
+    async def once(k: int) -> bool:
+        sem = RawSemaphore(0)
+        got: list[bool] = []
+
+        async def waiter() -> None:
+            try:
+                await sem.acquire_async(None)
+            except asyncio.CancelledError as exc:
+                endings.add(core.interrupted_result(exc))
+                raise
+            got.append(True)
+            sem.release()
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(sem._key) == 1, "the task to park")
+        thread = start(acquired_in_time, sem)
+        await until(lambda: parked_on(sem._key) == 2, "the thread to park")
+        completed_first = False
+        for step in range(max(k, release_at) + 1):
+            if step == release_at:
+                sem.release()
+            if step == k:
+                completed_first = task.done()
+                task.cancel()
+            await asyncio.sleep(0)
+        was_cancelled = await cancelled(task)
+        assert was_cancelled != bool(got)
+        assert thread.finish() is True, "the thread behind the cancelled task never got the unit"
+        assert sem.value == 0 and parked_on(sem._key) == 0
+        return completed_first
+
+    async def body():
+        for k in range(50):
+            if await once(k):
+                return k
+        pytest.fail("the wait never completed before the cancel")
+
+    assert run(body) >= release_at
+    assert Unparked(0) in endings  # woken by the release, then cancelled: the unit was passed on
+    if release_at:
+        assert TimedOut in endings
+
+
+def test_semaphore_interrupted_thread_passes_the_wake_up_on(monkeypatch):
+    """The thread counterpart: a thread woken by release() whose park then raises (as Ctrl-C
+    would) wakes the next waiter in its place."""
+    sem = RawSemaphore(0)
+    import parking_lot.raw.semaphore as module
+
+    real_park = module.park
+    first = threading.Event()
+
+    def park_then_raise(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name != "interrupted":
+            return real_park(*args, **kwargs)
+        result = real_park(*args, **kwargs)
+        exc = KeyboardInterrupt()
+        setattr(exc, core._park._RESULT_ATTRIBUTE, result)  # as park's exception path records it
+        raise exc
+
+    monkeypatch.setattr(module, "park", park_then_raise)
+    outcome: list[str] = []
+
+    def interrupted() -> None:
+        first.set()
+        try:
+            sem.acquire(bound_ns())
+        except KeyboardInterrupt:
+            outcome.append("interrupted")
+
+    a = start(interrupted, name="interrupted")
+    from conftest import wait_until
+    wait_until(lambda: parked_on(sem._key) == 1, what="the first thread to park")
+    b = start(acquired_in_time, sem)
+    wait_until(lambda: parked_on(sem._key) == 2, what="the second thread to park")
+    sem.release()
+    a.finish()
+    assert b.finish() is True and outcome == ["interrupted"]
+    assert sem.value == 0 and parked_on(sem._key) == 0
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_semaphore_mixed_stress(loops):
+    """Threads and tasks take and give back units of a 2-unit semaphore: never more than 2
+    holders at once, every acquire succeeds, the count ends where it started."""
+    rounds = 200
+    sem = RawSemaphore(2)
+    holders = [0]
+    most = [0]
+    count_lock = threading.Lock()
+    failures: list[str] = []
+
+    def enter() -> None:
+        with count_lock:
+            holders[0] += 1
+            most[0] = max(most[0], holders[0])
+
+    def leave() -> None:
+        with count_lock:
+            holders[0] -= 1
+        sem.release()
+
+    def thread_work() -> None:
+        for _ in range(rounds):
+            if not sem.acquire(bound_ns()):
+                failures.append("thread")
+                return
+            enter()
+            leave()
+
+    async def task_work() -> None:
+        for _ in range(rounds):
+            if not await sem.acquire_async(bound_ns()):
+                failures.append("task")
+                return
+            enter()
+            await asyncio.sleep(0)
+            leave()
+
+    run_threads_and_loops(thread_work, task_work, threads=2, tasks_per_loop=3, loops=loops)
+    assert failures == [] and holders == [0] and 1 <= most[0] <= 2
+    assert sem.value == 2 and parked_on(sem._key) == 0
