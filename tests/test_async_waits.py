@@ -21,7 +21,8 @@ import pytest
 from conftest import BOUND, start
 from parking_lot import core
 from parking_lot.core import TimedOut, Unparked
-from parking_lot.raw import RawEvent, RawSemaphore
+from parking_lot.raw import Condvar, RawEvent, RawMutex, RawSemaphore
+from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 NS = 1_000_000_000
 
@@ -351,3 +352,327 @@ def test_semaphore_mixed_stress(loops):
     run_threads_and_loops(thread_work, task_work, threads=2, tasks_per_loop=3, loops=loops)
     assert failures == [] and holders == [0] and 1 <= most[0] <= 2
     assert sem.value == 2 and parked_on(sem._key) == 0
+
+
+# --- Condvar.wait_raw_async / wait_while_raw_async --------------------------------------------------
+
+
+def test_condvar_wait_raw_async_results_and_timeouts_never_early():
+    async def body():
+        m, cv = RawMutex(), Condvar()
+        await m.lock_async()
+        started = time.monotonic()
+        assert (await cv.wait_raw_async(m, timeout=0.05)).timed_out
+        assert time.monotonic() - started >= 0.05 and m.is_locked()
+        started = time.monotonic()
+        assert (await cv.wait_raw_async(m, deadline=started + 0.03)).timed_out
+        assert time.monotonic() - started >= 0.03
+        assert (await cv.wait_raw_async(m, deadline_ns=time.monotonic_ns())).timed_out
+        assert (await cv.wait_while_raw_async(m, lambda: True, 0.02)).timed_out
+        assert not (await cv.wait_while_raw_async(m, lambda: False, 0.02)).timed_out
+        for bad, error in [(-1.0, ValueError), (float("nan"), ValueError), ("1", TypeError)]:
+            with pytest.raises(error):
+                await cv.wait_raw_async(m, timeout=bad)  # type: ignore[arg-type]
+            assert m.is_locked()
+        with pytest.raises(TypeError):
+            await cv.wait_raw_async(m, 1.0, deadline_ns=time.monotonic_ns())
+        other = RawMutex()
+        waiter = start(lambda: (other.lock(), cv.wait_raw(other, timeout=BOUND), other.unlock()))
+        await until(lambda: parked_on(cv._key) == 1, "a thread to wait with another mutex")
+        with pytest.raises(RuntimeError):
+            await cv.wait_raw_async(m, timeout=1.0)
+        assert m.is_locked()
+        cv.notify_all()
+        waiter.finish()
+        m.unlock()
+        assert parked_on(cv._key) == 0 and cv._mutex is None
+
+    run(body)
+
+
+@pytest.mark.parametrize("notifier_holds", [False, True])
+def test_condvar_thread_notifies_task_and_task_notifies_thread(notifier_holds):
+    """Both ways, with the notifier holding the mutex (the waiter is requeued onto its queue
+    and woken by the unlock) or not (woken at once)."""
+
+    async def body():
+        m, cv = RawMutex(), Condvar()
+
+        async def task_waits() -> bool:
+            async with m:
+                result = await cv.wait_raw_async(m, timeout=BOUND)
+                assert m.is_locked()
+                return result.timed_out
+
+        task = asyncio.ensure_future(task_waits())
+        await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+
+        def thread_notifies() -> bool:
+            if notifier_holds:
+                with m:
+                    return cv.notify_one()
+            return cv.notify_one()
+
+        assert start(thread_notifies).finish() is True
+        assert await task is False
+
+        def thread_waits() -> bool:
+            with m:
+                return cv.wait_raw(m, timeout=BOUND).timed_out
+
+        thread = start(thread_waits)
+        await until(lambda: parked_on(cv._key) == 1, "the thread to wait")
+        if notifier_holds:
+            async with m:
+                assert cv.notify_one()
+        else:
+            assert cv.notify_one()
+        assert thread.finish() is False
+        assert not m.is_locked() and parked_on(cv._key) == 0 and parked_on(m._key) == 0
+
+    run(body)
+
+
+@pytest.mark.parametrize("fair", [False, True])
+def test_condvar_notify_all_requeues_tasks_and_threads_onto_the_mutex(fair):
+    """notify_all with the mutex held moves every waiter, task or thread, onto the mutex's
+    queue; each unlock then wakes (or, fair, hands the mutex to) the next, tasks as threads."""
+
+    async def body():
+        m, cv = RawMutex(), Condvar()
+        order: list[str] = []
+
+        def unlock() -> None:
+            m.unlock_fair() if fair else m.unlock()
+
+        async def task_waits(name: str) -> None:
+            await m.lock_async()
+            assert not (await cv.wait_raw_async(m, timeout=BOUND)).timed_out
+            order.append(name)
+            unlock()
+
+        def thread_waits() -> None:
+            m.lock()
+            assert not cv.wait_raw(m, timeout=BOUND).timed_out
+            order.append("thread")
+            unlock()
+
+        first = asyncio.ensure_future(task_waits("task 1"))
+        await until(lambda: parked_on(cv._key) == 1, "the first task to wait")
+        thread = start(thread_waits)
+        await until(lambda: parked_on(cv._key) == 2, "the thread to wait")
+        second = asyncio.ensure_future(task_waits("task 2"))
+        await until(lambda: parked_on(cv._key) == 3, "the second task to wait")
+        await m.lock_async()
+        assert cv.notify_all() == 3
+        assert parked_on(cv._key) == 0 and parked_on(m._key) == 3  # all requeued, none woken
+        m.unlock_fair() if fair else m.unlock()
+        await asyncio.gather(first, second)
+        thread.finish()
+        assert sorted(order) == ["task 1", "task 2", "thread"]
+        if fair:
+            assert order == ["task 1", "thread", "task 2"]  # handed over in queue order
+        assert not m.is_locked() and parked_on(m._key) == 0 and cv._mutex is None
+
+    run(body)
+
+
+@pytest.mark.parametrize("mode", ["free", "held", "held_fair", "grabbed"])
+def test_condvar_cancellation_at_every_await_point_loses_no_notify(mode):
+    """A task waits on the condvar, a thread waits behind it; one notify_one comes after
+    *notify_at* loop iterations -- with the mutex free (the task is woken), held (requeued,
+    then woken by the unlock), held and unlocked fairly (handed the mutex), or free but taken
+    right after (the task's re-lock parks) -- and the task is cancelled after k.  Always: the
+    cancelled task holds the mutex when CancelledError reaches it, and the thread gets a
+    notification -- the task's, passed on, if the task was cancelled after it -- with nothing
+    left parked and the mutex free at the end."""
+    notify_at = 1
+    endings: set[object] = set()
+    on_the_mutex: list[bool] = []  # cancelled while parked on the mutex's queue (requeued, or re-locking)
+
+    async def once(k: int) -> bool:
+        m, cv = RawMutex(), Condvar()
+        holds_when_cancelled: list[bool] = []
+
+        async def waiter() -> None:
+            await m.lock_async()
+            try:
+                await cv.wait_raw_async(m)
+            except asyncio.CancelledError as exc:
+                ended = core.interrupted_result(exc)
+                endings.add(ended)
+                holds_when_cancelled.append(m.is_locked())
+                raise
+            finally:
+                m.unlock()
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+
+        def thread_waits() -> bool:
+            with m:
+                return cv.wait_raw(m, timeout=BOUND).timed_out
+
+        thread = start(thread_waits)
+        await until(lambda: parked_on(cv._key) == 2, "the thread to wait")
+        completed_first = False
+        unlock_at = {"held": notify_at + 1, "held_fair": notify_at + 1, "grabbed": notify_at + 2}.get(mode)
+        for step in range(max(k, (unlock_at or notify_at)) + 1):
+            if step == notify_at:
+                if mode.startswith("held"):
+                    assert m.try_lock()
+                assert cv.notify_one()
+                if mode == "grabbed":
+                    assert m.try_lock()
+            if step == unlock_at:
+                m.unlock_fair() if mode == "held_fair" else m.unlock()
+            if step == k:
+                completed_first = task.done()
+                on_the_mutex.append(parked_on(m._key) == 1)
+                task.cancel()
+            await asyncio.sleep(0)
+        was_cancelled = await cancelled(task)
+        assert holds_when_cancelled == ([True] if was_cancelled else [])
+        if not was_cancelled:
+            async with m:
+                cv.notify_one()  # the task consumed the notify: one for the thread
+        assert thread.finish() is False, "the thread never got a notification"
+        assert not m.is_locked() and parked_on(cv._key) == 0 and parked_on(m._key) == 0
+        assert cv._mutex is None
+        return completed_first
+
+    async def body():
+        for k in range(60):
+            if await once(k):
+                return k
+        pytest.fail("the wait never completed before the cancel")
+
+    assert run(body) >= notify_at
+    assert TimedOut in endings  # cancelled on the condvar's queue before the notify
+    if mode == "free":
+        assert Unparked(TOKEN_NORMAL) in endings  # notified, then cancelled: passed on
+    if mode == "held_fair":
+        assert Unparked(TOKEN_HANDOFF) in endings  # handed the mutex, then cancelled
+    if mode != "free":
+        assert any(on_the_mutex)  # requeued (held), or re-locking after the wake-up (grabbed)
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_condvar_mixed_stress_producers_and_consumers(loops):
+    """Threads and tasks (on one and two loops) produce into and consume from one queue
+    under one RawMutex with one Condvar: every item consumed exactly once, no consumer
+    waits out its bound (no lost notify)."""
+    m, cv = RawMutex(), Condvar()
+    per_producer = 60
+    producer_threads, producer_tasks = 1, 1
+    total = per_producer * (producer_threads + producer_tasks * loops)
+    queue: list[tuple[str, int]] = []
+    consumed: list[tuple[str, int]] = []
+    failures: list[str] = []
+    names = iter(range(1000))
+    names_lock = threading.Lock()
+
+    def new_name() -> str:
+        with names_lock:
+            return f"p{next(names)}"
+
+    def take_one_locked() -> bool | None:
+        """With m held: True (took one), False (all done), None (must wait)."""
+        if len(consumed) == total:
+            return False
+        if queue:
+            consumed.append(queue.pop(0))
+            if len(consumed) == total:
+                cv.notify_all()  # let the other consumers see the end
+            return True
+        return None
+
+    def thread_producer() -> None:
+        name = new_name()
+        for index in range(per_producer):
+            with m:
+                queue.append((name, index))
+                cv.notify_one()
+
+    def thread_consumer() -> None:
+        while True:
+            with m:
+                while (took := take_one_locked()) is None:
+                    if cv.wait_raw(m, timeout=BOUND).timed_out:
+                        failures.append("thread consumer timed out")
+                        return
+                if not took:
+                    return
+
+    async def task_producer() -> None:
+        name = new_name()
+        for index in range(per_producer):
+            async with m:
+                queue.append((name, index))
+                cv.notify_one()
+            await asyncio.sleep(0)
+
+    async def task_consumer() -> None:
+        while True:
+            async with m:
+                while (took := take_one_locked()) is None:
+                    if (await cv.wait_raw_async(m, timeout=BOUND)).timed_out:
+                        failures.append("task consumer timed out")
+                        return
+                if not took:
+                    return
+
+    async def loop_body() -> None:
+        await asyncio.gather(task_producer(), task_consumer(), task_consumer())
+
+    workers = [start(thread_consumer), start(thread_producer)]
+    workers += [start(run, loop_body) for _ in range(loops - 1)]
+    run(loop_body)
+    for worker in workers:
+        worker.finish()
+    assert failures == []
+    assert sorted(consumed) == sorted({*consumed}) and len(consumed) == total and queue == []
+    assert not m.is_locked() and parked_on(cv._key) == 0 and parked_on(m._key) == 0
+
+
+def test_condvar_interrupted_thread_passes_the_notify_on(monkeypatch):
+    """The thread counterpart: a thread notified and then interrupted (as by Ctrl-C) holds
+    the mutex again when the exception leaves, and its notify goes to the next waiter."""
+    import parking_lot.raw.condvar as module
+
+    m, cv = RawMutex(), Condvar()
+    real_park = module.park
+
+    def park_then_raise(*args: Any, **kwargs: Any) -> Any:
+        result = real_park(*args, **kwargs)
+        if threading.current_thread().name == "interrupted":
+            exc = KeyboardInterrupt()
+            setattr(exc, core._park._RESULT_ATTRIBUTE, result)  # as park's exception path records it
+            raise exc
+        return result
+
+    monkeypatch.setattr(module, "park", park_then_raise)
+    held: list[bool] = []
+
+    def interrupted() -> None:
+        m.lock()
+        try:
+            cv.wait_raw(m, timeout=BOUND)
+        except KeyboardInterrupt:
+            held.append(m.is_locked())
+        m.unlock()
+
+    def waits() -> bool:
+        with m:
+            return cv.wait_raw(m, timeout=BOUND).timed_out
+
+    from conftest import wait_until
+    a = start(interrupted, name="interrupted")
+    wait_until(lambda: parked_on(cv._key) == 1, what="the first thread to wait")
+    b = start(waits)
+    wait_until(lambda: parked_on(cv._key) == 2, what="the second thread to wait")
+    assert cv.notify_one()
+    a.finish()
+    assert held == [True]
+    assert b.finish() is False, "the notify was lost with the interrupted thread"
+    assert not m.is_locked() and parked_on(cv._key) == 0
