@@ -21,7 +21,7 @@ import pytest
 from conftest import BOUND, start
 from parking_lot import core
 from parking_lot.core import TimedOut, Unparked
-from parking_lot.raw import Condvar, RawEvent, RawMutex, RawSemaphore
+from parking_lot.raw import Condvar, RawBarrier, RawEvent, RawMutex, RawSemaphore
 from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 NS = 1_000_000_000
@@ -676,3 +676,151 @@ def test_condvar_interrupted_thread_passes_the_notify_on(monkeypatch):
     assert held == [True]
     assert b.finish() is False, "the notify was lost with the interrupted thread"
     assert not m.is_locked() and parked_on(cv._key) == 0
+
+
+# --- RawBarrier.wait_async --------------------------------------------------------------------------
+
+
+def test_barrier_tasks_and_threads_in_one_round_both_ways():
+    """A round of a thread and a task: the task last (it runs the action and lets the thread
+    go) and the thread last (it wakes the task)."""
+
+    async def body():
+        actions: list[str] = []
+        barrier = RawBarrier(2, action=lambda: actions.append(threading.current_thread().name))
+        thread = start(lambda: barrier.wait(bound_ns()), name="the thread")
+        await until(lambda: barrier.n_waiting == 1 and parked_on(barrier._key) == 1, "the thread to wait")
+        mine = await barrier.wait_async(bound_ns())
+        assert sorted([mine, thread.finish()]) == [0, 1] and mine == 1
+        task = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 1, "the task to wait")
+        assert start(lambda: barrier.wait(bound_ns()), name="the thread").finish() == 1
+        assert await task == 0
+        assert actions == [threading.main_thread().name, "the thread"]
+        assert barrier.n_waiting == 0 and not barrier.broken and parked_on(barrier._key) == 0
+
+    run(body)
+
+
+def test_barrier_wait_async_deadline_never_early_breaks_and_abort_reset():
+    async def body():
+        barrier = RawBarrier(2)
+        started = time.monotonic_ns()
+        with pytest.raises(threading.BrokenBarrierError):
+            await barrier.wait_async(started + NS // 20)
+        assert time.monotonic_ns() - started >= NS // 20
+        assert barrier.broken and parked_on(barrier._key) == 0
+        with pytest.raises(threading.BrokenBarrierError):
+            await barrier.wait_async()
+        barrier.reset()
+        with pytest.raises(TypeError):
+            await barrier.wait_async(1.5)  # type: ignore[arg-type]
+        assert barrier.n_waiting == 0
+        task = asyncio.ensure_future(barrier.wait_async())
+        await until(lambda: parked_on(barrier._key) == 1, "the task to wait")
+        start(barrier.abort).finish()
+        with pytest.raises(threading.BrokenBarrierError):
+            await task
+        barrier.reset()
+        failing = RawBarrier(1, action=lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            await failing.wait_async()
+        assert failing.broken
+
+    run(body)
+
+
+def test_barrier_an_arrival_while_the_action_runs_awaits_the_next_round():
+    """A task that arrives while a thread runs the round's action waits (without blocking its
+    loop) for the next round, then counts in it."""
+
+    async def body():
+        in_action = threading.Event()
+        go_on = threading.Event()
+        barrier = RawBarrier(1, action=lambda: (in_action.set(), go_on.wait(BOUND)))
+        thread = start(lambda: barrier.wait(bound_ns()))
+        await until(in_action.is_set, "the action to run")
+        task = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 1, "the task to wait for the next round")
+        go_on.set()
+        assert thread.finish() == 0
+        assert await task == 0  # its own round of one: it ran the action too
+        assert parked_on(barrier._key) == 0
+
+    run(body)
+
+
+def test_barrier_cancellation_at_every_await_point_leaves_the_round():
+    """Two tasks and a thread in a round of 3; the first task is cancelled after k loop
+    iterations while the round fills.  Cancelled before the round passed, it no longer counts
+    (another arrival completes the round; the barrier is not broken); the others pass, nobody
+    stays parked."""
+    ways: set[tuple[bool, int]] = set()
+
+    async def once(k: int) -> bool:
+        barrier = RawBarrier(3)
+        first = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 1, "the first task to wait")
+        thread = start(lambda: barrier.wait(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 2, "the thread to wait")
+        second: asyncio.Future[int] | None = None
+        completed_first = False
+        for step in range(k + 2):
+            if step == 1:
+                second = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+            if step == k:
+                completed_first = first.done()
+                first.cancel()
+            await asyncio.sleep(0)
+        assert second is not None
+        was_cancelled = await cancelled(first)
+        ways.add((was_cancelled, barrier.n_waiting))
+        if was_cancelled and barrier.n_waiting == 2:
+            # Cancelled before the round passed: it left (the thread and the second task
+            # count, the barrier is not broken), and one more arrival completes the round.
+            assert not barrier.broken
+            assert await barrier.wait_async(bound_ns()) == 2
+        results = [thread.finish(), await second]  # both passed (no BrokenBarrierError)
+        assert all(0 <= index < 3 for index in results)
+        assert not barrier.broken and barrier.n_waiting == 0 and parked_on(barrier._key) == 0
+        return completed_first
+
+    async def body():
+        for k in range(30):
+            if await once(k):
+                return
+        pytest.fail("the wait never completed before the cancel")
+
+    run(body)
+    assert (True, 2) in ways  # cancelled while the round filled: it left the round
+    assert (True, 0) in ways  # cancelled once the round had passed: it still counted
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_barrier_mixed_stress(loops):
+    """Threads and tasks pass one barrier round after round: each round hands out every index
+    once and runs the action once."""
+    rounds = 40
+    threads, tasks_per_loop = 2, 2
+    parties = threads + tasks_per_loop * loops
+    actions = [0]
+    indices: list[int] = []
+    record = threading.Lock()
+    barrier = RawBarrier(parties, action=lambda: actions.__setitem__(0, actions[0] + 1))
+
+    def note(index: int) -> None:
+        with record:
+            indices.append(index)
+
+    def thread_work() -> None:
+        for _ in range(rounds):
+            note(barrier.wait(bound_ns()))
+
+    async def task_work() -> None:
+        for _ in range(rounds):
+            note(await barrier.wait_async(bound_ns()))
+
+    run_threads_and_loops(thread_work, task_work, threads, tasks_per_loop, loops)
+    assert actions == [rounds]
+    assert sorted(indices) == sorted(list(range(parties)) * rounds)
+    assert not barrier.broken and parked_on(barrier._key) == 0
