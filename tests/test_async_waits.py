@@ -22,6 +22,7 @@ from conftest import BOUND, start
 from parking_lot import core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.raw import Condvar, RawBarrier, RawEvent, RawMutex, RawSemaphore
+from parking_lot.raw.once import Once, OnceState, PoisonError
 from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 NS = 1_000_000_000
@@ -824,3 +825,169 @@ def test_barrier_mixed_stress(loops):
     assert actions == [rounds]
     assert sorted(indices) == sorted(list(range(parties)) * rounds)
     assert not barrier.broken and parked_on(barrier._key) == 0
+
+
+# --- Once.call_once_async / call_once_force_async ---------------------------------------------------
+
+
+def test_once_a_task_waits_for_a_thread_run_without_blocking_its_loop():
+    async def body():
+        once = Once()
+        calls: list[str] = []
+        in_fn = threading.Event()
+        go_on = threading.Event()
+
+        def slow() -> None:
+            in_fn.set()
+            assert go_on.wait(BOUND)
+            calls.append("thread")
+
+        thread = start(once.call_once, slow)
+        await until(in_fn.is_set, "the thread to run the function")
+        task = asyncio.ensure_future(once.call_once_async(lambda: calls.append("task")))
+        await until(lambda: parked_on(once._key) == 1, "the task to wait")
+        ticks = 0
+        while ticks < 5:  # the loop runs other work meanwhile
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not task.done() and once.state is OnceState.InProgress
+        go_on.set()
+        thread.finish()
+        await task
+        assert calls == ["thread"] and once.state.done and parked_on(once._key) == 0
+
+    run(body)
+
+
+def test_once_a_thread_waits_for_a_task_run():
+    async def body():
+        once = Once()
+        calls: list[str] = []
+        thread: list[Any] = []
+
+        def in_task() -> None:
+            thread.append(start(once.call_once, lambda: calls.append("thread")))
+            # The function runs in the task: the thread finds it running and parks.
+            from conftest import wait_until
+            wait_until(lambda: parked_on(once._key) == 1, what="the thread to wait")
+            calls.append("task")
+
+        await once.call_once_async(in_task)
+        thread[0].finish()
+        assert calls == ["task"] and once.is_completed() and parked_on(once._key) == 0
+
+    run(body)
+
+
+def test_once_poisoning_and_force_async():
+    async def body():
+        once = Once()
+        with pytest.raises(ZeroDivisionError):
+            await once.call_once_async(lambda: 1 / 0)
+        assert once.state.poisoned
+        with pytest.raises(PoisonError):
+            await once.call_once_async(lambda: None)
+        states: list[OnceState] = []
+        await once.call_once_force_async(states.append)
+        assert states == [OnceState.Poisoned] and once.state.done
+        await once.call_once_force_async(states.append)  # done: not run again
+        assert states == [OnceState.Poisoned]
+        # a task waiting on a run that raises gets PoisonError
+        fresh = Once()
+        in_fn = threading.Event()
+        go_on = threading.Event()
+
+        def raising() -> None:
+            in_fn.set()
+            assert go_on.wait(BOUND)
+            raise KeyError("boom")
+
+        def thread_runs() -> str:
+            try:
+                fresh.call_once(raising)
+            except KeyError:
+                return "raised"
+            return "returned"
+
+        thread = start(thread_runs)
+        await until(in_fn.is_set, "the thread to run the function")
+        task = asyncio.ensure_future(fresh.call_once_async(lambda: None))
+        await until(lambda: parked_on(fresh._key) == 1, "the task to wait")
+        go_on.set()
+        assert thread.finish() == "raised"
+        with pytest.raises(PoisonError):
+            await task
+        assert parked_on(fresh._key) == 0
+
+    run(body)
+
+
+def test_once_cancellation_at_every_await_point():
+    """A task waits for a thread's run and is cancelled after k loop iterations; the run ends
+    after 1.  Nothing stays parked, the function ran once, and a later call returns at once."""
+
+    async def once_with(k: int) -> bool:
+        once = Once()
+        calls: list[str] = []
+        in_fn = threading.Event()
+        go_on = threading.Event()
+        thread = start(once.call_once, lambda: (in_fn.set(), go_on.wait(BOUND), calls.append("thread")))
+        await until(in_fn.is_set, "the thread to run the function")
+        task = asyncio.ensure_future(once.call_once_async(lambda: calls.append("task")))
+        await until(lambda: parked_on(once._key) == 1, "the task to wait")
+        completed_first = False
+        for step in range(k + 1):
+            if step == 1:
+                go_on.set()
+                await asyncio.get_running_loop().run_in_executor(None, thread.finish)
+            if step == k:
+                completed_first = task.done()
+                task.cancel()
+            await asyncio.sleep(0)
+        go_on.set()
+        await cancelled(task)
+        thread.finish()
+        await once.call_once_async(lambda: calls.append("later"))
+        assert calls == ["thread"] and once.state.done and parked_on(once._key) == 0
+        return completed_first
+
+    async def body():
+        for k in range(30):
+            if await once_with(k):
+                return
+        pytest.fail("the wait never completed before the cancel")
+
+    run(body)
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_once_mixed_stress(loops):
+    """Threads and tasks race on a series of Onces: each function runs exactly once, everyone
+    returns after it ran."""
+    onces = [Once() for _ in range(100)]
+    runs = [0] * len(onces)
+    failures: list[int] = []
+    count_lock = threading.Lock()
+
+    def fn(index: int) -> Callable[[], None]:
+        def body() -> None:
+            with count_lock:
+                runs[index] += 1
+        return body
+
+    def thread_work() -> None:
+        for index, once in enumerate(onces):
+            once.call_once(fn(index))
+            if runs[index] != 1:
+                failures.append(index)
+
+    async def task_work() -> None:
+        for index, once in enumerate(onces):
+            await once.call_once_async(fn(index))
+            if runs[index] != 1:
+                failures.append(index)
+            await asyncio.sleep(0)
+
+    run_threads_and_loops(thread_work, task_work, threads=2, tasks_per_loop=3, loops=loops)
+    assert failures == [] and runs == [1] * len(onces)
+    assert all(parked_on(once._key) == 0 for once in onces)
