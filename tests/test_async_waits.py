@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start
-from parking_lot import core
+from parking_lot import Condvar as FaceCondvar
+from parking_lot import Mutex, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.raw import Condvar, RawBarrier, RawEvent, RawMutex, RawSemaphore
 from parking_lot.raw.once import Once, OnceState, PoisonError
@@ -991,3 +992,83 @@ def test_once_mixed_stress(loops):
     run_threads_and_loops(thread_work, task_work, threads=2, tasks_per_loop=3, loops=loops)
     assert failures == [] and runs == [1] * len(onces)
     assert all(parked_on(once._key) == 0 for once in onces)
+
+
+# --- the faces: Condvar (with Mutex guards) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("taken", ["lock_async", "lock"])
+def test_condvar_face_waits_with_a_guard_taken_either_way(taken):
+    async def body():
+        m, cv = Mutex([]), FaceCondvar()
+
+        async def guard_of() -> Any:
+            return await m.lock_async() if taken == "lock_async" else m.lock()
+
+        guard = await guard_of()
+        with guard:
+            started = time.monotonic()
+            assert (await cv.wait_for_async(guard, 0.05)).timed_out
+            assert time.monotonic() - started >= 0.05 and m.is_locked()
+            assert (await cv.wait_until_async(guard, time.monotonic() + 0.01)).timed_out
+            with pytest.raises(ValueError):
+                await cv.wait_for_async(guard, -1)
+            assert m.is_locked()
+
+        def producer() -> None:
+            for item in range(3):
+                with m.lock() as g:
+                    g.value.append(item)
+                    cv.notify_one()
+
+        got: list[int] = []
+        worker = start(producer)
+        while len(got) < 3:
+            guard = await guard_of() if taken == "lock" else await m.lock_async()
+            with guard:
+                result = await cv.wait_while_async(guard, lambda items: not items, timeout=BOUND)
+                assert not result.timed_out
+                got.extend(guard.value)
+                guard.value.clear()
+        worker.finish()
+        assert got == [0, 1, 2]
+        # a thread waits, a task notifies; wait_async (no timeout) woken by a thread
+        thread = start(lambda: (lambda g: (cv.wait_for(g, BOUND).timed_out, g.unlock())[0])(m.lock()))
+        await until(lambda: parked_on(cv._key) == 1, "the thread to wait")
+        async with m.lock_async():
+            assert cv.notify_one()
+        assert thread.finish() is False
+        async with m.lock_async() as guard:
+            task = asyncio.ensure_future(cv.wait_async(guard))
+            await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+            start(cv.notify_one).finish()
+            await task
+            assert m.is_locked()
+        assert not m.is_locked() and parked_on(cv._key) == 0
+        guard = m.lock()
+        guard.unlock()
+        with pytest.raises(RuntimeError):
+            await cv.wait_async(guard)  # a released guard
+
+    run(body)
+
+
+def test_condvar_face_cancelled_wait_keeps_the_guard_held():
+    async def body():
+        m, cv = Mutex(0), FaceCondvar()
+        held: list[bool] = []
+
+        async def waiter() -> None:
+            async with m.lock_async() as guard:
+                try:
+                    await cv.wait_async(guard)
+                finally:
+                    held.append(m.is_locked())
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+        task.cancel()
+        assert await cancelled(task)
+        assert held == [True] and not m.is_locked() and parked_on(cv._key) == 0
+
+    run(body)
