@@ -20,7 +20,7 @@ import pytest
 
 from conftest import BOUND, start
 from parking_lot import Condvar as FaceCondvar
-from parking_lot import Mutex, core
+from parking_lot import Mutex, compat, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.raw import Condvar, RawBarrier, RawEvent, RawMutex, RawSemaphore
 from parking_lot.raw.once import Once, OnceState, PoisonError
@@ -1070,5 +1070,252 @@ def test_condvar_face_cancelled_wait_keeps_the_guard_held():
         task.cancel()
         assert await cancelled(task)
         assert held == [True] and not m.is_locked() and parked_on(cv._key) == 0
+
+    run(body)
+
+
+# --- the faces: the threading drop-ins (parking_lot.compat) ------------------------------------------
+
+
+def test_compat_lock_acquire_async_and_async_with():
+    async def body():
+        lock = compat.Lock()
+        assert await lock.acquire_async() is True
+        assert await lock.acquire_async(blocking=False) is False
+        assert await lock.acquire_async(timeout=0) is False
+        started = time.monotonic()
+        assert await lock.acquire_async(timeout=0.05) is False
+        assert time.monotonic() - started >= 0.05
+        for kwargs, error in [({"blocking": False, "timeout": 1}, ValueError), ({"timeout": -2}, ValueError)]:
+            with pytest.raises(error):
+                await lock.acquire_async(**kwargs)
+        assert parked_on(lock._key) == 0
+        thread = start(lambda: lock.acquire(timeout=BOUND) and (lock.release() or True))  # a thread waits on a task
+        await until(lambda: parked_on(lock._key) == 1, "the thread to wait")
+        lock.release()
+        assert thread.finish() is True
+        holding = threading.Event()
+        release = threading.Event()
+        worker = start(lambda: (lock.acquire(), holding.set(), release.wait(BOUND), lock.release()))
+        await until(holding.is_set, "the thread to hold the lock")
+        task = asyncio.ensure_future(lock.acquire_async(timeout=BOUND))
+        await until(lambda: parked_on(lock._key) == 1, "the task to wait")
+        release.set()
+        assert await task is True  # a thread released it to the task
+        worker.finish()
+        lock.release()
+        async with lock:
+            assert lock.locked()
+        assert not lock.locked()
+        # cancelled while waiting: nothing stays parked, the lock is free afterwards
+        await lock.acquire_async()
+        waiting = asyncio.ensure_future(lock.acquire_async())
+        await until(lambda: parked_on(lock._key) == 1, "the task to wait")
+        waiting.cancel()
+        assert await cancelled(waiting)
+        lock.release()
+        assert not lock.locked() and parked_on(lock._key) == 0
+
+    run(body)
+
+
+def test_compat_rlock_owner_is_the_task():
+    async def body():
+        rlock = compat.RLock()
+        order: list[str] = []
+        entered = asyncio.Event()
+        leave = asyncio.Event()
+
+        async def first() -> None:
+            async with rlock:
+                assert await rlock.acquire_async() is True  # the owner: counts one more
+                assert rlock._recursion_count() == 2 and rlock._is_owned()
+                entered.set()
+                await leave.wait()  # holds it across an await
+                rlock.release()
+                order.append("first")
+
+        async def second() -> None:
+            await entered.wait()
+            assert not rlock._is_owned()
+            with pytest.raises(RuntimeError):
+                rlock.release()  # another task does not own it
+            started = time.monotonic()
+            assert await rlock.acquire_async(timeout=0.03) is False
+            assert time.monotonic() - started >= 0.03
+            assert await rlock.acquire_async(blocking=False) is False
+            leave.set()
+            async with rlock:
+                order.append("second")
+
+        await asyncio.gather(first(), second())
+        assert order == ["first", "second"] and not rlock._mutex.is_locked()
+        # a blocking acquire on the loop's thread while a task of this loop holds it: RuntimeError
+        holder_in = asyncio.Event()
+        holder_out = asyncio.Event()
+
+        async def holder() -> None:
+            async with rlock:
+                holder_in.set()
+                await holder_out.wait()
+
+        task = asyncio.ensure_future(holder())
+        await holder_in.wait()
+        with pytest.raises(RuntimeError, match="acquire_async"):
+            rlock.acquire()
+        with pytest.raises(RuntimeError):
+            with rlock:
+                pass
+        assert rlock.acquire(blocking=False) is False  # not blocking: just False
+        thread = start(lambda: rlock.acquire(timeout=BOUND) and (rlock.release() or True))  # a thread waits on a task
+        await until(lambda: parked_on(rlock._mutex._key) == 1, "the thread to wait")
+        holder_out.set()
+        await task
+        assert thread.finish() is True
+        assert not rlock._mutex.is_locked()
+
+    run(body)
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_compat_condition_wait_async_both_ways(kind):
+    async def body():
+        cond = compat.Condition(getattr(compat, kind)())
+        items: list[int] = []
+        with pytest.raises(RuntimeError):
+            await cond.wait_async(0.01)  # not held
+        async with cond:
+            assert await cond.wait_async(0) is False
+            started = time.monotonic()
+            assert await cond.wait_async(0.05) is False
+            assert time.monotonic() - started >= 0.05
+            assert await cond.wait_for_async(lambda: items, timeout=0.01) == []
+
+        def producer() -> None:
+            for item in range(3):
+                with cond:
+                    items.append(item)
+                    cond.notify()
+
+        worker = start(producer)
+        got: list[int] = []
+        while len(got) < 3:
+            async with cond:
+                assert await cond.wait_for_async(lambda: items, timeout=BOUND)
+                if kind == "RLock":
+                    assert cond._lock._recursion_count() == 1
+                got.extend(items)
+                items.clear()
+        worker.finish()
+        assert got == [0, 1, 2]
+
+        def consumer() -> bool:
+            with cond:
+                return cond.wait(BOUND)
+
+        thread = start(consumer)
+        await until(lambda: parked_on(cond._key) == 1, "the thread to wait")
+        async with cond:
+            cond.notify_all()
+        assert thread.finish() is True
+        # cancelled: the lock is held again (with the RLock's count) before CancelledError leaves
+        seen: list[object] = []
+
+        async def waiter() -> None:
+            async with cond:
+                try:
+                    await cond.wait_async()
+                finally:
+                    seen.append(cond._is_owned())
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(cond._key) == 1, "the task to wait")
+        task.cancel()
+        assert await cancelled(task)
+        assert seen == [True] and parked_on(cond._key) == 0
+        assert not (cond._lock._mutex if kind == "RLock" else cond._lock._raw).is_locked()
+
+    run(body)
+
+
+def test_compat_condition_on_a_foreign_lock_refuses_the_async_twins():
+    async def body():
+        cond = compat.Condition(threading.Lock())
+        with pytest.raises(TypeError):
+            async with cond:
+                pass
+        with cond:
+            with pytest.raises(TypeError):
+                await cond.wait_async(0.01)
+
+    run(body)
+
+
+@pytest.mark.parametrize("cls", ["Semaphore", "BoundedSemaphore"])
+def test_compat_semaphores_acquire_async_and_async_with(cls):
+    async def body():
+        sem = getattr(compat, cls)(1)
+        async with sem:
+            assert sem._value == 0
+            assert await sem.acquire_async(blocking=False) is False
+            assert await sem.acquire_async(timeout=0) is False
+            started = time.monotonic()
+            assert await sem.acquire_async(timeout=0.05) is False
+            assert time.monotonic() - started >= 0.05
+            with pytest.raises(ValueError):
+                await sem.acquire_async(blocking=False, timeout=1)
+            thread = start(lambda: sem.acquire(timeout=BOUND))
+            await until(lambda: parked_on(sem._key) == 1, "the thread to wait")
+        assert thread.finish() is True  # the task's release went to the thread
+        task = asyncio.ensure_future(sem.acquire_async(timeout=BOUND))
+        await until(lambda: parked_on(sem._key) == 1, "the task to wait")
+        start(sem.release).finish()
+        assert await task is True
+        sem.release()
+        if cls == "BoundedSemaphore":
+            with pytest.raises(ValueError):
+                sem.release()
+        assert sem._value == 1 and parked_on(sem._key) == 0
+
+    run(body)
+
+
+def test_compat_event_wait_async():
+    async def body():
+        event = compat.Event()
+        assert await event.wait_async(0) is False
+        started = time.monotonic()
+        assert await event.wait_async(0.05) is False
+        assert time.monotonic() - started >= 0.05
+        task = asyncio.ensure_future(event.wait_async())
+        await until(lambda: parked_on(event._key) == 1, "the task to wait")
+        start(event.set).finish()
+        assert await task is True and await event.wait_async(0) is True
+        with pytest.raises(OverflowError):
+            event.clear()
+            await event.wait_async(compat.TIMEOUT_MAX * 2)
+
+    run(body)
+
+
+def test_compat_barrier_wait_async():
+    async def body():
+        barrier = compat.Barrier(2, timeout=BOUND)
+        thread = start(barrier.wait)
+        await until(lambda: barrier.n_waiting == 1, "the thread to arrive")
+        assert await barrier.wait_async() == 1
+        assert thread.finish() == 0
+        started = time.monotonic()
+        with pytest.raises(threading.BrokenBarrierError):
+            await barrier.wait_async(0.05)  # alone: the timeout breaks it
+        assert time.monotonic() - started >= 0.05 and barrier.broken
+        barrier.reset()
+        with pytest.raises(ValueError):
+            await barrier.wait_async(float("nan"))  # a bad timeout: checked once counted, then it leaves
+        assert barrier.n_waiting == 0 and not barrier.broken
+        task = asyncio.ensure_future(barrier.wait_async())
+        await until(lambda: barrier.n_waiting == 1, "the task to arrive")
+        assert start(barrier.wait).finish() == 1
+        assert await task == 0 and parked_on(barrier._key) == 0
 
     run(body)
