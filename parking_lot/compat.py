@@ -47,6 +47,7 @@ What differs underneath:
 from __future__ import annotations
 
 import _thread
+import asyncio
 import sys
 import threading
 import time
@@ -80,6 +81,7 @@ TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
 
 _get_ident = _thread.get_ident
 _current_owner = current_owner  # an RLock's owner: the running task inside one, else the thread
+_running_loop = asyncio._get_running_loop  # None outside a loop: the owner is the thread, at the cost of one C call
 _monotonic = time.monotonic
 _UNSET = -1
 R = TypeVar("R")
@@ -298,7 +300,7 @@ class RLock:
         """Take the lock (again, if this thread holds it); arguments as ``Lock.acquire``."""
         if timeout != _UNSET or not blocking:
             _check_lock_args(blocking, timeout)
-        me = _current_owner()
+        me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
         if self._owner == me:
             self._count += 1
             return True
@@ -313,7 +315,7 @@ class RLock:
         return True
 
     def __enter__(self) -> bool:
-        me = _current_owner()
+        me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
         if self._owner == me:
             self._count += 1
             return True
@@ -335,7 +337,7 @@ class RLock:
         """
         if timeout != _UNSET or not blocking:
             _check_lock_args(blocking, timeout)
-        me = _current_owner()
+        me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
         if self._owner == me:
             self._count += 1
             return True
@@ -357,7 +359,7 @@ class RLock:
 
     def release(self) -> None:
         """Undo one acquire of this thread or task (RuntimeError if it does not hold it)."""
-        if self._owner != _current_owner():
+        if self._owner != (_get_ident() if _running_loop() is None else _current_owner()):  # inlined: current_owner()
             raise RuntimeError("cannot release un-acquired lock")
         count = self._count - 1
         if count:
@@ -370,7 +372,7 @@ class RLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         # release(), inlined: this is half of every `with rlock:`.
-        if self._owner != _current_owner():
+        if self._owner != (_get_ident() if _running_loop() is None else _current_owner()):  # inlined: current_owner()
             raise RuntimeError("cannot release un-acquired lock")
         count = self._count - 1
         if count:
