@@ -345,7 +345,7 @@ class RLock:
         if not mutex._locked.acquire(False):
             if not blocking or timeout == 0 or not await mutex._lock_slow_async(_lock_deadline(timeout)):
                 return False
-        self._owner = me; self._count = 1  # owner and count are set together, right after the mutex is taken
+        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
     async def __aenter__(self) -> bool:
@@ -556,7 +556,7 @@ class Condition:
         if not isinstance(lock, RLock):
             return not (await self._cv.wait_raw_async(raw, deadline_ns=deadline)).timed_out
         saved = (lock._count, lock._owner)
-        lock._count = 0; lock._owner = None  # cleared together, and restored by the finally
+        lock._count = 0; lock._owner = None  # one-step: owner and count are cleared together, and restored by the finally
         try:
             return not (await self._cv.wait_raw_async(raw, deadline_ns=deadline)).timed_out
         finally:

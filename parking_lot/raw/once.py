@@ -183,7 +183,7 @@ class Once:
                     if bits & _POISONED and not ignore_poison:
                         raise PoisonError("Once instance has previously been poisoned")
                     if not bits & _LOCKED:
-                        self._bits = _LOCKED; claimed = True  # the Once is ours iff recorded in claimed
+                        self._bits = _LOCKED; claimed = True  # one-step: the Once is ours iff recorded in claimed
                         break
                 await park_async(self._key, self._still_running)
             fn(OnceState.Poisoned if bits & _POISONED else OnceState.New)
