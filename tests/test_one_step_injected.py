@@ -233,6 +233,39 @@ def _rlock_and_conditions(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("compat RLock and Condition async")
+def _rlock_and_condition_async(target: int | None) -> FaultInjector:
+    """compat.RLock's acquire_async and Condition.wait_async, in a task: the owner is the task."""
+    from parking_lot import compat
+
+    lock = compat.RLock()
+    injector = FaultInjector(target, dirs=(compat.__file__,))
+
+    async def main() -> None:
+        assert await lock.acquire_async()
+        assert await lock.acquire_async()
+        lock.release()
+        lock.release()
+        async with lock:
+            pass
+        cond = compat.Condition(lock)
+        async with cond:
+            await cond.wait_async(0.001)
+
+    def cleanup(outcome: dict[str, Any]) -> None:
+        # What the marked lines protect: owner and count are set and cleared together.
+        outcome["consistent"] = (lock._owner is None) == (lock._count == 0)
+        lock._owner = None
+        lock._count = 0
+        if lock._mutex.is_locked():  # held by the ended task, or the known window (see above)
+            lock._mutex.unlock()
+
+    outcome = _act(injector, lambda: asyncio.run(main()), cleanup)
+    assert outcome["consistent"], f"owner {lock._owner}, count {lock._count} after {outcome}"
+    assert not lock._mutex.is_locked()
+    return injector
+
+
 @one_step_scenario("RawMutex unlock")
 def _raw_mutex_unlock(target: int | None) -> FaultInjector:
     """RawMutex.unlock with a thread waiting: the slow unlock's callback."""
@@ -335,6 +368,22 @@ def _once_claimed(target: int | None) -> FaultInjector:
     _act(injector, lambda: cell.call_once(lambda: ran.append(1)), lambda outcome: None)
     assert cell.state in (OnceState.New, OnceState.Done) and cell.is_completed() == (ran == [1])
     start(cell.call_once, lambda: ran.append(2)).finish()  # never stuck InProgress
+    assert cell.is_completed() and len(ran) == 1
+    return injector
+
+
+@one_step_scenario("Once async")
+def _once_claimed_async(target: int | None) -> FaultInjector:
+    """Once.call_once_async claiming the Once in a task."""
+    from parking_lot.raw import Once, OnceState, once
+
+    cell = Once()
+    injector = FaultInjector(target, dirs=(once.__file__,))
+    ran: list[int] = []
+    _act(injector, lambda: asyncio.run(cell.call_once_async(lambda: ran.append(1))), lambda outcome: None)
+    assert cell.state in (OnceState.New, OnceState.Done, OnceState.Poisoned)
+    assert cell.is_completed() == (ran == [1])
+    start(cell.call_once_force, lambda state: ran.append(2)).finish()  # never stuck InProgress
     assert cell.is_completed() and len(ran) == 1
     return injector
 

@@ -6,12 +6,15 @@ everyone (taking the bucket lock), so a waiter either validated before the flag
 went up, and is queued and woken, or sees the flag and does not sleep.  Setting
 twice wakes once: the first ``set`` wakes (or has woken) everyone parked before.
 
+Asyncio tasks wait with :meth:`RawEvent.wait_async` (the twin of ``wait``), in the same
+queue as threads: ``set`` from a thread or a task wakes both.
+
 Deadlines are ``time.monotonic_ns()`` ints (None: none), as everywhere in the raw layer.
 """
 
 from __future__ import annotations
 
-from parking_lot.core import Invalid, TimedOut, park, unpark_all
+from parking_lot.core import Invalid, TimedOut, park, park_async, unpark_all
 
 
 class RawEvent:
@@ -65,6 +68,30 @@ class RawEvent:
         if result is TimedOut:
             return self._flag
         return True
+
+    async def wait_async(self, until_ns: int | None) -> bool:
+        """Await until the flag is set or the ``time.monotonic_ns()`` deadline *until_ns* passes
+        (None: no deadline): the twin of :meth:`wait`, same result, without blocking the loop.
+
+        The task parks in the queue threads use; ``set`` from any thread or task wakes it.
+        Cancelled while waiting, the task leaves the queue and ``CancelledError`` propagates
+        (an event hands nothing over, so nothing is passed on).  Raises RuntimeError when no
+        event loop runs in this thread.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     event = RawEvent()
+        ...     asyncio.get_running_loop().call_soon(event.set)
+        ...     return await event.wait_async(None)
+        >>> asyncio.run(main())
+        True
+        """
+        if self._flag:
+            return True
+        result = await park_async(self._key, self._unset, None, None, 0, deadline_ns=until_ns)
+        if result is TimedOut:
+            return self._flag
+        return True  # woken by set(), or set before we could queue (Invalid)
 
     def _unset(self) -> bool:
         return not self._flag

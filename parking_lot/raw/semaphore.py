@@ -16,6 +16,12 @@ sees the new count and does not sleep, or ``release`` sees PARKED and wakes it.
 PARKED goes back to ``have_more_threads`` with each wake-up, and to False when the
 last waiter times out.
 
+Asyncio tasks wait with :meth:`RawSemaphore.acquire_async` in the same queue, with the
+same ``validate`` and ``timed_out`` (:meth:`RawSemaphore._announce`, :meth:`RawSemaphore._gave_up`).
+A ``release`` wakes a waiter to retry rather than handing it a unit; a waiter woken that
+way and then interrupted (a task's cancellation, Ctrl-C in a thread) before it retried
+wakes the next waiter in its place, so a unit never sits unused while someone waits.
+
 Deadlines are ``time.monotonic_ns()`` ints (None: none), as everywhere in the raw layer.
 """
 
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import _thread
 
-from parking_lot.core import TimedOut, UnparkResult, park, unpark_one
+from parking_lot.core import TimedOut, Unparked, UnparkResult, interrupted_result, park, park_async, unpark_one
 
 
 class RawSemaphore:
@@ -70,24 +76,73 @@ class RawSemaphore:
 
     def acquire(self, until_ns: int | None) -> bool:
         """Take one unit, parking until there is one or the ``time.monotonic_ns()`` deadline
-        *until_ns* passes (None: no deadline); False if it passed with no unit taken."""
-        guard = self._state_lock
+        *until_ns* passes (None: no deadline); False if it passed with no unit taken.
 
-        def validate() -> bool:
-            # Under the bucket lock: announce, then look (the guard is the barrier between).
-            self._parked = True
-            with guard:
-                return self._value == 0
-
-        def timed_out(_key: int, was_last_thread: bool) -> None:
-            if was_last_thread:
-                self._parked = False
-
+        Interrupted (Ctrl-C) after a ``release`` woke it, the thread wakes the next waiter
+        in its place before the exception leaves.
+        """
         while True:
             if self.try_acquire():
                 return True
-            if park(self._key, validate, None, timed_out, 0, deadline_ns=until_ns) is TimedOut:
+            try:
+                result = park(self._key, self._announce, None, self._gave_up, 0, deadline_ns=until_ns)
+            except BaseException as exc:
+                self._interrupted(exc)
+                raise
+            if result is TimedOut:
                 return self.try_acquire()
+
+    async def acquire_async(self, until_ns: int | None) -> bool:
+        """Await one unit: the twin of :meth:`acquire`, same deadline and result, without
+        blocking the loop.
+
+        The task parks in the queue threads use; a ``release`` from any thread or task wakes
+        it.  Cancelled while waiting, it leaves the queue and ``CancelledError`` propagates
+        with no unit taken; if a ``release`` had already woken it to take a unit, the next
+        waiter is woken in its place (no unit is left unused while others wait).  Raises
+        RuntimeError when no event loop runs in this thread.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     sem = RawSemaphore(0)
+        ...     asyncio.get_running_loop().call_soon(sem.release)
+        ...     return await sem.acquire_async(None), sem.value
+        >>> asyncio.run(main())
+        (True, 0)
+        """
+        while True:
+            if self.try_acquire():
+                return True
+            try:
+                result = await park_async(self._key, self._announce, None, self._gave_up, 0, deadline_ns=until_ns)
+            except BaseException as exc:
+                self._interrupted(exc)
+                raise
+            if result is TimedOut:
+                return self.try_acquire()
+
+    # The park callbacks, one definition for threads and tasks.
+
+    def _announce(self) -> bool:
+        """validate, under the bucket lock: announce PARKED, then look (the guard is the barrier
+        between); sleep only if there is no unit."""
+        self._parked = True
+        with self._state_lock:
+            return self._value == 0
+
+    def _gave_up(self, _key: int, was_last_thread: bool) -> None:
+        """timed_out, under the bucket lock: the last waiter leaving clears PARKED."""
+        if was_last_thread:
+            self._parked = False
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """An exception out of a wait: if a release had woken us to retry, wake the next waiter."""
+        if not isinstance(interrupted_result(exc), Unparked) or not self._parked:
+            return
+        with self._state_lock:
+            left = self._value
+        if left:  # else a unit went to someone who did not wait (it was not lost)
+            self._wake(1)
 
     def release(self, n: int = 1, limit: int | None = None) -> None:
         """Add *n* units (an int >= 1), waking up to *n* parked threads.
