@@ -305,14 +305,14 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
-            if not blocking or timeout == 0:
-                return False
-            check_may_block(self._owner, "acquire")
-            if not mutex._lock_slow(_lock_deadline(timeout)):
-                return False
-        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
-        return True
+        # Each way of taking the mutex records the owner on the same line: an exception between
+        # taking it and recording (at the next line's start) would strand it, owned by nobody.
+        if mutex._locked.acquire(False): self._owner = me; self._count = 1; return True  # inlined: RawMutex.lock  # one-step: the owner is recorded on the line that takes the mutex
+        if not blocking or timeout == 0:
+            return False
+        check_may_block(self._owner, "acquire")
+        if mutex._lock_slow(_lock_deadline(timeout)): self._owner = me; self._count = 1; return True  # one-step: the owner is recorded on the line that takes the mutex
+        return False
 
     def __enter__(self) -> bool:
         me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
@@ -320,10 +320,9 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
-            check_may_block(self._owner, "acquire")
-            mutex._lock_slow(None)
-        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
+        if mutex._locked.acquire(False): self._owner = me; self._count = 1; return True  # inlined: RawMutex.lock  # one-step: the owner is recorded on the line that takes the mutex
+        check_may_block(self._owner, "acquire")
+        mutex._lock_slow(None); self._owner = me; self._count = 1  # one-step: the owner is recorded on the line that takes the mutex
         return True
 
     async def acquire_async(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -342,11 +341,11 @@ class RLock:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex._locked.acquire(False):
-            if not blocking or timeout == 0 or not await mutex._lock_slow_async(_lock_deadline(timeout)):
-                return False
-        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
-        return True
+        if mutex._locked.acquire(False): self._owner = me; self._count = 1; return True  # one-step: the owner is recorded on the line that takes the mutex
+        if not blocking or timeout == 0:
+            return False
+        if await mutex._lock_slow_async(_lock_deadline(timeout)): self._owner = me; self._count = 1; return True  # one-step: the owner is recorded on the line that takes the mutex (no await point after it)
+        return False
 
     async def __aenter__(self) -> bool:
         """``async with rlock:`` -- :meth:`acquire_async`, then :meth:`release` at the block's end."""
@@ -404,8 +403,7 @@ class RLock:
         return saved
 
     def _acquire_restore(self, saved: tuple[int, object]) -> None:
-        self._mutex.lock()
-        self._count, self._owner = saved
+        self._mutex.lock(); self._count, self._owner = saved  # one-step: the owner is recorded on the line that takes the mutex
 
     def _at_fork_reinit(self) -> None:
         self._mutex = RawMutex()

@@ -190,6 +190,51 @@ def _rwlock_guards(target: int | None) -> FaultInjector:
     return injector
 
 
+class _Holder:
+    """Another thread holding the compat.RLock *lock* until the caller is parked on it (or done)."""
+
+    def __init__(self, lock: Any) -> None:
+        mutex = lock._mutex
+        held, self.leave, self.done = threading.Event(), threading.Event(), threading.Event()
+
+        def holder() -> None:
+            with lock:
+                held.set()
+                self.leave.wait(BOUND)
+
+        def releaser() -> None:
+            wait_until(lambda: core.parked_count(mutex._key) > 0 or self.done.is_set(), what="the caller to park")
+            self.leave.set()
+
+        self.holding = start(holder, name="holder")
+        assert held.wait(BOUND)
+        self.releasing = start(releaser, name="releaser")
+
+    def finish(self) -> None:
+        self.done.set()
+        self.leave.set()
+        self.releasing.finish()
+        self.holding.finish()
+
+
+async def _contended_async(lock: Any, take: Callable[[], Any]) -> Any:
+    """``await take()`` in the slow path: while another thread holds *lock* (see _Holder)."""
+    holder = _Holder(lock)
+    try:
+        return await take()
+    finally:
+        holder.finish()
+
+
+def _contended(lock: Any, take: Callable[[], Any]) -> Any:
+    """*take()* in the slow path: while another thread holds *lock* (see _Holder)."""
+    holder = _Holder(lock)
+    try:
+        return take()
+    finally:
+        holder.finish()
+
+
 @one_step_scenario("compat RLock and Conditions")
 def _rlock_and_conditions(target: int | None) -> FaultInjector:
     """compat.RLock's acquire/release paths and both Conditions' hand-over of its holds."""
@@ -207,28 +252,36 @@ def _rlock_and_conditions(target: int | None) -> FaultInjector:
         lock.release()
         with lock:
             pass
+        assert _contended(lock, lambda: lock.acquire(timeout=BOUND))  # the slow paths
+        lock.release()
+        _contended(lock, lock.__enter__)
+        lock.__exit__(None, None, None)
         ours = compat.Condition(lock)
         with ours:
             ours.wait(0.001)
         theirs = std.Condition(lock)  # threading's: it uses the lock's _release_save/_acquire_restore
-        with theirs:
-            theirs.wait(0.001)
+        try:
+            with theirs:
+                theirs.wait(0.001)
+        except RuntimeError as exc:
+            # An exception before _acquire_restore took the lock back leaves it released, so the
+            # with's exit finds it not held: threading's Condition on threading's RLock does the same.
+            if isinstance(exc.__context__, Injected):
+                raise exc.__context__ from None
+            raise
 
     def cleanup(outcome: dict[str, Any]) -> None:
-        # What the marked lines protect: owner and count are set and cleared together.
+        # What the marked lines protect: owner and count are set and cleared together, and the
+        # owner is recorded on the line that takes the mutex (never taken by nobody on record).
         owned = lock._owner == std.get_ident()
         outcome["consistent"] = owned == (lock._count > 0) and (owned or lock._owner is None)
+        outcome["taken by nobody"] = lock._mutex.is_locked() and not owned
         while lock._is_owned():
             lock.release()
-        if lock._mutex.is_locked():
-            # A known window, outside what the markers protect: an exception right after the
-            # mutex is taken, before the line that records owner and count, leaves the mutex
-            # taken by nobody on record (docs/architecture.md, "Marking subtle code").
-            outcome["taken, not recorded"] = True
-            lock._mutex.unlock()
 
     outcome = _act(injector, body, cleanup)
     assert outcome["consistent"], f"owner {lock._owner}, count {lock._count}, {lock._mutex!r} after {outcome}"
+    assert not outcome["taken by nobody"], f"the mutex was left taken with no owner recorded after {outcome}"
     assert not lock._mutex.is_locked()
     return injector
 
@@ -248,13 +301,18 @@ def _rlock_and_condition_async(target: int | None) -> FaultInjector:
         lock.release()
         async with lock:
             pass
+        # The slow path: another thread holds the lock until this task is parked on it.
+        assert await _contended_async(lock, lambda: lock.acquire_async(timeout=BOUND))
+        lock.release()
         cond = compat.Condition(lock)
         async with cond:
             await cond.wait_async(0.001)
 
     def cleanup(outcome: dict[str, Any]) -> None:
-        # What the marked lines protect: owner and count are set and cleared together.
+        # What the marked lines protect: owner and count are set and cleared together, and the
+        # owner is recorded on the line that takes the mutex.
         outcome["consistent"] = (lock._owner is None) == (lock._count == 0)
+        assert not (lock._mutex.is_locked() and lock._owner is None), f"taken by nobody after {outcome}"
         lock._owner = None
         lock._count = 0
         if lock._mutex.is_locked():  # held by the ended task, or the known window (see above)
