@@ -700,6 +700,228 @@ class BoundedSemaphore(Semaphore):
             self._hand_over()
 
 
+# --- Barrier (asyncio has one from 3.11 on) ---------------------------------------------
+
+if sys.version_info >= (3, 11):
+    #: asyncio's own exception class, so ``except asyncio.BrokenBarrierError`` catches ours.
+    BrokenBarrierError = asyncio.BrokenBarrierError
+
+    def _parties_message() -> str:
+        """The running asyncio's ValueError message for ``Barrier(0)`` (it changed in 3.13)."""
+        try:
+            asyncio.Barrier(0)
+        except ValueError as exc:
+            return str(exc)
+        raise AssertionError("asyncio.Barrier(0) did not raise")  # pragma: no cover
+
+    _PARTIES_MESSAGE = _parties_message()
+
+    class Barrier:
+        """``asyncio.Barrier`` on a :class:`Condition` of this module, with a thread face.
+
+        >>> import asyncio
+        >>> barrier = Barrier(2)
+        >>> async def main():
+        ...     return sorted(await asyncio.gather(barrier.wait(), barrier.wait()))
+        >>> asyncio.run(main()), barrier.n_waiting, barrier.broken
+        ([0, 1], 0, False)
+
+        *parties* >= 1 tasks or threads call :meth:`wait` (or :meth:`wait_blocking`); all
+        return together once the last has arrived.  asyncio's states, with its rules:
+
+        ==============  ========================================================
+        ``filling``     arrivals count in the round; the last one lets it pass
+        ``draining``    the round passed: its waiters are leaving; new arrivals
+                        wait until the last has left (then ``filling``)
+        ``resetting``   ``reset()`` with waiters inside: they raise
+                        BrokenBarrierError as they leave (then ``filling``)
+        ``broken``      ``abort()`` (or a thread's timeout): every wait raises
+                        BrokenBarrierError until ``reset()``
+        ==============  ========================================================
+
+        The state and count change only with the condition's lock held.  Waiters
+        park on the condition, and a state change's ``notify_all`` moves them onto
+        the lock's queue: they leave one by one, each handed the lock, not all at once.
+        asyncio's ``Barrier`` is itself built on its Condition; this one has no
+        draining phase in :class:`~parking_lot.raw.RawBarrier`'s rounds to build on,
+        which asyncio's rules (and CPython's tests) need.
+        """
+
+        __slots__ = ("_cond", "_parties", "_state", "_count", "__weakref__")
+
+        def __init__(self, parties: int) -> None:
+            if parties < 1:
+                raise ValueError(_PARTIES_MESSAGE)
+            self._cond = Condition()  # notifies every change of state
+            self._parties = parties
+            self._state = "filling"
+            self._count = 0  # tasks and threads inside wait()
+
+        def __repr__(self) -> str:
+            extra = self._state
+            if not self.broken:
+                extra += f", waiters:{self.n_waiting}/{self.parties}"
+            cls = type(self)
+            return f"<{cls.__module__}.{cls.__qualname__} object at {id(self):#x} [{extra}]>"
+
+        async def __aenter__(self) -> int:
+            return await self.wait()
+
+        async def __aexit__(self, *args: object) -> None:
+            pass
+
+        # --- the state machine, shared by the task face and the thread face (lock held) ---
+
+        def _check_not_broken(self) -> None:
+            if self._state == "broken":
+                raise BrokenBarrierError("Barrier aborted")
+
+        def _can_enter(self) -> bool:
+            return self._state not in ("draining", "resetting")
+
+        def _round_ended(self) -> bool:
+            return self._state != "filling"
+
+        def _arrive(self) -> tuple[int, bool]:
+            """Count in; (index, whether this arrival lets the round pass)."""
+            index = self._count
+            self._count = index + 1
+            if index + 1 == self._parties:
+                self._state = "draining"
+                self._cond.notify_all()
+                return index, True
+            return index, False
+
+        def _check_passed(self) -> None:
+            if self._state in ("broken", "resetting"):
+                raise BrokenBarrierError("Abort or reset of barrier")
+
+        def _leave(self) -> None:
+            """Count out; the last to leave a drain or a reset refills the barrier."""
+            self._count -= 1
+            if self._count == 0:
+                if self._state in ("resetting", "draining"):
+                    self._state = "filling"
+                self._cond.notify_all()
+
+        def _reset(self) -> None:
+            if self._count > 0:
+                self._state = "resetting"  # the waiters inside raise as they leave
+            else:
+                self._state = "filling"
+            self._cond.notify_all()
+
+        def _abort(self) -> None:
+            self._state = "broken"
+            self._cond.notify_all()
+
+        # --- task face ---
+
+        async def wait(self) -> int:
+            """Wait until *parties* tasks/threads have arrived; return this arrival's index (0 .. parties-1).
+
+            Raises BrokenBarrierError (asyncio's class) if the barrier is broken, or is
+            aborted or reset while waiting.  Cancelled while waiting, the task leaves
+            (the count goes down) and ``CancelledError`` propagates.
+            """
+            cond = self._cond
+            async with cond:
+                await cond.wait_for(self._can_enter)  # while the barrier drains or resets
+                self._check_not_broken()
+                try:
+                    index, last = self._arrive()
+                    if not last:
+                        await cond.wait_for(self._round_ended)
+                        self._check_passed()
+                    return index
+                finally:
+                    self._leave()
+
+        async def reset(self) -> None:
+            """Return to the empty, filling state; tasks and threads waiting now get BrokenBarrierError."""
+            async with self._cond:
+                self._reset()
+
+        async def abort(self) -> None:
+            """Break the barrier: current and later waits raise BrokenBarrierError until ``reset()``."""
+            async with self._cond:
+                self._abort()
+
+        # --- thread face ---
+
+        def wait_blocking(self, timeout: float | None = None) -> int:
+            """Thread face: :meth:`wait`, blocking; *timeout* seconds (None: for ever) for the whole
+            wait, after which the barrier breaks (as ``threading.Barrier``) and BrokenBarrierError
+            is raised.
+
+            Raises TypeError/ValueError for a bad timeout, RuntimeError when called from a
+            thread running an event loop.
+            """
+            until_ns = None if timeout is None else deadline_ns(timeout, None)
+            _refuse_on_loop_thread("wait_blocking", None)
+            cond = self._cond
+            if not cond.acquire_blocking(_left(until_ns)):
+                raise BrokenBarrierError("Barrier wait timed out")
+            try:
+                if not cond.wait_for_blocking(self._can_enter, _left(until_ns)):
+                    self._abort()
+                    raise BrokenBarrierError("Barrier wait timed out")
+                self._check_not_broken()
+                try:
+                    index, last = self._arrive()
+                    if not last:
+                        if not cond.wait_for_blocking(self._round_ended, _left(until_ns)):
+                            self._abort()
+                        self._check_passed()
+                    return index
+                finally:
+                    self._leave()
+            finally:
+                cond.release()
+
+        def reset_blocking(self) -> None:
+            """Thread face of :meth:`reset` (it takes the condition's lock, blocking)."""
+            _refuse_on_loop_thread("reset_blocking", None)
+            self._cond.acquire_blocking()
+            try:
+                self._reset()
+            finally:
+                self._cond.release()
+
+        def abort_blocking(self) -> None:
+            """Thread face of :meth:`abort` (it takes the condition's lock, blocking)."""
+            _refuse_on_loop_thread("abort_blocking", None)
+            self._cond.acquire_blocking()
+            try:
+                self._abort()
+            finally:
+                self._cond.release()
+
+        @property
+        def parties(self) -> int:
+            """The number of tasks/threads that must arrive for the barrier to pass."""
+            return self._parties
+
+        @property
+        def n_waiting(self) -> int:
+            """How many are waiting in the filling round (0 while it drains, resets or is broken)."""
+            return self._count if self._state == "filling" else 0
+
+        @property
+        def broken(self) -> bool:
+            """Whether the barrier is broken (``abort()``; ``reset()`` mends it)."""
+            return self._state == "broken"
+
+    __all__ += ["Barrier", "BrokenBarrierError"]
+
+
+def _left(until_ns: int | None) -> float | None:
+    """Seconds left until the ``time.monotonic_ns()`` deadline *until_ns* (None: no deadline; >= 0)."""
+    if until_ns is None:
+        return None
+    return max(0, until_ns - _monotonic_ns()) / 1e9
+
+
 class _ConditionWait:
     """One task's wait on a Condition's condvar: ``Condvar.wait_raw``'s park callbacks, with
     asyncio's release (a fair unlock), for :func:`~parking_lot.core.park_async` (the raw
@@ -761,3 +983,5 @@ declare(Condition, **dict.fromkeys(
 for _cls in (Semaphore, BoundedSemaphore, Event):
     ownerless(_cls)
 del _cls
+if sys.version_info >= (3, 11):
+    ownerless(Barrier)  # its condition's lock is taken and given back inside each call

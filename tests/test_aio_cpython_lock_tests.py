@@ -77,6 +77,15 @@ _ITERATIONS = (
     "(every waiter woken, in FIFO order, each holding the lock) without counting iterations"
 )
 
+_DRAIN_ORDER = (
+    "depends on asyncio's order of wake-ups after a round passes: asyncio wakes every waiter of the "
+    "barrier's condition at once and a task that calls reset() (or waits again) right after leaving "
+    "takes the free lock before they do; ours moves them onto the lock's queue, so they go first "
+    "(FIFO hand-over) and the reset finds them inside (BrokenBarrierError) or, where the test then "
+    "waits for a number of tasks that never comes, the test waits for ever. tests/test_aio_conformance.py "
+    "checks reset and abort while tasks wait, and after a round, without relying on that order"
+)
+
 #: Every test of CPython's suite skipped here, and why.
 SKIPS: dict[str, str] = {
     "LockTests.test_acquire_cancel": _WAITERS,
@@ -93,6 +102,10 @@ SKIPS: dict[str, str] = {
     "ConditionTests.test_ambiguous_loops": "sets the private _loop attribute to check the RuntimeError for a "
     "primitive used from a second event loop; ours are bound to no loop (tasks of several loops and threads "
     "may share one object, by design)",
+    "BarrierTests.test_reset_barrier_when_tasks_half_draining": _DRAIN_ORDER,
+    "BarrierTests.test_reset_barrier_when_tasks_half_draining_half_blocking": _DRAIN_ORDER,
+    "BarrierTests.test_reset_barrier_while_tasks_draining": _DRAIN_ORDER,
+    "BarrierTests.test_abort_barrier_when_tasks_half_draining_half_blocking": _DRAIN_ORDER,
     "ConditionTests.test_notify": _ITERATIONS,
     "ConditionTests.test_notify_all": _ITERATIONS,
 }
