@@ -34,7 +34,10 @@ Semantics kept from asyncio, per primitive:
 
 * Lock: FIFO -- ``release()`` hands the lock straight to the longest waiter (a fair
   unlock), so a task that calls ``acquire()`` meanwhile waits its turn; a waiter
-  cancelled after the lock was handed to it passes it on.
+  cancelled after the lock was handed to it passes it on.  (One visible difference:
+  between such a release and the woken waiter's running, asyncio's ``locked()``
+  says False, ours True -- the lock is the waiter's already.  A new ``acquire()``
+  waits in both.)
 * Semaphore: FIFO the same way -- ``release()`` hands the unit to the longest waiter;
   ``locked()`` is true while units are 0 or tasks wait.
 * Condition: ``wait()`` gives the lock back even when cancelled (it re-acquires,
