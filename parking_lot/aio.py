@@ -75,11 +75,10 @@ import _thread
 import asyncio
 import sys
 from time import monotonic_ns as _monotonic_ns
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from ._pending import READY, Ready
 from .core import (
     Invalid,
     TimedOut,
@@ -111,6 +110,17 @@ def _refuse_on_loop_thread(method: str, timeout: float | None) -> None:
         raise RuntimeError(
             f"{method}() would block the event loop running in this thread; await the asyncio method instead"
         )
+
+
+def _done_future() -> asyncio.Future[None]:
+    """A future of the running loop, done with None.
+
+    Awaiting a done future gives its result at once on any loop (it never looks at its
+    loop), so an object keeps one and returns it from every ``__aexit__``.
+    """
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
 
 
 def _repr(obj: object, extra: str, key: int) -> str:
@@ -159,22 +169,28 @@ class Lock:
     ``id(lock)``.
     """
 
-    __slots__ = ("_raw", "__weakref__")
+    __slots__ = ("_raw", "_locked", "_exited", "__weakref__")
 
     if sys.version_info < (3, 11):
 
         def __init__(self, *, loop: Any = _NO_LOOP) -> None:
             _refuse_loop(self, loop)
-            self._raw = RawMutex._inside(self)
+            self._setup()
 
     else:
 
         def __init__(self) -> None:
-            self._raw = RawMutex._inside(self)
+            self._setup()
+
+    def _setup(self) -> None:
+        raw = self._raw = RawMutex._inside(self)
+        self._locked = raw._locked  # the LOCKED bit, for the inlined fast paths
+        #: A done future (result None) that ``__aexit__`` returns: awaiting it is the cheapest await.
+        self._exited: asyncio.Future[None] | None = None
 
     def locked(self) -> bool:
         """Return True if the lock is held (by any task or thread)."""
-        return self._raw.is_locked()
+        return self._locked.locked()
 
     async def acquire(self) -> Literal[True]:
         """Wait until the lock is free and take it; return True.
@@ -183,9 +199,8 @@ class Lock:
         while waiting, ``CancelledError`` propagates with the lock not taken (handed
         to us already, it is passed on to the next waiter).
         """
-        raw = self._raw
-        if not raw.try_lock():
-            await raw.lock_async()
+        if not self._locked.acquire(False):  # inlined: RawMutex.lock (the task's slow path)
+            await self._raw._lock_slow_async(None)
         return True
 
     def release(self) -> None:
@@ -193,10 +208,18 @@ class Lock:
 
         Raises RuntimeError('Lock is not acquired.') when it is not held.
         """
-        raw = self._raw
-        if not raw.is_locked():
-            raise RuntimeError("Lock is not acquired.")
-        raw.unlock_fair()
+        raw = self._raw  # inlined: RawMutex.unlock_fair, with asyncio's check
+        if raw._parked:
+            if not self._locked.locked():
+                raise RuntimeError("Lock is not acquired.")
+            raw._unlock_slow(True)
+            return
+        try:
+            self._locked.release()
+        except RuntimeError:
+            raise RuntimeError("Lock is not acquired.") from None
+        if raw._parked:  # a waiter parked between the check and the release
+            raw._wake_one()
 
     def acquire_blocking(self, timeout: float | None = None) -> bool:
         """Thread face: block until the lock is taken (True) or *timeout* seconds pass (False).
@@ -217,18 +240,20 @@ class Lock:
         return raw.try_lock_for(timeout)
 
     async def __aenter__(self) -> None:
-        raw = self._raw
-        if not raw.try_lock():
-            await raw.lock_async()
+        if not self._locked.acquire(False):  # inlined: RawMutex.lock (the task's slow path)
+            await self._raw._lock_slow_async(None)
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Ready:
+    ) -> asyncio.Future[None]:
         self.release()
-        return READY
+        exited = self._exited
+        if exited is None:
+            exited = self._exited = _done_future()
+        return exited
 
     def __repr__(self) -> str:
-        return _repr(self, "locked" if self._raw.is_locked() else "unlocked", id(self))
+        return _repr(self, "locked" if self._locked.locked() else "unlocked", id(self))
 
 
 # --- Event -------------------------------------------------------------------------------
@@ -283,7 +308,7 @@ class Event:
         Cancelled while waiting, the task leaves the queue and ``CancelledError`` propagates.
         """
         raw = self._raw
-        if raw.is_set():
+        if raw._flag:  # RawEvent.is_set, read in place: this is the hot path
             return True
         await raw.wait_async(None)
         return True
@@ -360,16 +385,13 @@ class Condition:
         self.release: Callable[[], None] = lock.release
         self.acquire_blocking: Callable[..., bool] = lock.acquire_blocking
 
-    async def __aenter__(self) -> None:
-        mutex = self._mutex
-        if not mutex.try_lock():
-            await mutex.lock_async()
+    def __aenter__(self) -> Coroutine[Any, Any, None]:
+        return self._lock.__aenter__()
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Ready:
-        self._lock.release()
-        return READY
+    ) -> asyncio.Future[None]:
+        return self._lock.__aexit__(exc_type, exc, tb)
 
     async def wait(self) -> Literal[True]:
         """Release the lock, wait until notified, take the lock back; return True.
@@ -511,7 +533,7 @@ class Semaphore:
     allowed").
     """
 
-    __slots__ = ("_value", "_state_lock", "_parked", "_handed", "__weakref__")
+    __slots__ = ("_value", "_state_lock", "_parked", "_handed", "_exited", "__weakref__")
 
     if sys.version_info < (3, 11):
 
@@ -531,6 +553,7 @@ class Semaphore:
         self._state_lock = _thread.allocate_lock()  # guards _value
         self._parked = False  # waiters may be queued on id(self): written under its bucket lock
         self._handed = 0  # waiters handed a unit that have not run yet: under _state_lock
+        self._exited: asyncio.Future[None] | None = None  # __aexit__'s done future (see Lock)
 
     def locked(self) -> bool:
         """Return True if the semaphore cannot be acquired at once (no unit, or waiters first)."""
@@ -655,14 +678,17 @@ class Semaphore:
 
         unpark_one(id(self), callback)
 
-    async def __aenter__(self) -> None:
-        await self.acquire()
+    def __aenter__(self) -> Coroutine[Any, Any, Literal[True]]:
+        return self.acquire()
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Ready:
+    ) -> asyncio.Future[None]:
         self.release()
-        return READY
+        exited = self._exited
+        if exited is None:
+            exited = self._exited = _done_future()
+        return exited
 
     def __repr__(self) -> str:
         return _repr(self, "locked" if self.locked() else f"unlocked, value:{self._value}", id(self))
