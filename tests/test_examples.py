@@ -18,6 +18,7 @@ EXPECTED = {
     "05_deadlock_report.py": "waits for:",
     "06_windows_keyed_event.py": "keyed events" if sys.platform != "win32" else "woken by the other thread",
     "07_fair_vs_unfair.py": "FairMutex",
+    "08_asyncio_drop_in.py": "consumed 100 items, sum 5050",
 }
 
 
