@@ -47,6 +47,7 @@ What differs underneath:
 from __future__ import annotations
 
 import _thread
+import asyncio
 import sys
 import threading
 import time
@@ -60,6 +61,7 @@ from .raw.barrier import BrokenBarrierError, RawBarrier
 from .raw.condvar import Condvar
 from .raw.event import RawEvent
 from .raw.mutex import RawMutex
+from .raw.reentrant import check_may_block, current_owner
 from .raw.semaphore import RawSemaphore
 
 __all__ = [
@@ -78,6 +80,8 @@ __all__ = [
 TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
 
 _get_ident = _thread.get_ident
+_current_owner = current_owner  # an RLock's owner: the running task inside one, else the thread
+_running_loop = asyncio._get_running_loop  # None outside a loop: the owner is the thread, at the cost of one C call
 _monotonic = time.monotonic
 _UNSET = -1
 R = TypeVar("R")
@@ -175,6 +179,23 @@ class Lock:
             return False
         return self._raw._lock_slow(_lock_deadline(timeout))
 
+    async def acquire_async(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """The awaitable twin of :meth:`acquire` (same arguments, result and errors), for asyncio tasks.
+
+        The task waits in the queue threads use, without blocking its loop; a thread or a
+        task may release the lock to it.  Cancelled while waiting, ``CancelledError``
+        propagates with the lock not taken by the task (a hand-over it had received is
+        passed on).  Raises ValueError/OverflowError for bad arguments as :meth:`acquire`,
+        RuntimeError when no event loop runs in this thread and the task has to wait.
+        """
+        if timeout != _UNSET:
+            _check_lock_args(blocking, timeout)
+        if self._locked.acquire(False):
+            return True
+        if not blocking or timeout == 0:
+            return False
+        return await self._raw._lock_slow_async(_lock_deadline(timeout))
+
     def release(self) -> None:
         """Release the lock (RuntimeError if it is not locked)."""
         raw = self._raw  # inlined: RawMutex.unlock, with threading's check
@@ -207,6 +228,17 @@ class Lock:
         if raw._parked:
             raw._wake_one()
 
+    async def __aenter__(self) -> bool:
+        """``async with lock:`` -- :meth:`acquire_async`, then :meth:`release` at the block's end."""
+        if not self._locked.acquire(False):
+            await self._raw._lock_slow_async(None)
+        return True
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
     def _at_fork_reinit(self) -> None:
         raw = self._raw
         raw._reset_after_fork()  # in place: a Condition on this lock keeps waiting on the same raw mutex
@@ -222,6 +254,13 @@ class Lock:
 
 class RLock:
     """``threading.RLock`` on the parking lot: the owner may take it again; only the owner releases.
+
+    The owner is the running asyncio task when taken inside one (``acquire_async``,
+    ``async with``, or a plain ``acquire`` that does not have to wait), else the thread, as
+    for :class:`~parking_lot.ReentrantMutex`: a task holds it across its awaits while other
+    tasks of its loop wait.  A thread that runs an event loop and makes a *blocking*
+    ``acquire`` on an RLock held by a task of that loop gets RuntimeError instead of
+    hanging the loop.
 
     >>> lock = RLock()
     >>> with lock:
@@ -240,7 +279,7 @@ class RLock:
 
         def __init__(self) -> None:
             self._mutex = RawMutex()
-            self._owner: int | None = None
+            self._owner: object = None  # a thread's get_ident(), an asyncio task, or None
             self._count = 0
 
     else:
@@ -254,38 +293,73 @@ class RLock:
                     stacklevel=2,
                 )
             self._mutex = RawMutex()
-            self._owner: int | None = None
+            self._owner: object = None  # a thread's get_ident(), an asyncio task, or None
             self._count = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Take the lock (again, if this thread holds it); arguments as ``Lock.acquire``."""
         if timeout != _UNSET or not blocking:
             _check_lock_args(blocking, timeout)
-        me = _get_ident()
+        me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
         if self._owner == me:
             self._count += 1
             return True
         mutex = self._mutex
         if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
-            if not blocking or timeout == 0 or not mutex._lock_slow(_lock_deadline(timeout)):
+            if not blocking or timeout == 0:
+                return False
+            check_may_block(self._owner, "acquire")
+            if not mutex._lock_slow(_lock_deadline(timeout)):
                 return False
         self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
     def __enter__(self) -> bool:
-        me = _get_ident()
+        me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
         if self._owner == me:
             self._count += 1
             return True
         mutex = self._mutex
         if not mutex._locked.acquire(False):  # inlined: RawMutex.lock
+            check_may_block(self._owner, "acquire")
             mutex._lock_slow(None)
         self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
         return True
 
+    async def acquire_async(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """The awaitable twin of :meth:`acquire`: the owner is the calling task (at once, counting
+        one more acquire, if it holds the lock already).
+
+        Same arguments, result and errors as :meth:`acquire`; the task waits in the queue
+        threads use without blocking its loop.  Cancelled while waiting, ``CancelledError``
+        propagates with the lock not taken (a hand-over is passed on).  RuntimeError when no
+        event loop runs in this thread.
+        """
+        if timeout != _UNSET or not blocking:
+            _check_lock_args(blocking, timeout)
+        me = _get_ident() if _running_loop() is None else _current_owner()  # inlined: current_owner()
+        if self._owner == me:
+            self._count += 1
+            return True
+        mutex = self._mutex
+        if not mutex._locked.acquire(False):
+            if not blocking or timeout == 0 or not await mutex._lock_slow_async(_lock_deadline(timeout)):
+                return False
+        self._owner = me; self._count = 1  # one-step: owner and count are set together, right after the mutex is taken
+        return True
+
+    async def __aenter__(self) -> bool:
+        """``async with rlock:`` -- :meth:`acquire_async`, then :meth:`release` at the block's end."""
+        return await self.acquire_async()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
     def release(self) -> None:
-        """Undo one acquire of this thread (RuntimeError if this thread does not hold it)."""
-        if self._owner != _get_ident():
+        """Undo one acquire of this thread or task (RuntimeError if it does not hold it)."""
+        if self._owner != (_get_ident() if _running_loop() is None else _current_owner()):  # inlined: current_owner()
             raise RuntimeError("cannot release un-acquired lock")
         count = self._count - 1
         if count:
@@ -298,7 +372,7 @@ class RLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         # release(), inlined: this is half of every `with rlock:`.
-        if self._owner != _get_ident():
+        if self._owner != (_get_ident() if _running_loop() is None else _current_owner()):  # inlined: current_owner()
             raise RuntimeError("cannot release un-acquired lock")
         count = self._count - 1
         if count:
@@ -316,20 +390,20 @@ class RLock:
     # The hooks threading.Condition uses (so threading.Condition(RLock()) works too).
 
     def _is_owned(self) -> bool:
-        return self._owner == _get_ident()
+        return self._owner == _current_owner()
 
     def _recursion_count(self) -> int:
-        return self._count if self._owner == _get_ident() else 0
+        return self._count if self._owner == _current_owner() else 0
 
-    def _release_save(self) -> tuple[int, int | None]:
-        if self._owner != _get_ident():
+    def _release_save(self) -> tuple[int, object]:
+        if self._owner != _current_owner():
             raise RuntimeError("cannot release un-acquired lock")
         saved = (self._count, self._owner)
         self._count = 0; self._owner = None  # one-step: owner and count are cleared together, just before the mutex is let go
         self._mutex.unlock()
         return saved
 
-    def _acquire_restore(self, saved: tuple[int, int | None]) -> None:
+    def _acquire_restore(self, saved: tuple[int, object]) -> None:
         self._mutex.lock()
         self._count, self._owner = saved
 
@@ -454,6 +528,73 @@ class Condition:
         finally:
             lock._count, lock._owner = saved
 
+    async def wait_async(self, timeout: float | None = None) -> bool:
+        """The awaitable twin of :meth:`wait`: release the lock, await a notify or *timeout*
+        seconds, take the lock again; True if notified, False on timeout.
+
+        For a Condition on this module's :class:`Lock` or :class:`RLock` (taken by
+        ``acquire_async``, ``async with``, or plainly): the task waits in the queue threads use,
+        and a thread or a task notifies it.  Cancelled while waiting, the task holds the lock
+        again (with its RLock count) before ``CancelledError`` propagates, and a notify that
+        had reached it is passed on to another waiter.
+
+        Raises:
+            RuntimeError: the lock is not held by this thread or task, or no event loop runs.
+            TypeError: the Condition's lock is not one of this module's (a foreign lock cannot
+                be taken again without blocking the loop).
+            OverflowError, ValueError: a bad *timeout*, as :meth:`wait`.
+        """
+        if not self._is_owned():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        raw = self._raw
+        if raw is None:
+            raise TypeError("wait_async needs a Condition on parking_lot.compat.Lock or RLock, not " + type(self._lock).__name__)
+        if timeout is not None and timeout <= 0:
+            return False  # as wait(): nobody can notify while we hold the lock
+        deadline = _wait_deadline(timeout)
+        lock = self._lock
+        if not isinstance(lock, RLock):
+            return not (await self._cv.wait_raw_async(raw, deadline_ns=deadline)).timed_out
+        saved = (lock._count, lock._owner)
+        lock._count = 0; lock._owner = None  # one-step: owner and count are cleared together, and restored by the finally
+        try:
+            return not (await self._cv.wait_raw_async(raw, deadline_ns=deadline)).timed_out
+        finally:
+            lock._count, lock._owner = saved
+
+    async def wait_for_async(self, predicate: Callable[[], R], timeout: float | None = None) -> R:
+        """The awaitable twin of :meth:`wait_for`: await until ``predicate()`` is true (or *timeout*
+        seconds pass); return its last value.  Errors and cancellation as :meth:`wait_async`."""
+        result = predicate()
+        if result or timeout is None:
+            while not result:
+                await self.wait_async()
+                result = predicate()
+            return result
+        deadline = _monotonic() + timeout
+        while not result:
+            remaining = deadline - _monotonic()
+            if remaining <= 0:
+                break
+            await self.wait_async(remaining)
+            result = predicate()
+        return result
+
+    async def __aenter__(self) -> bool:
+        """``async with cond:`` -- the lock's ``acquire_async``, released at the block's end.
+
+        Raises TypeError if the lock is not one of this module's.
+        """
+        aenter = getattr(self._lock, "__aenter__", None)
+        if aenter is None:
+            raise TypeError("async with needs a Condition on parking_lot.compat.Lock or RLock, not " + type(self._lock).__name__)
+        return bool(await aenter())
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.__exit__(exc_type, exc, tb)
+
     def _wait_foreign(self, deadline: int | None) -> bool:
         saved: list[Any] = []
 
@@ -556,6 +697,34 @@ class Semaphore:
 
     __enter__ = acquire
 
+    async def acquire_async(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """The awaitable twin of :meth:`acquire` (same arguments, result and errors).
+
+        The task waits in the queue threads use, without blocking its loop; a release from a
+        thread or a task wakes it.  Cancelled while waiting, ``CancelledError`` propagates with
+        no unit taken, and a wake-up it had received goes to the next waiter (no unit left
+        unused).  RuntimeError when no event loop runs in this thread and the task has to wait.
+        """
+        if not blocking and timeout is not None:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        raw = self._raw
+        if raw.try_acquire():
+            return True
+        if not blocking:
+            return False
+        if timeout is not None and timeout <= 0:
+            return raw.try_acquire()
+        return await raw.acquire_async(_wait_deadline(timeout))
+
+    async def __aenter__(self) -> bool:
+        """``async with sem:`` -- :meth:`acquire_async`, then :meth:`release` at the block's end."""
+        return await self.acquire_async()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
     def release(self, n: int = 1) -> None:
         """Add *n* units, waking up to *n* waiting threads."""
         if n < 1:
@@ -644,6 +813,17 @@ class Event:
             return raw._flag
         return raw.wait(_wait_deadline(timeout))
 
+    async def wait_async(self, timeout: float | None = None) -> bool:
+        """The awaitable twin of :meth:`wait`: await until the flag is set or *timeout* seconds
+        pass; return the flag.  A ``set`` from a thread or a task wakes it; cancelled, the task
+        leaves the queue.  RuntimeError when no event loop runs in this thread and it has to wait."""
+        raw = self._raw
+        if raw._flag:
+            return True
+        if timeout is not None and timeout <= 0:
+            return raw._flag
+        return await raw.wait_async(_wait_deadline(timeout))
+
     def _at_fork_reinit(self) -> None:
         pass  # no lock of its own; the parking lot resets itself after fork
 
@@ -726,6 +906,27 @@ class Barrier:
             raise
         return raw._await(current, index, deadline)
 
+    async def wait_async(self, timeout: float | None = None) -> int:
+        """The awaitable twin of :meth:`wait`: same arguments, result and errors.
+
+        Threads and tasks count alike in a round; the last to arrive (thread or task) runs
+        the action.  Cancelled while waiting, the task leaves the round (it no longer counts;
+        the barrier is not broken) unless the round had ended, and ``CancelledError``
+        propagates.  RuntimeError when no event loop runs in this thread.
+        """
+        if timeout is None:
+            timeout = self._timeout
+        raw = self._raw
+        current, index = await raw._arrive_async()
+        if index + 1 == raw._parties:
+            return raw._pass(current, index)
+        try:
+            deadline = None if timeout is None else _barrier_deadline(timeout)
+        except BaseException:
+            raw._leave(current)
+            raise
+        return await raw._await_async(current, index, deadline)
+
     def abort(self) -> None:
         """Break the barrier: current and future waits raise BrokenBarrierError until ``reset()``."""
         self._raw.abort()
@@ -760,6 +961,9 @@ declare(
     acquire=acquires(own_key, conditional=True), __enter__=acquires(own_key),
     release=releases(own_key, exclusive=True), __exit__=releases(own_key, exclusive=True),
     locked=TRANSPARENT, _at_fork_reinit=forgets(own_key),
+    # The awaitable twins: what a *task* holds is for the detector's task support to record
+    # (not yet there), as for RawMutex's twins.
+    acquire_async=TRANSPARENT, __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,
 )
 
 
@@ -773,10 +977,12 @@ declare(
     release=special("reentrant releases"), __exit__=special("reentrant releases"),
     _release_save=releases(_rlock_key, exclusive=True), _acquire_restore=acquires(_rlock_key),
     _at_fork_reinit=forgets(_rlock_key),
+    acquire_async=TRANSPARENT, __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,  # tasks: as Lock's twins
     **({"locked": TRANSPARENT} if "locked" in RLock.__dict__ else {}),  # (threading 3.14's)
 )
 declare(Condition, **dict.fromkeys(  # its lock's methods, and the Condvar's wait_raw
-    ("__enter__", "__exit__", "wait", "wait_for", "notify", "notify_all", "notifyAll"), TRANSPARENT))
+    ("__enter__", "__exit__", "wait", "wait_for", "notify", "notify_all", "notifyAll",
+     "wait_async", "wait_for_async", "__aenter__", "__aexit__"), TRANSPARENT))
 for _cls in (Semaphore, BoundedSemaphore, Event, Barrier):
     ownerless(_cls)
 del _cls

@@ -106,6 +106,83 @@ class Condvar(RawCondvar):
         guard._detach()  # as in _wait_guard
         return self.wait_while_raw(guard._raw, lambda: predicate(guard._mutex._value), timeout)
 
+    # --- awaitable twins (the twin of ``m`` is ``m_async``) ---------------------------------
+    # The guard may come from ``lock()`` or ``lock_async()`` alike: a task and a thread may
+    # wait on one Condvar with one Mutex, and notify each other.
+
+    async def wait_async(self, guard: MutexGuard[Any]) -> None:
+        """The awaitable twin of :meth:`wait`: release the guard's mutex, await a notify (without
+        blocking the loop), hold the mutex again.
+
+        Cancelled while waiting, the task holds the mutex again before ``CancelledError``
+        propagates (the guard stays held, its block releases it); a notify that had already
+        reached it is passed on to another waiter.  Port of ``Condvar::wait`` in
+        parking_lot's ``src/condvar.rs``; see :meth:`~parking_lot.raw.Condvar.wait_raw_async`.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     m, cv = Mutex([]), Condvar()
+        ...     async def consumer():
+        ...         async with m.lock_async() as guard:
+        ...             await cv.wait_while_async(guard, lambda queue: not queue, timeout=10)
+        ...             return guard.value.pop()
+        ...     task = asyncio.ensure_future(consumer())
+        ...     await asyncio.sleep(0)
+        ...     with m.lock() as guard:               # a thread's way works here too
+        ...         guard.value.append("job")
+        ...         _ = cv.notify_one()
+        ...     return await task
+        >>> asyncio.run(main())
+        'job'
+
+        Raises:
+            RuntimeError: as :meth:`wait`, or no event loop runs in this thread.
+        """
+        await self._wait_guard_async(guard, None, None)
+
+    async def wait_for_async(self, guard: MutexGuard[Any], timeout: float) -> WaitTimeoutResult:
+        """The awaitable twin of :meth:`wait_for` (*timeout* in seconds; cancellation as :meth:`wait_async`).
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+            RuntimeError: as :meth:`wait_async`.
+        """
+        return await self._wait_guard_async(guard, timeout, None)
+
+    async def wait_until_async(self, guard: MutexGuard[Any], deadline: float) -> WaitTimeoutResult:
+        """The awaitable twin of :meth:`wait_until` (a ``time.monotonic()`` *deadline* in seconds).
+
+        Raises:
+            TypeError: *deadline* is not a number.
+            ValueError: *deadline* is NaN.
+            RuntimeError: as :meth:`wait_async`.
+        """
+        return await self._wait_guard_async(guard, None, deadline)
+
+    async def wait_while_async(
+        self, guard: MutexGuard[T], predicate: Callable[[T], bool], timeout: float | None = None
+    ) -> WaitTimeoutResult:
+        """The awaitable twin of :meth:`wait_while`: await while ``predicate(guard.value)`` is true.
+
+        *timeout* is seconds for the whole wait (None or ``inf``: no limit).
+
+        Raises:
+            TypeError: *timeout* is not a number.
+            ValueError: *timeout* is negative or NaN.
+            RuntimeError: as :meth:`wait_async`.
+        """
+        guard._check()
+        guard._detach()
+        return await self.wait_while_raw_async(guard._raw, lambda: predicate(guard._mutex._value), timeout)
+
+    async def _wait_guard_async(
+        self, guard: MutexGuard[Any], timeout: float | None, deadline: float | None
+    ) -> WaitTimeoutResult:
+        guard._check()
+        guard._detach()  # as in _wait_guard
+        return await self.wait_raw_async(guard._raw, timeout, deadline)
+
     def _wait_guard(self, guard: MutexGuard[Any], timeout: float | None, deadline: float | None) -> WaitTimeoutResult:
         guard._check()
         # The mutex is let go while the guard's block goes on: detached (see mutex.py), the
@@ -119,4 +196,6 @@ class Condvar(RawCondvar):
 
 from .raw._tracking import TRANSPARENT, declare  # noqa: E402
 
-declare(Condvar, **dict.fromkeys(("wait", "wait_for", "wait_until", "wait_while"), TRANSPARENT))
+declare(Condvar, **dict.fromkeys(
+    ("wait", "wait_for", "wait_until", "wait_while",
+     "wait_async", "wait_for_async", "wait_until_async", "wait_while_async"), TRANSPARENT))

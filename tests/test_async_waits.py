@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start
-from parking_lot import core
+from parking_lot import Condvar as FaceCondvar
+from parking_lot import Mutex, compat, core
 from parking_lot.core import TimedOut, Unparked
-from parking_lot.raw import RawEvent, RawSemaphore
+from parking_lot.raw import Condvar, RawBarrier, RawEvent, RawMutex, RawSemaphore
+from parking_lot.raw.once import Once, OnceState, PoisonError
+from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 NS = 1_000_000_000
 
@@ -351,3 +354,968 @@ def test_semaphore_mixed_stress(loops):
     run_threads_and_loops(thread_work, task_work, threads=2, tasks_per_loop=3, loops=loops)
     assert failures == [] and holders == [0] and 1 <= most[0] <= 2
     assert sem.value == 2 and parked_on(sem._key) == 0
+
+
+# --- Condvar.wait_raw_async / wait_while_raw_async --------------------------------------------------
+
+
+def test_condvar_wait_raw_async_results_and_timeouts_never_early():
+    async def body():
+        m, cv = RawMutex(), Condvar()
+        await m.lock_async()
+        started = time.monotonic()
+        assert (await cv.wait_raw_async(m, timeout=0.05)).timed_out
+        assert time.monotonic() - started >= 0.05 and m.is_locked()
+        started = time.monotonic()
+        assert (await cv.wait_raw_async(m, deadline=started + 0.03)).timed_out
+        assert time.monotonic() - started >= 0.03
+        assert (await cv.wait_raw_async(m, deadline_ns=time.monotonic_ns())).timed_out
+        assert (await cv.wait_while_raw_async(m, lambda: True, 0.02)).timed_out
+        assert not (await cv.wait_while_raw_async(m, lambda: False, 0.02)).timed_out
+        for bad, error in [(-1.0, ValueError), (float("nan"), ValueError), ("1", TypeError)]:
+            with pytest.raises(error):
+                await cv.wait_raw_async(m, timeout=bad)  # type: ignore[arg-type]
+            assert m.is_locked()
+        with pytest.raises(TypeError):
+            await cv.wait_raw_async(m, 1.0, deadline_ns=time.monotonic_ns())
+        other = RawMutex()
+        waiter = start(lambda: (other.lock(), cv.wait_raw(other, timeout=BOUND), other.unlock()))
+        await until(lambda: parked_on(cv._key) == 1, "a thread to wait with another mutex")
+        with pytest.raises(RuntimeError):
+            await cv.wait_raw_async(m, timeout=1.0)
+        assert m.is_locked()
+        cv.notify_all()
+        waiter.finish()
+        m.unlock()
+        assert parked_on(cv._key) == 0 and cv._mutex is None
+
+    run(body)
+
+
+@pytest.mark.parametrize("notifier_holds", [False, True])
+def test_condvar_thread_notifies_task_and_task_notifies_thread(notifier_holds):
+    """Both ways, with the notifier holding the mutex (the waiter is requeued onto its queue
+    and woken by the unlock) or not (woken at once)."""
+
+    async def body():
+        m, cv = RawMutex(), Condvar()
+
+        async def task_waits() -> bool:
+            async with m:
+                result = await cv.wait_raw_async(m, timeout=BOUND)
+                assert m.is_locked()
+                return result.timed_out
+
+        task = asyncio.ensure_future(task_waits())
+        await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+
+        def thread_notifies() -> bool:
+            if notifier_holds:
+                with m:
+                    return cv.notify_one()
+            return cv.notify_one()
+
+        assert start(thread_notifies).finish() is True
+        assert await task is False
+
+        def thread_waits() -> bool:
+            with m:
+                return cv.wait_raw(m, timeout=BOUND).timed_out
+
+        thread = start(thread_waits)
+        await until(lambda: parked_on(cv._key) == 1, "the thread to wait")
+        if notifier_holds:
+            async with m:
+                assert cv.notify_one()
+        else:
+            assert cv.notify_one()
+        assert thread.finish() is False
+        assert not m.is_locked() and parked_on(cv._key) == 0 and parked_on(m._key) == 0
+
+    run(body)
+
+
+@pytest.mark.parametrize("fair", [False, True])
+def test_condvar_notify_all_requeues_tasks_and_threads_onto_the_mutex(fair):
+    """notify_all with the mutex held moves every waiter, task or thread, onto the mutex's
+    queue; each unlock then wakes (or, fair, hands the mutex to) the next, tasks as threads."""
+
+    async def body():
+        m, cv = RawMutex(), Condvar()
+        order: list[str] = []
+
+        def unlock() -> None:
+            m.unlock_fair() if fair else m.unlock()
+
+        async def task_waits(name: str) -> None:
+            await m.lock_async()
+            assert not (await cv.wait_raw_async(m, timeout=BOUND)).timed_out
+            order.append(name)
+            unlock()
+
+        def thread_waits() -> None:
+            m.lock()
+            assert not cv.wait_raw(m, timeout=BOUND).timed_out
+            order.append("thread")
+            unlock()
+
+        first = asyncio.ensure_future(task_waits("task 1"))
+        await until(lambda: parked_on(cv._key) == 1, "the first task to wait")
+        thread = start(thread_waits)
+        await until(lambda: parked_on(cv._key) == 2, "the thread to wait")
+        second = asyncio.ensure_future(task_waits("task 2"))
+        await until(lambda: parked_on(cv._key) == 3, "the second task to wait")
+        await m.lock_async()
+        assert cv.notify_all() == 3
+        assert parked_on(cv._key) == 0 and parked_on(m._key) == 3  # all requeued, none woken
+        m.unlock_fair() if fair else m.unlock()
+        await asyncio.gather(first, second)
+        thread.finish()
+        assert sorted(order) == ["task 1", "task 2", "thread"]
+        if fair:
+            assert order == ["task 1", "thread", "task 2"]  # handed over in queue order
+        assert not m.is_locked() and parked_on(m._key) == 0 and cv._mutex is None
+
+    run(body)
+
+
+@pytest.mark.parametrize("mode", ["free", "held", "held_fair", "grabbed"])
+def test_condvar_cancellation_at_every_await_point_loses_no_notify(mode):
+    """A task waits on the condvar, a thread waits behind it; one notify_one comes after
+    *notify_at* loop iterations -- with the mutex free (the task is woken), held (requeued,
+    then woken by the unlock), held and unlocked fairly (handed the mutex), or free but taken
+    right after (the task's re-lock parks) -- and the task is cancelled after k.  Always: the
+    cancelled task holds the mutex when CancelledError reaches it, and the thread gets a
+    notification -- the task's, passed on, if the task was cancelled after it -- with nothing
+    left parked and the mutex free at the end."""
+    notify_at = 1
+    endings: set[object] = set()
+    on_the_mutex: list[bool] = []  # cancelled while parked on the mutex's queue (requeued, or re-locking)
+
+    async def once(k: int) -> bool:
+        m, cv = RawMutex(), Condvar()
+        holds_when_cancelled: list[bool] = []
+
+        async def waiter() -> None:
+            await m.lock_async()
+            try:
+                await cv.wait_raw_async(m)
+            except asyncio.CancelledError as exc:
+                ended = core.interrupted_result(exc)
+                endings.add(ended)
+                holds_when_cancelled.append(m.is_locked())
+                raise
+            finally:
+                m.unlock()
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+
+        def thread_waits() -> bool:
+            with m:
+                return cv.wait_raw(m, timeout=BOUND).timed_out
+
+        thread = start(thread_waits)
+        await until(lambda: parked_on(cv._key) == 2, "the thread to wait")
+        completed_first = False
+        unlock_at = {"held": notify_at + 1, "held_fair": notify_at + 1, "grabbed": notify_at + 2}.get(mode)
+        for step in range(max(k, (unlock_at or notify_at)) + 1):
+            if step == notify_at:
+                if mode.startswith("held"):
+                    assert m.try_lock()
+                assert cv.notify_one()
+                if mode == "grabbed":
+                    assert m.try_lock()
+            if step == unlock_at:
+                m.unlock_fair() if mode == "held_fair" else m.unlock()
+            if step == k:
+                completed_first = task.done()
+                on_the_mutex.append(parked_on(m._key) == 1)
+                task.cancel()
+            await asyncio.sleep(0)
+        was_cancelled = await cancelled(task)
+        assert holds_when_cancelled == ([True] if was_cancelled else [])
+        if not was_cancelled:
+            async with m:
+                cv.notify_one()  # the task consumed the notify: one for the thread
+        assert thread.finish() is False, "the thread never got a notification"
+        assert not m.is_locked() and parked_on(cv._key) == 0 and parked_on(m._key) == 0
+        assert cv._mutex is None
+        return completed_first
+
+    async def body():
+        for k in range(60):
+            if await once(k):
+                return k
+        pytest.fail("the wait never completed before the cancel")
+
+    assert run(body) >= notify_at
+    assert TimedOut in endings  # cancelled on the condvar's queue before the notify
+    if mode == "free":
+        assert Unparked(TOKEN_NORMAL) in endings  # notified, then cancelled: passed on
+    if mode == "held_fair":
+        assert Unparked(TOKEN_HANDOFF) in endings  # handed the mutex, then cancelled
+    if mode != "free":
+        assert any(on_the_mutex)  # requeued (held), or re-locking after the wake-up (grabbed)
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_condvar_mixed_stress_producers_and_consumers(loops):
+    """Threads and tasks (on one and two loops) produce into and consume from one queue
+    under one RawMutex with one Condvar: every item consumed exactly once, no consumer
+    waits out its bound (no lost notify)."""
+    m, cv = RawMutex(), Condvar()
+    per_producer = 60
+    producer_threads, producer_tasks = 1, 1
+    total = per_producer * (producer_threads + producer_tasks * loops)
+    queue: list[tuple[str, int]] = []
+    consumed: list[tuple[str, int]] = []
+    failures: list[str] = []
+    names = iter(range(1000))
+    names_lock = threading.Lock()
+
+    def new_name() -> str:
+        with names_lock:
+            return f"p{next(names)}"
+
+    def take_one_locked() -> bool | None:
+        """With m held: True (took one), False (all done), None (must wait)."""
+        if len(consumed) == total:
+            return False
+        if queue:
+            consumed.append(queue.pop(0))
+            if len(consumed) == total:
+                cv.notify_all()  # let the other consumers see the end
+            return True
+        return None
+
+    def thread_producer() -> None:
+        name = new_name()
+        for index in range(per_producer):
+            with m:
+                queue.append((name, index))
+                cv.notify_one()
+
+    def thread_consumer() -> None:
+        while True:
+            with m:
+                while (took := take_one_locked()) is None:
+                    if cv.wait_raw(m, timeout=BOUND).timed_out:
+                        failures.append("thread consumer timed out")
+                        return
+                if not took:
+                    return
+
+    async def task_producer() -> None:
+        name = new_name()
+        for index in range(per_producer):
+            async with m:
+                queue.append((name, index))
+                cv.notify_one()
+            await asyncio.sleep(0)
+
+    async def task_consumer() -> None:
+        while True:
+            async with m:
+                while (took := take_one_locked()) is None:
+                    if (await cv.wait_raw_async(m, timeout=BOUND)).timed_out:
+                        failures.append("task consumer timed out")
+                        return
+                if not took:
+                    return
+
+    async def loop_body() -> None:
+        await asyncio.gather(task_producer(), task_consumer(), task_consumer())
+
+    workers = [start(thread_consumer), start(thread_producer)]
+    workers += [start(run, loop_body) for _ in range(loops - 1)]
+    run(loop_body)
+    for worker in workers:
+        worker.finish()
+    assert failures == []
+    assert sorted(consumed) == sorted({*consumed}) and len(consumed) == total and queue == []
+    assert not m.is_locked() and parked_on(cv._key) == 0 and parked_on(m._key) == 0
+
+
+def test_condvar_interrupted_thread_passes_the_notify_on(monkeypatch):
+    """The thread counterpart: a thread notified and then interrupted (as by Ctrl-C) holds
+    the mutex again when the exception leaves, and its notify goes to the next waiter."""
+    import parking_lot.raw.condvar as module
+
+    m, cv = RawMutex(), Condvar()
+    real_park = module.park
+
+    def park_then_raise(*args: Any, **kwargs: Any) -> Any:
+        result = real_park(*args, **kwargs)
+        if threading.current_thread().name == "interrupted":
+            exc = KeyboardInterrupt()
+            setattr(exc, core._park._RESULT_ATTRIBUTE, result)  # as park's exception path records it
+            raise exc
+        return result
+
+    monkeypatch.setattr(module, "park", park_then_raise)
+    held: list[bool] = []
+
+    def interrupted() -> None:
+        m.lock()
+        try:
+            cv.wait_raw(m, timeout=BOUND)
+        except KeyboardInterrupt:
+            held.append(m.is_locked())
+        m.unlock()
+
+    def waits() -> bool:
+        with m:
+            return cv.wait_raw(m, timeout=BOUND).timed_out
+
+    from conftest import wait_until
+    a = start(interrupted, name="interrupted")
+    wait_until(lambda: parked_on(cv._key) == 1, what="the first thread to wait")
+    b = start(waits)
+    wait_until(lambda: parked_on(cv._key) == 2, what="the second thread to wait")
+    assert cv.notify_one()
+    a.finish()
+    assert held == [True]
+    assert b.finish() is False, "the notify was lost with the interrupted thread"
+    assert not m.is_locked() and parked_on(cv._key) == 0
+
+
+# --- RawBarrier.wait_async --------------------------------------------------------------------------
+
+
+def test_barrier_tasks_and_threads_in_one_round_both_ways():
+    """A round of a thread and a task: the task last (it runs the action and lets the thread
+    go) and the thread last (it wakes the task)."""
+
+    async def body():
+        actions: list[str] = []
+        barrier = RawBarrier(2, action=lambda: actions.append(threading.current_thread().name))
+        thread = start(lambda: barrier.wait(bound_ns()), name="the thread")
+        await until(lambda: barrier.n_waiting == 1 and parked_on(barrier._key) == 1, "the thread to wait")
+        mine = await barrier.wait_async(bound_ns())
+        assert sorted([mine, thread.finish()]) == [0, 1] and mine == 1
+        task = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 1, "the task to wait")
+        assert start(lambda: barrier.wait(bound_ns()), name="the thread").finish() == 1
+        assert await task == 0
+        assert actions == [threading.main_thread().name, "the thread"]
+        assert barrier.n_waiting == 0 and not barrier.broken and parked_on(barrier._key) == 0
+
+    run(body)
+
+
+def test_barrier_wait_async_deadline_never_early_breaks_and_abort_reset():
+    async def body():
+        barrier = RawBarrier(2)
+        started = time.monotonic_ns()
+        with pytest.raises(threading.BrokenBarrierError):
+            await barrier.wait_async(started + NS // 20)
+        assert time.monotonic_ns() - started >= NS // 20
+        assert barrier.broken and parked_on(barrier._key) == 0
+        with pytest.raises(threading.BrokenBarrierError):
+            await barrier.wait_async()
+        barrier.reset()
+        with pytest.raises(TypeError):
+            await barrier.wait_async(1.5)  # type: ignore[arg-type]
+        assert barrier.n_waiting == 0
+        task = asyncio.ensure_future(barrier.wait_async())
+        await until(lambda: parked_on(barrier._key) == 1, "the task to wait")
+        start(barrier.abort).finish()
+        with pytest.raises(threading.BrokenBarrierError):
+            await task
+        barrier.reset()
+        failing = RawBarrier(1, action=lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            await failing.wait_async()
+        assert failing.broken
+
+    run(body)
+
+
+def test_barrier_an_arrival_while_the_action_runs_awaits_the_next_round():
+    """A task that arrives while a thread runs the round's action waits (without blocking its
+    loop) for the next round, then counts in it."""
+
+    async def body():
+        in_action = threading.Event()
+        go_on = threading.Event()
+        barrier = RawBarrier(1, action=lambda: (in_action.set(), go_on.wait(BOUND)))
+        thread = start(lambda: barrier.wait(bound_ns()))
+        await until(in_action.is_set, "the action to run")
+        task = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 1, "the task to wait for the next round")
+        go_on.set()
+        assert thread.finish() == 0
+        assert await task == 0  # its own round of one: it ran the action too
+        assert parked_on(barrier._key) == 0
+
+    run(body)
+
+
+def test_barrier_cancellation_at_every_await_point_leaves_the_round():
+    """Two tasks and a thread in a round of 3; the first task is cancelled after k loop
+    iterations while the round fills.  Cancelled before the round passed, it no longer counts
+    (another arrival completes the round; the barrier is not broken); the others pass, nobody
+    stays parked."""
+    ways: set[tuple[bool, int]] = set()
+
+    async def once(k: int) -> bool:
+        barrier = RawBarrier(3)
+        first = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 1, "the first task to wait")
+        thread = start(lambda: barrier.wait(bound_ns()))
+        await until(lambda: parked_on(barrier._key) == 2, "the thread to wait")
+        second: asyncio.Future[int] | None = None
+        completed_first = False
+        for step in range(k + 2):
+            if step == 1:
+                second = asyncio.ensure_future(barrier.wait_async(bound_ns()))
+            if step == k:
+                completed_first = first.done()
+                first.cancel()
+            await asyncio.sleep(0)
+        assert second is not None
+        was_cancelled = await cancelled(first)
+        ways.add((was_cancelled, barrier.n_waiting))
+        if was_cancelled and barrier.n_waiting == 2:
+            # Cancelled before the round passed: it left (the thread and the second task
+            # count, the barrier is not broken), and one more arrival completes the round.
+            assert not barrier.broken
+            assert await barrier.wait_async(bound_ns()) == 2
+        results = [thread.finish(), await second]  # both passed (no BrokenBarrierError)
+        assert all(0 <= index < 3 for index in results)
+        assert not barrier.broken and barrier.n_waiting == 0 and parked_on(barrier._key) == 0
+        return completed_first
+
+    async def body():
+        for k in range(30):
+            if await once(k):
+                return
+        pytest.fail("the wait never completed before the cancel")
+
+    run(body)
+    assert (True, 2) in ways  # cancelled while the round filled: it left the round
+    assert (True, 0) in ways  # cancelled once the round had passed: it still counted
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_barrier_mixed_stress(loops):
+    """Threads and tasks pass one barrier round after round: each round hands out every index
+    once and runs the action once."""
+    rounds = 40
+    threads, tasks_per_loop = 2, 2
+    parties = threads + tasks_per_loop * loops
+    actions = [0]
+    indices: list[int] = []
+    record = threading.Lock()
+    barrier = RawBarrier(parties, action=lambda: actions.__setitem__(0, actions[0] + 1))
+
+    def note(index: int) -> None:
+        with record:
+            indices.append(index)
+
+    def thread_work() -> None:
+        for _ in range(rounds):
+            note(barrier.wait(bound_ns()))
+
+    async def task_work() -> None:
+        for _ in range(rounds):
+            note(await barrier.wait_async(bound_ns()))
+
+    run_threads_and_loops(thread_work, task_work, threads, tasks_per_loop, loops)
+    assert actions == [rounds]
+    assert sorted(indices) == sorted(list(range(parties)) * rounds)
+    assert not barrier.broken and parked_on(barrier._key) == 0
+
+
+# --- Once.call_once_async / call_once_force_async ---------------------------------------------------
+
+
+def test_once_a_task_waits_for_a_thread_run_without_blocking_its_loop():
+    async def body():
+        once = Once()
+        calls: list[str] = []
+        in_fn = threading.Event()
+        go_on = threading.Event()
+
+        def slow() -> None:
+            in_fn.set()
+            assert go_on.wait(BOUND)
+            calls.append("thread")
+
+        thread = start(once.call_once, slow)
+        await until(in_fn.is_set, "the thread to run the function")
+        task = asyncio.ensure_future(once.call_once_async(lambda: calls.append("task")))
+        await until(lambda: parked_on(once._key) == 1, "the task to wait")
+        ticks = 0
+        while ticks < 5:  # the loop runs other work meanwhile
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not task.done() and once.state is OnceState.InProgress
+        go_on.set()
+        thread.finish()
+        await task
+        assert calls == ["thread"] and once.state.done and parked_on(once._key) == 0
+
+    run(body)
+
+
+def test_once_a_thread_waits_for_a_task_run():
+    async def body():
+        once = Once()
+        calls: list[str] = []
+        thread: list[Any] = []
+
+        def in_task() -> None:
+            thread.append(start(once.call_once, lambda: calls.append("thread")))
+            # The function runs in the task: the thread finds it running and parks.
+            from conftest import wait_until
+            wait_until(lambda: parked_on(once._key) == 1, what="the thread to wait")
+            calls.append("task")
+
+        await once.call_once_async(in_task)
+        thread[0].finish()
+        assert calls == ["task"] and once.is_completed() and parked_on(once._key) == 0
+
+    run(body)
+
+
+def test_once_poisoning_and_force_async():
+    async def body():
+        once = Once()
+        with pytest.raises(ZeroDivisionError):
+            await once.call_once_async(lambda: 1 / 0)
+        assert once.state.poisoned
+        with pytest.raises(PoisonError):
+            await once.call_once_async(lambda: None)
+        states: list[OnceState] = []
+        await once.call_once_force_async(states.append)
+        assert states == [OnceState.Poisoned] and once.state.done
+        await once.call_once_force_async(states.append)  # done: not run again
+        assert states == [OnceState.Poisoned]
+        # a task waiting on a run that raises gets PoisonError
+        fresh = Once()
+        in_fn = threading.Event()
+        go_on = threading.Event()
+
+        def raising() -> None:
+            in_fn.set()
+            assert go_on.wait(BOUND)
+            raise KeyError("boom")
+
+        def thread_runs() -> str:
+            try:
+                fresh.call_once(raising)
+            except KeyError:
+                return "raised"
+            return "returned"
+
+        thread = start(thread_runs)
+        await until(in_fn.is_set, "the thread to run the function")
+        task = asyncio.ensure_future(fresh.call_once_async(lambda: None))
+        await until(lambda: parked_on(fresh._key) == 1, "the task to wait")
+        go_on.set()
+        assert thread.finish() == "raised"
+        with pytest.raises(PoisonError):
+            await task
+        assert parked_on(fresh._key) == 0
+
+    run(body)
+
+
+def test_once_cancellation_at_every_await_point():
+    """A task waits for a thread's run and is cancelled after k loop iterations; the run ends
+    after 1.  Nothing stays parked, the function ran once, and a later call returns at once."""
+
+    async def once_with(k: int) -> bool:
+        once = Once()
+        calls: list[str] = []
+        in_fn = threading.Event()
+        go_on = threading.Event()
+        thread = start(once.call_once, lambda: (in_fn.set(), go_on.wait(BOUND), calls.append("thread")))
+        await until(in_fn.is_set, "the thread to run the function")
+        task = asyncio.ensure_future(once.call_once_async(lambda: calls.append("task")))
+        await until(lambda: parked_on(once._key) == 1, "the task to wait")
+        completed_first = False
+        for step in range(k + 1):
+            if step == 1:
+                go_on.set()
+                await asyncio.get_running_loop().run_in_executor(None, thread.finish)
+            if step == k:
+                completed_first = task.done()
+                task.cancel()
+            await asyncio.sleep(0)
+        go_on.set()
+        await cancelled(task)
+        thread.finish()
+        await once.call_once_async(lambda: calls.append("later"))
+        assert calls == ["thread"] and once.state.done and parked_on(once._key) == 0
+        return completed_first
+
+    async def body():
+        for k in range(30):
+            if await once_with(k):
+                return
+        pytest.fail("the wait never completed before the cancel")
+
+    run(body)
+
+
+@pytest.mark.parametrize("loops", [1, 2])
+def test_once_mixed_stress(loops):
+    """Threads and tasks race on a series of Onces: each function runs exactly once, everyone
+    returns after it ran."""
+    onces = [Once() for _ in range(100)]
+    runs = [0] * len(onces)
+    failures: list[int] = []
+    count_lock = threading.Lock()
+
+    def fn(index: int) -> Callable[[], None]:
+        def body() -> None:
+            with count_lock:
+                runs[index] += 1
+        return body
+
+    def thread_work() -> None:
+        for index, once in enumerate(onces):
+            once.call_once(fn(index))
+            if runs[index] != 1:
+                failures.append(index)
+
+    async def task_work() -> None:
+        for index, once in enumerate(onces):
+            await once.call_once_async(fn(index))
+            if runs[index] != 1:
+                failures.append(index)
+            await asyncio.sleep(0)
+
+    run_threads_and_loops(thread_work, task_work, threads=2, tasks_per_loop=3, loops=loops)
+    assert failures == [] and runs == [1] * len(onces)
+    assert all(parked_on(once._key) == 0 for once in onces)
+
+
+# --- the faces: Condvar (with Mutex guards) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("taken", ["lock_async", "lock"])
+def test_condvar_face_waits_with_a_guard_taken_either_way(taken):
+    async def body():
+        m, cv = Mutex([]), FaceCondvar()
+
+        async def guard_of() -> Any:
+            return await m.lock_async() if taken == "lock_async" else m.lock()
+
+        guard = await guard_of()
+        with guard:
+            started = time.monotonic()
+            assert (await cv.wait_for_async(guard, 0.05)).timed_out
+            assert time.monotonic() - started >= 0.05 and m.is_locked()
+            assert (await cv.wait_until_async(guard, time.monotonic() + 0.01)).timed_out
+            with pytest.raises(ValueError):
+                await cv.wait_for_async(guard, -1)
+            assert m.is_locked()
+
+        def producer() -> None:
+            for item in range(3):
+                with m.lock() as g:
+                    g.value.append(item)
+                    cv.notify_one()
+
+        got: list[int] = []
+        worker = start(producer)
+        while len(got) < 3:
+            guard = await guard_of() if taken == "lock" else await m.lock_async()
+            with guard:
+                result = await cv.wait_while_async(guard, lambda items: not items, timeout=BOUND)
+                assert not result.timed_out
+                got.extend(guard.value)
+                guard.value.clear()
+        worker.finish()
+        assert got == [0, 1, 2]
+        # a thread waits, a task notifies; wait_async (no timeout) woken by a thread
+        thread = start(lambda: (lambda g: (cv.wait_for(g, BOUND).timed_out, g.unlock())[0])(m.lock()))
+        await until(lambda: parked_on(cv._key) == 1, "the thread to wait")
+        async with m.lock_async():
+            assert cv.notify_one()
+        assert thread.finish() is False
+        async with m.lock_async() as guard:
+            task = asyncio.ensure_future(cv.wait_async(guard))
+            await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+            start(cv.notify_one).finish()
+            await task
+            assert m.is_locked()
+        assert not m.is_locked() and parked_on(cv._key) == 0
+        guard = m.lock()
+        guard.unlock()
+        with pytest.raises(RuntimeError):
+            await cv.wait_async(guard)  # a released guard
+
+    run(body)
+
+
+def test_condvar_face_cancelled_wait_keeps_the_guard_held():
+    async def body():
+        m, cv = Mutex(0), FaceCondvar()
+        held: list[bool] = []
+
+        async def waiter() -> None:
+            async with m.lock_async() as guard:
+                try:
+                    await cv.wait_async(guard)
+                finally:
+                    held.append(m.is_locked())
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(cv._key) == 1, "the task to wait")
+        task.cancel()
+        assert await cancelled(task)
+        assert held == [True] and not m.is_locked() and parked_on(cv._key) == 0
+
+    run(body)
+
+
+# --- the faces: the threading drop-ins (parking_lot.compat) ------------------------------------------
+
+
+def test_compat_lock_acquire_async_and_async_with():
+    async def body():
+        lock = compat.Lock()
+        assert await lock.acquire_async() is True
+        assert await lock.acquire_async(blocking=False) is False
+        assert await lock.acquire_async(timeout=0) is False
+        started = time.monotonic()
+        assert await lock.acquire_async(timeout=0.05) is False
+        assert time.monotonic() - started >= 0.05
+        for kwargs, error in [({"blocking": False, "timeout": 1}, ValueError), ({"timeout": -2}, ValueError)]:
+            with pytest.raises(error):
+                await lock.acquire_async(**kwargs)
+        assert parked_on(lock._key) == 0
+        thread = start(lambda: lock.acquire(timeout=BOUND) and (lock.release() or True))  # a thread waits on a task
+        await until(lambda: parked_on(lock._key) == 1, "the thread to wait")
+        lock.release()
+        assert thread.finish() is True
+        holding = threading.Event()
+        release = threading.Event()
+        worker = start(lambda: (lock.acquire(), holding.set(), release.wait(BOUND), lock.release()))
+        await until(holding.is_set, "the thread to hold the lock")
+        task = asyncio.ensure_future(lock.acquire_async(timeout=BOUND))
+        await until(lambda: parked_on(lock._key) == 1, "the task to wait")
+        release.set()
+        assert await task is True  # a thread released it to the task
+        worker.finish()
+        lock.release()
+        async with lock:
+            assert lock.locked()
+        assert not lock.locked()
+        # cancelled while waiting: nothing stays parked, the lock is free afterwards
+        await lock.acquire_async()
+        waiting = asyncio.ensure_future(lock.acquire_async())
+        await until(lambda: parked_on(lock._key) == 1, "the task to wait")
+        waiting.cancel()
+        assert await cancelled(waiting)
+        lock.release()
+        assert not lock.locked() and parked_on(lock._key) == 0
+
+    run(body)
+
+
+def test_compat_rlock_owner_is_the_task():
+    async def body():
+        rlock = compat.RLock()
+        order: list[str] = []
+        entered = asyncio.Event()
+        leave = asyncio.Event()
+
+        async def first() -> None:
+            async with rlock:
+                assert await rlock.acquire_async() is True  # the owner: counts one more
+                assert rlock._recursion_count() == 2 and rlock._is_owned()
+                entered.set()
+                await leave.wait()  # holds it across an await
+                rlock.release()
+                order.append("first")
+
+        async def second() -> None:
+            await entered.wait()
+            assert not rlock._is_owned()
+            with pytest.raises(RuntimeError):
+                rlock.release()  # another task does not own it
+            started = time.monotonic()
+            assert await rlock.acquire_async(timeout=0.03) is False
+            assert time.monotonic() - started >= 0.03
+            assert await rlock.acquire_async(blocking=False) is False
+            leave.set()
+            async with rlock:
+                order.append("second")
+
+        await asyncio.gather(first(), second())
+        assert order == ["first", "second"] and not rlock._mutex.is_locked()
+        # a blocking acquire on the loop's thread while a task of this loop holds it: RuntimeError
+        holder_in = asyncio.Event()
+        holder_out = asyncio.Event()
+
+        async def holder() -> None:
+            async with rlock:
+                holder_in.set()
+                await holder_out.wait()
+
+        task = asyncio.ensure_future(holder())
+        await holder_in.wait()
+        with pytest.raises(RuntimeError, match="acquire_async"):
+            rlock.acquire()
+        with pytest.raises(RuntimeError):
+            with rlock:
+                pass
+        assert rlock.acquire(blocking=False) is False  # not blocking: just False
+        thread = start(lambda: rlock.acquire(timeout=BOUND) and (rlock.release() or True))  # a thread waits on a task
+        await until(lambda: parked_on(rlock._mutex._key) == 1, "the thread to wait")
+        holder_out.set()
+        await task
+        assert thread.finish() is True
+        assert not rlock._mutex.is_locked()
+
+    run(body)
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_compat_condition_wait_async_both_ways(kind):
+    async def body():
+        cond = compat.Condition(getattr(compat, kind)())
+        items: list[int] = []
+        with pytest.raises(RuntimeError):
+            await cond.wait_async(0.01)  # not held
+        async with cond:
+            assert await cond.wait_async(0) is False
+            started = time.monotonic()
+            assert await cond.wait_async(0.05) is False
+            assert time.monotonic() - started >= 0.05
+            assert await cond.wait_for_async(lambda: items, timeout=0.01) == []
+
+        def producer() -> None:
+            for item in range(3):
+                with cond:
+                    items.append(item)
+                    cond.notify()
+
+        worker = start(producer)
+        got: list[int] = []
+        while len(got) < 3:
+            async with cond:
+                assert await cond.wait_for_async(lambda: items, timeout=BOUND)
+                if kind == "RLock":
+                    assert cond._lock._recursion_count() == 1
+                got.extend(items)
+                items.clear()
+        worker.finish()
+        assert got == [0, 1, 2]
+
+        def consumer() -> bool:
+            with cond:
+                return cond.wait(BOUND)
+
+        thread = start(consumer)
+        await until(lambda: parked_on(cond._key) == 1, "the thread to wait")
+        async with cond:
+            cond.notify_all()
+        assert thread.finish() is True
+        # cancelled: the lock is held again (with the RLock's count) before CancelledError leaves
+        seen: list[object] = []
+
+        async def waiter() -> None:
+            async with cond:
+                try:
+                    await cond.wait_async()
+                finally:
+                    seen.append(cond._is_owned())
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_on(cond._key) == 1, "the task to wait")
+        task.cancel()
+        assert await cancelled(task)
+        assert seen == [True] and parked_on(cond._key) == 0
+        assert not (cond._lock._mutex if kind == "RLock" else cond._lock._raw).is_locked()
+
+    run(body)
+
+
+def test_compat_condition_on_a_foreign_lock_refuses_the_async_twins():
+    async def body():
+        cond = compat.Condition(threading.Lock())
+        with pytest.raises(TypeError):
+            async with cond:
+                pass
+        with cond:
+            with pytest.raises(TypeError):
+                await cond.wait_async(0.01)
+
+    run(body)
+
+
+@pytest.mark.parametrize("cls", ["Semaphore", "BoundedSemaphore"])
+def test_compat_semaphores_acquire_async_and_async_with(cls):
+    async def body():
+        sem = getattr(compat, cls)(1)
+        async with sem:
+            assert sem._value == 0
+            assert await sem.acquire_async(blocking=False) is False
+            assert await sem.acquire_async(timeout=0) is False
+            started = time.monotonic()
+            assert await sem.acquire_async(timeout=0.05) is False
+            assert time.monotonic() - started >= 0.05
+            with pytest.raises(ValueError):
+                await sem.acquire_async(blocking=False, timeout=1)
+            thread = start(lambda: sem.acquire(timeout=BOUND))
+            await until(lambda: parked_on(sem._key) == 1, "the thread to wait")
+        assert thread.finish() is True  # the task's release went to the thread
+        task = asyncio.ensure_future(sem.acquire_async(timeout=BOUND))
+        await until(lambda: parked_on(sem._key) == 1, "the task to wait")
+        start(sem.release).finish()
+        assert await task is True
+        sem.release()
+        if cls == "BoundedSemaphore":
+            with pytest.raises(ValueError):
+                sem.release()
+        assert sem._value == 1 and parked_on(sem._key) == 0
+
+    run(body)
+
+
+def test_compat_event_wait_async():
+    async def body():
+        event = compat.Event()
+        assert await event.wait_async(0) is False
+        started = time.monotonic()
+        assert await event.wait_async(0.05) is False
+        assert time.monotonic() - started >= 0.05
+        task = asyncio.ensure_future(event.wait_async())
+        await until(lambda: parked_on(event._key) == 1, "the task to wait")
+        start(event.set).finish()
+        assert await task is True and await event.wait_async(0) is True
+        with pytest.raises(OverflowError):
+            event.clear()
+            await event.wait_async(compat.TIMEOUT_MAX * 2)
+
+    run(body)
+
+
+def test_compat_barrier_wait_async():
+    async def body():
+        barrier = compat.Barrier(2, timeout=BOUND)
+        thread = start(barrier.wait)
+        await until(lambda: barrier.n_waiting == 1, "the thread to arrive")
+        assert await barrier.wait_async() == 1
+        assert thread.finish() == 0
+        started = time.monotonic()
+        with pytest.raises(threading.BrokenBarrierError):
+            await barrier.wait_async(0.05)  # alone: the timeout breaks it
+        assert time.monotonic() - started >= 0.05 and barrier.broken
+        barrier.reset()
+        with pytest.raises(ValueError):
+            await barrier.wait_async(float("nan"))  # a bad timeout: checked once counted, then it leaves
+        assert barrier.n_waiting == 0 and not barrier.broken
+        task = asyncio.ensure_future(barrier.wait_async())
+        await until(lambda: barrier.n_waiting == 1, "the task to arrive")
+        assert start(barrier.wait).finish() == 1
+        assert await task == 0 and parked_on(barrier._key) == 0
+
+    run(body)

@@ -886,8 +886,11 @@ def test_huge_wait_timeouts_overflow_as_in_threading(mod, timeout):
 
 
 def test_lock_has_threading_names_only():
-    """A threading.Lock drop-in does not grow RawMutex's Rust names (lock, unlock, bump, ...)."""
+    """A threading.Lock drop-in does not grow RawMutex's Rust names (lock, unlock, bump, ...);
+    besides threading's names it has only their awaitable twins (issue 17: ``m`` -> ``m_async``)."""
     ours = {name for name in dir(compat.Lock()) if not name.startswith("_")}
     theirs = {name for name in dir(threading.Lock()) if not name.startswith("_")}
-    assert ours <= theirs, sorted(ours - theirs)
+    twins = {f"{name}_async" for name in theirs}
+    assert ours - twins <= theirs, sorted(ours - twins - theirs)
+    assert ours & twins == {"acquire_async"}
     assert {"acquire", "release", "locked"} <= ours

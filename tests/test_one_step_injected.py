@@ -182,6 +182,38 @@ def _rlock_and_conditions(target: int | None) -> FaultInjector:
     return injector
 
 
+def _rlock_and_condition_async(target: int | None) -> FaultInjector:
+    """compat.RLock's acquire_async and Condition.wait_async, in a task: the owner is the task."""
+    from parking_lot import compat
+
+    lock = compat.RLock()
+    injector = FaultInjector(target, dirs=(compat.__file__,))
+
+    async def main() -> None:
+        assert await lock.acquire_async()
+        assert await lock.acquire_async()
+        lock.release()
+        lock.release()
+        async with lock:
+            pass
+        cond = compat.Condition(lock)
+        async with cond:
+            await cond.wait_async(0.001)
+
+    def cleanup(outcome: dict[str, Any]) -> None:
+        # What the marked lines protect: owner and count are set and cleared together.
+        outcome["consistent"] = (lock._owner is None) == (lock._count == 0)
+        lock._owner = None
+        lock._count = 0
+        if lock._mutex.is_locked():  # held by the ended task, or the known window (see above)
+            lock._mutex.unlock()
+
+    outcome = _act(injector, lambda: asyncio.run(main()), cleanup)
+    assert outcome["consistent"], f"owner {lock._owner}, count {lock._count} after {outcome}"
+    assert not lock._mutex.is_locked()
+    return injector
+
+
 def _raw_mutex_unlock(target: int | None) -> FaultInjector:
     """RawMutex.unlock with a thread waiting: the slow unlock's callback."""
     from parking_lot.raw import RawMutex, mutex
@@ -284,6 +316,21 @@ def _once_claimed(target: int | None) -> FaultInjector:
     return injector
 
 
+def _once_claimed_async(target: int | None) -> FaultInjector:
+    """Once.call_once_async claiming the Once in a task."""
+    from parking_lot.raw import Once, OnceState, once
+
+    cell = Once()
+    injector = FaultInjector(target, dirs=(once.__file__,))
+    ran: list[int] = []
+    _act(injector, lambda: asyncio.run(cell.call_once_async(lambda: ran.append(1))), lambda outcome: None)
+    assert cell.state in (OnceState.New, OnceState.Done, OnceState.Poisoned)
+    assert cell.is_completed() == (ran == [1])
+    start(cell.call_once_force, lambda state: ran.append(2)).finish()  # never stuck InProgress
+    assert cell.is_completed() and len(ran) == 1
+    return injector
+
+
 def _cancel_park(target: int | None) -> FaultInjector:
     """core.cancel_park of a parked thread (the canceller traced), and the cancelled park (the victim traced)."""
     key = fresh_key()
@@ -356,6 +403,8 @@ ONE_STEP_SCENARIOS = {
     "RawRwLock tries": _raw_rwlock_tries,
     "RawReentrantMutex bump": _reentrant_bump,
     "Once": _once_claimed,
+    "Once async": _once_claimed_async,
+    "compat RLock and Condition async": _rlock_and_condition_async,
     "cancel_park": _cancel_park,
     "a cancelled park": _cancelled_park,
     "park_async": _park_async,

@@ -28,6 +28,12 @@ parks until ``_round`` changes, the same way.  A waiter that leaves by an
 exception (a timeout breaks the barrier instead) takes itself out of the count,
 as ``threading.Barrier`` does, unless the round already ended.
 
+Asyncio tasks arrive with :meth:`RawBarrier.wait_async` and wait in the same queue, so a
+round may gather threads and tasks together; its steps ``_arrive_async`` and
+``_await_async`` are the twins of ``_arrive`` and ``_await`` (a face checking a timeout
+between the steps uses them as it uses the sync ones).  A task cancelled while it waits
+leaves the round as a thread leaving by an exception does.
+
 Deadlines are ``time.monotonic_ns()`` ints (None: none), as everywhere in the raw layer.
 """
 
@@ -37,7 +43,7 @@ import _thread
 import threading
 from collections.abc import Callable
 
-from parking_lot.core import TimedOut, park, unpark_all
+from parking_lot.core import TimedOut, park, park_async, unpark_all
 
 #: Raised by waits on a broken barrier: ``threading``'s own class, so ``except`` clauses written for it work.
 BrokenBarrierError = threading.BrokenBarrierError
@@ -131,6 +137,31 @@ class RawBarrier:
             return self._pass(current, index)
         return self._await(current, index, until_ns)
 
+    async def wait_async(self, until_ns: int | None = None) -> int:
+        """Arrive and await the others: the twin of :meth:`wait`, same deadline, result and errors.
+
+        Threads and tasks count alike in a round; the task waits in the queue threads use,
+        without blocking its loop.  The last to arrive, thread or task, runs the action (a
+        plain callable, in that task).  Cancelled while waiting (``task.cancel()``,
+        ``asyncio.timeout()``, ``wait_for``), the task leaves the round as a thread leaving by
+        an exception does -- it no longer counts, and the barrier is not broken -- unless the
+        round had already ended, and ``CancelledError`` propagates.  Raises RuntimeError when
+        no event loop runs in this thread.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     barrier = RawBarrier(2)
+        ...     return sorted(await asyncio.gather(barrier.wait_async(), barrier.wait_async()))
+        >>> asyncio.run(main())
+        [0, 1]
+        """
+        if until_ns is not None and (isinstance(until_ns, bool) or not isinstance(until_ns, int)):
+            raise TypeError(f"until_ns must be an int (a time.monotonic_ns() value) or None, not {type(until_ns).__name__}")
+        current, index = await self._arrive_async()
+        if index + 1 == self._parties:
+            return self._pass(current, index)
+        return await self._await_async(current, index, until_ns)
+
     # The steps of wait(), for a face whose own checks fall between arriving and waiting
     # (threading.Barrier checks a waiter's timeout only once it counts in the round).
 
@@ -138,16 +169,35 @@ class RawBarrier:
         """Count this thread in the round filling now, parking while the one before runs its
         action; (that round, this thread's index).  BrokenBarrierError if broken."""
         while True:
-            with self._state_lock:
-                if self._broken:
-                    raise BrokenBarrierError
-                current = self._round
-                index = current.count
-                if index < self._parties:
-                    current.count = index + 1
-                    return current, index
-            # The round is full and its action is running: wait for the next round.
+            arrived = self._try_arrive()
+            if arrived is not None:
+                return arrived
+            # The round is full and its action is running: wait for the next round (a round
+            # that changed meanwhile fails the validate, and we look again).
+            current = self._round
             park(self._key, lambda: self._round is current and not self._broken)
+
+    def _try_arrive(self) -> tuple[Round, int] | None:
+        """Count this caller in the round filling now; None if that round is full (its action runs)."""
+        with self._state_lock:
+            if self._broken:
+                raise BrokenBarrierError
+            current = self._round
+            index = current.count
+            if index < self._parties:
+                current.count = index + 1
+                return current, index
+            return None
+
+    async def _arrive_async(self) -> tuple[Round, int]:
+        """The twin of :meth:`_arrive`: awaits the next round instead of parking (cancelled there,
+        the task has not arrived, and nothing is undone)."""
+        while True:
+            arrived = self._try_arrive()
+            if arrived is not None:
+                return arrived
+            current = self._round
+            await park_async(self._key, lambda: self._round is current and not self._broken)
 
     def _pass(self, current: Round, index: int) -> int:
         """The last arrival: run the action, end the round as passed and let everyone go."""
@@ -175,6 +225,20 @@ class RawBarrier:
                     self._break()
                 # Otherwise woken, or validate saw the outcome; a wake-up meant for the
                 # round before (whose unpark_all came late) just loops.
+        except BaseException:
+            self._leave(current)
+            raise
+        if current.outcome != "passed":
+            raise BrokenBarrierError
+        return index
+
+    async def _await_async(self, current: Round, index: int, until_ns: int | None) -> int:
+        """The twin of :meth:`_await`: a cancelled task leaves the round (unless it ended)."""
+        try:
+            while current.outcome is None:
+                result = await park_async(self._key, lambda: current.outcome is None, None, None, 0, deadline_ns=until_ns)
+                if result is TimedOut and current.outcome is None:
+                    self._break()
         except BaseException:
             self._leave(current)
             raise

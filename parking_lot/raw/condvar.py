@@ -17,10 +17,19 @@ The mutex's PARKED bit belongs to the mutex: the condvar sets it only through
 the mutex's own entry points, ``_mark_parked_if_locked`` and ``_mark_parked``
 (``raw_mutex.rs``'s names), called where ``unpark_requeue`` holds the mutex's
 bucket lock, the lock under which raw/mutex.py lets PARKED change.
+
+Asyncio tasks wait with ``wait_raw_async`` / ``wait_while_raw_async`` in the same queue,
+with the same park callbacks (:class:`_Wait`): a notify from a thread or a task wakes or
+requeues a task exactly as a thread, and a task requeued onto the mutex's queue is then
+woken, or handed the mutex, by its unlock like a thread.  Afterwards the task locks the
+mutex again with ``lock_async``.  A waiter interrupted after a notify reached it (a task's
+cancellation, Ctrl-C in a thread) holds the mutex again, then passes the notify on
+(``notify_one``) before the exception leaves, so no notification is lost with it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -33,6 +42,7 @@ from parking_lot.core import (
     deadline_ns,
     interrupted_result,
     park,
+    park_async,
     unpark_requeue,
 )
 
@@ -144,45 +154,89 @@ class Condvar:
             raise TypeError("pass only one of timeout, deadline and deadline_ns")
         else:
             until_ns = deadline_ns
-        state = {"requeued": False, "unlocked": False}
-
-        def validate() -> bool:
-            current = self._mutex
-            if current is None:
-                self._mutex = mutex
-            elif current is not mutex:
-                return False
-            return True
-
-        def before_sleep() -> None:
-            mutex.unlock(); state["unlocked"] = True  # one-step: unlocked iff recorded
-
-        def timed_out(key: int, was_last_thread: bool) -> None:
-            state["requeued"] = key != self._key
-            if not state["requeued"] and was_last_thread:
-                self._mutex = None
-
+        wait = _Wait(self, mutex)
         result = None
         try:
-            result = park(
-                self._key,
-                validate,
-                before_sleep,
-                timed_out,
-                DEFAULT_PARK_TOKEN,
-                deadline_ns=until_ns,
-            )
+            result = park(self._key, wait.validate, wait.before_sleep, wait.timed_out, DEFAULT_PARK_TOKEN, deadline_ns=until_ns)
         except BaseException as exc:
             # Interrupted (Ctrl-C): hold the mutex again before the exception leaves,
-            # as the caller's `with` block expects to release it.
-            if state["unlocked"] and interrupted_result(exc) != _HANDED_OFF:
+            # as the caller's `with` block expects to release it; pass a notify on.
+            if wait.unlocked and interrupted_result(exc) != _HANDED_OFF:
                 mutex.lock()
+            wait.pass_notify_on(exc)
             raise
         if result is Invalid:  # validate refuses only a second mutex; ours is still held
             raise RuntimeError("a Condvar was used with two different mutexes at the same time")
         if result != _HANDED_OFF:
             mutex.lock()
-        return WaitTimeoutResult(not (result.is_unparked or state["requeued"]))
+        return WaitTimeoutResult(not (result.is_unparked or wait.requeued))
+
+    async def wait_raw_async(
+        self,
+        mutex: RawMutex,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        *,
+        deadline_ns: int | None = None,
+    ) -> WaitTimeoutResult:
+        """Unlock *mutex* (held by this task), await a notify or the time out, lock it again:
+        the twin of :meth:`wait_raw`, same arguments, result and errors.
+
+        The task waits in the queue threads use: a notify from any thread or task wakes it,
+        or moves it onto the mutex's queue, where an unlock wakes it or hands it the mutex,
+        as for a thread.  The mutex is locked again with :meth:`RawMutex.lock_async`,
+        without blocking the loop.
+
+        Cancelled (``task.cancel()``, ``asyncio.timeout()``, ``wait_for``) at any point, the
+        task holds *mutex* again before ``CancelledError`` propagates (as :meth:`wait_raw`
+        does for Ctrl-C), so the caller's ``with``/``async with`` block releases it as
+        usual; a further cancellation during that re-lock is delivered once the mutex is
+        held.  If a notify had already reached the task, it is passed on with
+        :meth:`notify_one` (the sync path does the same for an exception after a notify):
+        a cancelled waiter never swallows a notification another waiter is waiting for.
+        Raises TypeError or ValueError for a bad time and RuntimeError for a second mutex
+        (the mutex still held), RuntimeError when no event loop runs in this thread.
+
+        >>> import asyncio
+        >>> from parking_lot.raw import RawMutex
+        >>> async def main():
+        ...     m, cv = RawMutex(), Condvar()
+        ...     await m.lock_async()
+        ...     asyncio.get_running_loop().call_soon(cv.notify_one)
+        ...     result = await cv.wait_raw_async(m, timeout=10)
+        ...     held = m.is_locked(); m.unlock()
+        ...     return result, held
+        >>> asyncio.run(main())
+        (WaitTimeoutResult(timed_out=False), True)
+        """
+        if deadline_ns is None:
+            until_ns = _deadline_ns(timeout, deadline)  # checks them before anything changes
+        elif timeout is not None or deadline is not None:
+            raise TypeError("pass only one of timeout, deadline and deadline_ns")
+        else:
+            until_ns = deadline_ns
+        wait = _Wait(self, mutex)
+        result = None
+        try:
+            result = await park_async(
+                self._key, wait.validate, wait.before_sleep, wait.timed_out, DEFAULT_PARK_TOKEN, deadline_ns=until_ns
+            )
+        except GeneratorExit:
+            raise  # the coroutine is being closed outside its loop: nothing can be awaited
+        except BaseException as exc:
+            if wait.unlocked and interrupted_result(exc) != _HANDED_OFF:
+                await _relock_uncancelled(mutex)
+            wait.pass_notify_on(exc)
+            raise
+        if result is Invalid:
+            raise RuntimeError("a Condvar was used with two different mutexes at the same time")
+        if result != _HANDED_OFF:
+            late = await _relock_uncancelled(mutex)
+            if late is not None:  # cancelled while re-locking: notified all the same, so pass it on
+                if result.is_unparked or wait.requeued:
+                    self.notify_one()
+                raise late
+        return WaitTimeoutResult(not (result.is_unparked or wait.requeued))
 
     def wait_while_raw(
         self, mutex: RawMutex, predicate: Callable[[], bool], timeout: float | None = None
@@ -199,9 +253,76 @@ class Condvar:
                 return WaitTimeoutResult(bool(predicate()))
         return WaitTimeoutResult(False)
 
+    async def wait_while_raw_async(
+        self, mutex: RawMutex, predicate: Callable[[], bool], timeout: float | None = None
+    ) -> WaitTimeoutResult:
+        """Await while ``predicate()`` is true: the twin of :meth:`wait_while_raw`, same arguments,
+        result and errors; each wait is :meth:`wait_raw_async` (cancellation as there)."""
+        until_ns = _deadline_ns(timeout, None)
+        while predicate():
+            if (await self.wait_raw_async(mutex, deadline_ns=until_ns)).timed_out:
+                return WaitTimeoutResult(bool(predicate()))
+        return WaitTimeoutResult(False)
+
     def __repr__(self) -> str:
         return f"<Condvar {'with waiters' if self._mutex is not None else 'idle'} at {id(self):#x}>"
 
+
+
+class _Wait:
+    """One wait on a :class:`Condvar`: the park callbacks, defined once for threads and tasks."""
+
+    __slots__ = ("_condvar", "_mutex", "requeued", "unlocked")
+
+    def __init__(self, condvar: Condvar, mutex: RawMutex) -> None:
+        self._condvar = condvar
+        self._mutex = mutex
+        #: The waiter left the queue by itself (timeout, interrupt) from the mutex's queue: a notify had moved it.
+        self.requeued = False
+        #: before_sleep let the mutex go.
+        self.unlocked = False
+
+    def validate(self) -> bool:
+        """Under the condvar's bucket lock: record the mutex, or refuse a second one."""
+        condvar = self._condvar
+        current = condvar._mutex
+        if current is None:
+            condvar._mutex = self._mutex
+        elif current is not self._mutex:
+            return False
+        return True
+
+    def before_sleep(self) -> None:
+        """Queued, no bucket lock held: let the mutex go."""
+        self._mutex.unlock(); self.unlocked = True  # one-step: unlocked iff recorded
+
+    def timed_out(self, key: int, was_last_thread: bool) -> None:
+        """Under the bucket lock of the queue the waiter leaves (the condvar's, or the mutex's if requeued)."""
+        condvar = self._condvar
+        self.requeued = key != condvar._key
+        if not self.requeued and was_last_thread:
+            condvar._mutex = None
+
+    def pass_notify_on(self, exc: BaseException) -> None:
+        """After an interrupted wait, with the mutex held again: if a notify had reached this
+        waiter (it was woken, handed the mutex, or moved to the mutex's queue), notify another."""
+        ended = interrupted_result(exc)
+        if isinstance(ended, Unparked) or (ended is not None and self.requeued):
+            self._condvar.notify_one()
+
+
+async def _relock_uncancelled(mutex: RawMutex) -> BaseException | None:
+    """Lock *mutex* from a task, however often it is cancelled meanwhile; the first cancellation
+    (to re-raise once the mutex is held) or None."""
+    late: BaseException | None = None
+    while True:
+        try:
+            await mutex.lock_async()
+        except asyncio.CancelledError as exc:
+            if late is None:
+                late = exc
+            continue
+        return late
 
 
 # --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
@@ -210,8 +331,12 @@ class Condvar:
 
 from ._tracking import TRANSPARENT, declare, special  # noqa: E402
 
+declare(_Wait, validate=TRANSPARENT, before_sleep=TRANSPARENT, timed_out=TRANSPARENT, pass_notify_on=TRANSPARENT)
 declare(
     Condvar,
     wait_raw=special("condvar wait"), wait_while_raw=TRANSPARENT,
+    # The awaitable twins: what a *task* holds is for the detector's task support to record
+    # (not yet there), as for the locks' twins.
+    wait_raw_async=TRANSPARENT, wait_while_raw_async=TRANSPARENT,
     notify_one=TRANSPARENT, notify_all=TRANSPARENT,
 )

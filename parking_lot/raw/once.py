@@ -15,7 +15,7 @@ import _thread
 import enum
 from collections.abc import Callable
 
-from parking_lot.core import SpinWait, park, unpark_all
+from parking_lot.core import SpinWait, park, park_async, unpark_all
 
 _DONE = 1
 _POISONED = 2
@@ -141,6 +141,58 @@ class Once:
                 self._finish(_POISONED)
             raise
 
+    async def call_once_async(self, fn: Callable[[], object]) -> None:
+        """The awaitable twin of :meth:`call_once`: same semantics and errors.
+
+        *fn* is a plain callable, run in the calling task (it cannot await).  A task that finds
+        another caller -- thread or task -- running it waits in the queue threads use, without
+        blocking its loop, and looks again when that run ends.  Cancelled while waiting, the
+        task leaves the queue and ``CancelledError`` propagates; the Once is untouched (only
+        the caller running *fn* holds it, and no await happens while *fn* runs).  Raises
+        PoisonError if an earlier run raised; RuntimeError when no event loop runs in this
+        thread and the task has to wait.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     once, calls = Once(), []
+        ...     await asyncio.gather(*(once.call_once_async(lambda: calls.append(1)) for _ in range(3)))
+        ...     return calls, once.state
+        >>> asyncio.run(main())
+        ([1], <OnceState.Done: 'done'>)
+        """
+        if self._bits == _DONE:
+            return
+        await self._call_slow_async(False, lambda state: fn())
+
+    async def call_once_force_async(self, fn: Callable[[OnceState], object]) -> None:
+        """The awaitable twin of :meth:`call_once_force` (waiting as :meth:`call_once_async`)."""
+        if self._bits == _DONE:
+            return
+        await self._call_slow_async(True, fn)
+
+    async def _call_slow_async(self, ignore_poison: bool, fn: Callable[[OnceState], object]) -> None:
+        """:meth:`_call_slow` for a task: the same claim under ``_state_lock``, awaiting
+        ``park_async`` (with the same validate) instead of spinning and parking."""
+        claimed = False
+        try:
+            while True:
+                with self._state_lock:
+                    bits = self._bits
+                    if bits & _DONE:
+                        return
+                    if bits & _POISONED and not ignore_poison:
+                        raise PoisonError("Once instance has previously been poisoned")
+                    if not bits & _LOCKED:
+                        self._bits = _LOCKED; claimed = True  # one-step: the Once is ours iff recorded in claimed
+                        break
+                await park_async(self._key, self._still_running)
+            fn(OnceState.Poisoned if bits & _POISONED else OnceState.New)
+            self._finish(_DONE)
+        except BaseException:
+            if claimed:
+                self._finish(_POISONED)
+            raise
+
     def _still_running(self) -> bool:
         # validate, under the bucket lock: sleep only while someone runs the function.
         with self._state_lock:
@@ -164,4 +216,7 @@ declare(
     Once,
     _call_slow=special("once call"), call_once=TRANSPARENT, call_once_force=TRANSPARENT,
     is_completed=TRANSPARENT,
+    # The awaitable twins: a task running the function is for the detector's task support to
+    # record (not yet there), as for the locks' twins.
+    call_once_async=TRANSPARENT, call_once_force_async=TRANSPARENT, _call_slow_async=TRANSPARENT,
 )
