@@ -582,7 +582,8 @@ class Semaphore:
     def _resumed_with_unit(self) -> None:
         """A waiter handed a unit runs (or is cancelled): it no longer counts as waiting.
 
-        If units became free meanwhile and others wait, hand one on (asyncio's rule).
+        If units became free meanwhile and others wait, hand them on, one to each waiter
+        in turn, while there are both (asyncio's "wake up as many as are allowed").
         ``_handed`` is written before ``_parked`` is read, with the small lock between:
         a waiter's validate either sees ``_handed`` at 0 (and takes a unit) or its
         PARKED is seen here.
@@ -590,8 +591,8 @@ class Semaphore:
         with self._state_lock:
             self._handed -= 1
             more = self._value > 0
-        if more and self._parked:
-            self._hand_over()
+        while more and self._parked and self._hand_over():
+            more = self._value > 0
 
     def _timed_out(self, _key: int, was_last_thread: bool) -> None:
         if was_last_thread:
@@ -663,8 +664,9 @@ class Semaphore:
         if self._parked:
             self._hand_over()
 
-    def _hand_over(self) -> None:
-        """Wake the longest waiter, giving it a unit of the count if there is one."""
+    def _hand_over(self) -> bool:
+        """Wake the longest waiter, giving it a unit of the count if there is one; True if it got one."""
+        handed = [False]
 
         def callback(result: UnparkResult) -> int:
             self._parked = result.have_more_threads
@@ -673,10 +675,12 @@ class Semaphore:
                     if self._value > 0:
                         self._value -= 1
                         self._handed += 1
+                        handed[0] = True
                         return TOKEN_HANDOFF
             return TOKEN_NORMAL  # the unit was taken meanwhile: the waiter looks again
 
         unpark_one(id(self), callback)
+        return handed[0]
 
     def __aenter__(self) -> Coroutine[Any, Any, Literal[True]]:
         return self.acquire()

@@ -440,6 +440,47 @@ def test_semaphore_fifo_a_releaser_does_not_take_its_unit_back(m: ModuleType) ->
 
 
 @pytest.mark.parametrize("m", IMPLS)
+def test_semaphore_a_woken_waiter_hands_on_every_free_unit(m: ModuleType) -> None:
+    """asyncio's rule (CPython 3.13+'s test_acquire_fifo_order_4, without its private names):
+    units released while the first waiter had not run yet go to the waiters behind it when it runs."""
+    if m is asyncio and sys.version_info < (3, 13):
+        pytest.skip("asyncio before 3.13 wakes one waiter per release only")
+
+    async def body() -> list[int]:
+        sem, result, seen = m.Semaphore(0), [], []
+        late: list[asyncio.Task[None]] = []
+
+        async def c1() -> None:
+            await sem.acquire()
+            seen.append(extra(sem))  # every free unit handed on: none left
+            late.append(asyncio.ensure_future(c4()))
+            result.append(1)
+
+        async def c2() -> None:
+            sem.release()
+            sem.release()
+            sem.release()
+            seen.append(sem.locked())  # c1 has not run yet: still "waiting"
+            await sem.acquire()
+            result.append(2)
+
+        async def c3() -> None:
+            await sem.acquire()
+            result.append(3)
+
+        async def c4() -> None:
+            result.append(4)
+
+        tasks = [asyncio.ensure_future(c()) for c in (c1, c2, c3)]
+        await asyncio.gather(*tasks)
+        await asyncio.gather(*late)
+        assert seen == [True, "locked"], seen
+        return result
+
+    assert run(body) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("m", IMPLS)
 def test_semaphore_no_barging_while_tasks_wait(m: ModuleType) -> None:
     async def body() -> None:
         sem = m.Semaphore(0)

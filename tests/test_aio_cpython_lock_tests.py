@@ -99,6 +99,7 @@ SKIPS: dict[str, str] = {
     "SemaphoreTests.test_acquire": _WAITERS,
     "SemaphoreTests.test_acquire_cancel": _WAITERS,
     "SemaphoreTests.test_repr": _WAITERS,
+    "SemaphoreTests.test_acquire_fifo_order_4": _WAITERS,
     "ConditionTests.test_ambiguous_loops": "sets the private _loop attribute to check the RuntimeError for a "
     "primitive used from a second event loop; ours are bound to no loop (tasks of several loops and threads "
     "may share one object, by design)",
