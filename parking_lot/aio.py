@@ -39,7 +39,9 @@ Semantics kept from asyncio, per primitive:
   says False, ours True -- the lock is the waiter's already.  A new ``acquire()``
   waits in both.)
 * Semaphore: FIFO the same way -- ``release()`` hands the unit to the longest waiter;
-  ``locked()`` is true while units are 0 or tasks wait.
+  ``locked()`` is true while units are 0 or tasks wait (a waiter handed a unit counts
+  until it runs, and then hands on every unit freed meanwhile: asyncio's rule from
+  3.13; before, asyncio woke one more waiter at most, and ours hands on all there too).
 * Condition: ``wait()`` gives the lock back even when cancelled (it re-acquires,
   then raises); a waiter notified and then cancelled passes the notification on to
   the next waiter (asyncio does so from 3.13; before, the wake-up was lost).
