@@ -125,9 +125,13 @@ def _done_future() -> asyncio.Future[None]:
     return future
 
 
-def _repr(obj: object, extra: str, key: int) -> str:
-    """asyncio's repr shape: ``<module.Class object at 0x... [extra, waiters:N]>``."""
-    waiters = parked_count(key)
+def _repr(obj: object, extra: str, key: int, woken: int = 0) -> str:
+    """asyncio's repr shape: ``<module.Class object at 0x... [extra, waiters:N]>``.
+
+    N counts the tasks and threads parked on *key*, plus *woken* ones that have not run
+    yet (asyncio's waiters stay in its deque until they run).
+    """
+    waiters = parked_count(key) + woken
     if waiters:
         extra = f"{extra}, waiters:{waiters}"
     cls = type(obj)
@@ -697,7 +701,7 @@ class Semaphore:
         return exited
 
     def __repr__(self) -> str:
-        return _repr(self, "locked" if self.locked() else f"unlocked, value:{self._value}", id(self))
+        return _repr(self, "locked" if self.locked() else f"unlocked, value:{self._value}", id(self), self._handed)
 
 
 class BoundedSemaphore(Semaphore):

@@ -452,7 +452,7 @@ def test_semaphore_a_woken_waiter_hands_on_every_free_unit(m: ModuleType) -> Non
 
         async def c1() -> None:
             await sem.acquire()
-            seen.append(extra(sem))  # every free unit handed on: none left
+            seen.append(extra(sem))  # every free unit handed on (to c2 and c3, not run yet)
             late.append(asyncio.ensure_future(c4()))
             result.append(1)
 
@@ -474,7 +474,7 @@ def test_semaphore_a_woken_waiter_hands_on_every_free_unit(m: ModuleType) -> Non
         tasks = [asyncio.ensure_future(c()) for c in (c1, c2, c3)]
         await asyncio.gather(*tasks)
         await asyncio.gather(*late)
-        assert seen == [True, "locked"], seen
+        assert seen == [True, "locked, waiters:2"], seen
         return result
 
     assert run(body) == [1, 2, 3, 4]
