@@ -988,7 +988,7 @@ class _ConditionWait:
 
     def before_sleep(self) -> None:
         """Queued: release the mutex, handing it to its longest waiter (asyncio's FIFO)."""
-        self._mutex.unlock_fair(); self.unlocked = True  # noqa: E702 (released iff recorded)
+        self._mutex.unlock_fair(); self.unlocked = True  # one-step: the lock is released iff recorded
 
     def timed_out(self, key: int, was_last_thread: bool) -> None:
         """Under a bucket lock, the waiter leaving by itself (cancelled)."""

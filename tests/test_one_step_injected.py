@@ -395,6 +395,35 @@ def _park_async(target: int | None) -> FaultInjector:
     return injector
 
 
+def _aio_condition(target: int | None) -> FaultInjector:
+    """parking_lot.aio.Condition.wait in a task: notified, and timed out (a cancellation)."""
+    from parking_lot import aio
+
+    lock = aio.Lock()
+    cond = aio.Condition(lock)
+    injector = FaultInjector(target, dirs=(aio.__file__,))
+
+    async def main() -> None:
+        async with cond:
+            asyncio.get_running_loop().call_soon(lambda: cond._cv.notify_all())
+            await cond.wait()
+        async with cond:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(cond.wait(), 0.001)
+
+    def cleanup(outcome: dict[str, Any]) -> None:
+        # What the marked line protects: a wait that ends by an exception holds the lock again
+        # exactly when it had released it, so the caller's `async with` leaves it free.
+        outcome["locked"] = lock.locked()
+        if lock.locked():
+            lock.release()
+
+    outcome = _act(injector, lambda: asyncio.run(main()), cleanup)
+    assert not outcome["locked"], f"the lock stayed held after {outcome}"
+    assert core.parked_count(id(lock)) == 0 and core.parked_count(cond._cv._key) == 0
+    return injector
+
+
 ONE_STEP_SCENARIOS = {
     "Mutex guards": _mutex_guards,
     "RwLock guards": _rwlock_guards,
@@ -405,6 +434,7 @@ ONE_STEP_SCENARIOS = {
     "Once": _once_claimed,
     "Once async": _once_claimed_async,
     "compat RLock and Condition async": _rlock_and_condition_async,
+    "aio Condition": _aio_condition,
     "cancel_park": _cancel_park,
     "a cancelled park": _cancelled_park,
     "park_async": _park_async,
