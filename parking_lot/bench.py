@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any
 
-from . import compat, core
+from . import aio, compat, core
 from .condvar import Condvar
 from .mutex import FairMutex, Mutex
 from .raw.mutex import RawMutex
@@ -263,6 +263,94 @@ async def _async_with_asyncio_lock(n: int) -> float:
 async_with_mutex = _timed_on_a_loop(_async_with_mutex)
 #: ``async with asyncio.Lock(): pass`` *n* times in one task; the seconds (float) it took.
 async_with_asyncio_lock = _timed_on_a_loop(_async_with_asyncio_lock)
+
+
+# --- parking_lot.aio against asyncio: the same coroutine with either module's classes ---------
+
+
+def _aio_async_with_lock(mod: ModuleType) -> Candidate:
+    async def body(n: int) -> float:
+        lock = mod.Lock()
+        started = time.perf_counter()
+        for _ in range(n):
+            async with lock:
+                pass
+        return time.perf_counter() - started
+
+    return _timed_on_a_loop(body)
+
+
+def _aio_event_wait_set(mod: ModuleType) -> Candidate:
+    async def body(n: int) -> float:
+        event = mod.Event()
+        event.set()
+        wait = event.wait
+        started = time.perf_counter()
+        for _ in range(n):
+            await wait()
+        return time.perf_counter() - started
+
+    return _timed_on_a_loop(body)
+
+
+def _aio_semaphore(mod: ModuleType) -> Candidate:
+    async def body(n: int) -> float:
+        sem = mod.Semaphore(1)
+        started = time.perf_counter()
+        for _ in range(n):
+            async with sem:
+                pass
+        return time.perf_counter() - started
+
+    return _timed_on_a_loop(body)
+
+
+def _aio_condition_pingpong(mod: ModuleType) -> Candidate:
+    """Two tasks take turns through one Condition: *n* round trips."""
+
+    async def body(n: int) -> float:
+        cond, turn = mod.Condition(), [0]
+
+        async def side(me: int) -> None:
+            for _ in range(n):
+                async with cond:
+                    await cond.wait_for(lambda: turn[0] == me)
+                    turn[0] = 1 - me
+                    cond.notify()
+
+        started = time.perf_counter()
+        await asyncio.gather(side(0), side(1))
+        return time.perf_counter() - started
+
+    return _timed_on_a_loop(body)
+
+
+def _aio_notify_all(mod: ModuleType, waiters: int = 100) -> Candidate:
+    """*n* rounds: *waiters* tasks wait on one Condition, one notify_all lets them all through."""
+
+    async def body(n: int) -> float:
+        cond = mod.Condition()
+        elapsed = 0.0
+        for _ in range(n):
+            state = {"go": False, "ready": 0}
+
+            async def waiter() -> None:
+                async with cond:
+                    state["ready"] += 1
+                    await cond.wait_for(lambda: state["go"])
+
+            tasks = [asyncio.ensure_future(waiter()) for _ in range(waiters)]
+            while state["ready"] < waiters:
+                await asyncio.sleep(0)
+            started = time.perf_counter()
+            async with cond:
+                state["go"] = True
+                cond.notify_all()
+            await asyncio.gather(*tasks)
+            elapsed += time.perf_counter() - started
+        return elapsed
+
+    return _timed_on_a_loop(body)
 
 
 def raw_mutex_pair(n: int) -> float:
@@ -923,6 +1011,16 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
                  with_lock(t, "Lock"), 300_000, 60_000),
         Scenario("uncontended async with", "async with Mutex.lock_async()", async_with_mutex,
                  "async with asyncio.Lock()", async_with_asyncio_lock, 300_000, 60_000),
+        Scenario("aio: async with Lock()", "aio.Lock", _aio_async_with_lock(aio), "asyncio.Lock",
+                 _aio_async_with_lock(asyncio), 300_000, 60_000),
+        Scenario("aio: await wait() on a set event", "aio.Event", _aio_event_wait_set(aio), "asyncio.Event",
+                 _aio_event_wait_set(asyncio), 300_000, 60_000),
+        Scenario("aio: async with sem, uncontended", "aio.Semaphore", _aio_semaphore(aio), "asyncio.Semaphore",
+                 _aio_semaphore(asyncio), 300_000, 60_000),
+        Scenario("aio: Condition ping-pong, 2 tasks", "aio.Condition", _aio_condition_pingpong(aio),
+                 "asyncio.Condition", _aio_condition_pingpong(asyncio), 20_000, 4_000),
+        Scenario("aio: notify_all to 100 tasks", "aio.Condition", _aio_notify_all(aio), "asyncio.Condition",
+                 _aio_notify_all(asyncio), 200, 40),
         Scenario("uncontended lock/unlock", "RawMutex.lock/unlock", raw_mutex_pair, "Lock.acquire/release",
                  acquire_release(t), 300_000, 60_000),
         Scenario("uncontended read lock", "with RwLock.read()", rwlock_read, "with threading.Lock()",

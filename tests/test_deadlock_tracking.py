@@ -21,6 +21,7 @@ LOCK_MODULES = [
     "parking_lot.raw.mutex", "parking_lot.raw.rwlock", "parking_lot.raw.reentrant", "parking_lot.raw.condvar",
     "parking_lot.raw.once", "parking_lot.raw.semaphore", "parking_lot.raw.event", "parking_lot.raw.barrier",
     "parking_lot.mutex", "parking_lot.rwlock", "parking_lot.reentrant_mutex", "parking_lot.condvar", "parking_lot.compat",
+    "parking_lot.aio",
 ]
 #: Public names that are not methods of the protocol but of Python's (or typing's) machinery.
 DUNDERS = ("__enter__", "__exit__", "__aenter__", "__aexit__", "__await__", "__call__")

@@ -19,6 +19,7 @@ EXPECTED = {
     "06_windows_keyed_event.py": "keyed events" if sys.platform != "win32" else "woken by the other thread",
     "07_fair_vs_unfair.py": "FairMutex",
     "08_threads_and_tasks_share_a_cache.py": "each value computed once",
+    "09_asyncio_drop_in.py": "consumed 100 items, sum 5050",
 }
 
 

@@ -681,6 +681,36 @@ def _cancelled_park_async(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("aio Condition")
+def _aio_condition(target: int | None) -> FaultInjector:
+    """parking_lot.aio.Condition.wait in a task: notified, and timed out (a cancellation)."""
+    from parking_lot import aio
+
+    lock = aio.Lock()
+    cond = aio.Condition(lock)
+    injector = FaultInjector(target, dirs=(aio.__file__,))
+
+    async def main() -> None:
+        async with cond:
+            asyncio.get_running_loop().call_soon(lambda: cond._cv.notify_all())
+            await cond.wait()
+        async with cond:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(cond.wait(), 0.001)
+
+    def cleanup(outcome: dict[str, Any]) -> None:
+        # What the marked line protects: a wait that ends by an exception holds the lock again
+        # exactly when it had released it, so the caller's `async with` leaves it free.
+        outcome["locked"] = lock.locked()
+        if lock.locked():
+            lock.release()
+
+    outcome = _act(injector, lambda: asyncio.run(main()), cleanup)
+    assert not outcome["locked"], f"the lock stayed held after {outcome}"
+    assert core.parked_count(id(lock)) == 0 and core.parked_count(cond._cv._key) == 0
+    return injector
+
+
 def _scenarios() -> dict[str, Callable[[int | None], FaultInjector]]:
     """Every fault-injection scenario of the suite, by name: scenario(target) -> its injector."""
     import test_condvar

@@ -406,6 +406,26 @@ def _compat_rlock(script: _Script):
     return rlock
 
 
+def _aio_lock(script: _Script):
+    from parking_lot import aio
+
+    lock = aio.Lock()
+    lock._raw = _recording(script, True)  # asyncio's FIFO: its release is a fair unlock
+    lock._locked = script
+    return lock
+
+
+def _aio_lock_enter(script: _Script, method: str) -> None:
+    import asyncio
+
+    lock = _aio_lock(script)
+
+    async def enter() -> None:
+        await getattr(lock, method)()
+
+    asyncio.run(enter())
+
+
 #: (name, fair, run(script)): every place the fast unlock is written out or reached.
 UNLOCK_COPIES = [
     ("RawMutex.unlock_fair", True, lambda s: _recording(s, True).unlock_fair()),
@@ -419,6 +439,7 @@ UNLOCK_COPIES = [
     ("_PendingMutexGuard.__aexit__ (FairMutex)", True, lambda s: _via_async_with_exit(s, True)),
     ("compat.Lock.release", False, lambda s: _compat_lock(s).release()),
     ("compat.Lock.__exit__", False, lambda s: _compat_lock(s).__exit__(None, None, None)),
+    ("aio.Lock.release", True, lambda s: _aio_lock(s).release()),
 ]
 #: (name, run(script)): every place the fast lock is written out or reached.
 LOCK_COPIES = [
@@ -430,6 +451,8 @@ LOCK_COPIES = [
     ("compat.Lock.__enter__", lambda s: _compat_lock(s).__enter__()),
     ("compat.RLock.acquire", lambda s: _compat_rlock(s).acquire()),
     ("compat.RLock.__enter__", lambda s: _compat_rlock(s).__enter__()),
+    ("aio.Lock.acquire", lambda s: _aio_lock_enter(s, "acquire")),
+    ("aio.Lock.__aenter__", lambda s: _aio_lock_enter(s, "__aenter__")),
 ]
 #: PARKED as the unlock reads it: nobody; a thread parking between the check and the
 #: release; parked before the unlock began.
