@@ -73,15 +73,31 @@ class Tracked:
     holds_upgradable: bool = False
     #: For ``special``: the name of the protocol in :mod:`parking_lot.deadlock`.
     protocol: str = ""
+    #: For ``acquires`` on a method that is not a coroutine function but returns an awaitable
+    #: (``__aenter__`` returning a done future or a coroutine): the hold is taken when that
+    #: awaitable completes, and recorded then, for the task that awaited it.
+    awaited: bool = False
+    #: For ``acquires``: the lock object the detector's reports name, when the method's object
+    #: is not the lock (a pending acquisition's); None: the method's object.
+    lock_of: Callable[[Any], object] | None = None
 
 
 #: A method whose changes all go through declared methods, or that changes nothing held.
 TRANSPARENT = Tracked("transparent")
 
 
-def acquires(key: KeyOf, *, conditional: bool = False, upgradable: bool = False) -> Tracked:
-    """The method takes a hold of the lock (when its result is true, if *conditional*)."""
-    return Tracked("acquires", key, conditional=conditional, upgradable=upgradable)
+def acquires(
+    key: KeyOf, *, conditional: bool = False, upgradable: bool = False, awaited: bool = False,
+    lock_of: Callable[[Any], object] | None = None,
+) -> Tracked:
+    """The method takes a hold of the lock (when its result is true, if *conditional*).
+
+    *awaited*: the method is no coroutine function but returns an awaitable, and the hold
+    is had (and recorded, for the awaiting task) when that completes.  A coroutine
+    function needs no flag: it is recorded after its await.  *lock_of*: the lock object
+    (for the reports) when the method's object is not the lock itself.
+    """
+    return Tracked("acquires", key, conditional=conditional, upgradable=upgradable, awaited=awaited, lock_of=lock_of)
 
 
 def releases(key: KeyOf, *, exclusive: bool, upgradable: bool = False) -> Tracked:

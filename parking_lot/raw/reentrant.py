@@ -274,7 +274,8 @@ declare(
     # Only the owner may bump; with count > 1 it gives nothing back (recorded as given and taken).
     bump=reacquires(lambda lock: id(lock._mutex), exclusive=False),
     is_locked=TRANSPARENT, is_owned_by_current_thread=TRANSPARENT,
-    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
-    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
-    __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,
+    # The awaitable twins, as the blocking methods (the task is the owner).
+    lock_async=special("reentrant acquires"), try_lock_for_async=special("reentrant acquires"),
+    try_lock_until_async=special("reentrant acquires"), __aenter__=special("reentrant acquires"),
+    __aexit__=special("reentrant releases"),
 )
