@@ -50,11 +50,18 @@ await, for the task that awaited it.  Code that records by hand calls
 from __future__ import annotations
 
 import _thread
+import asyncio
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from parking_lot.core import running_task
+from parking_lot.core._park_async import _in_trio_task
+
+_modules = sys.modules
+_get_ident = _thread.get_ident
+_running_loop = asyncio._get_running_loop
+_current_task = asyncio.current_task
 
 #: A lock's key in the parking lot, from the object the method is called on (None: nothing to record).
 KeyOf = Callable[[Any], "int | None"]
@@ -163,7 +170,8 @@ def current_owner() -> object:
     ``trio.lowlevel.Task``: :func:`parking_lot.core.running_task`), else the calling
     thread's ident (an int, ``threading.get_ident()``).  Lock code that records holds
     itself calls it in the acquiring and the releasing code, and keys its records with
-    :func:`owner_key`.
+    :func:`owner_key`.  It is also the owner of a ``RawReentrantMutex`` (on its fast
+    path: ``running_task()`` inlined, trio asked only when imported; never imports it).
 
     >>> import asyncio, threading
     >>> current_owner() == threading.get_ident()
@@ -173,8 +181,17 @@ def current_owner() -> object:
     >>> asyncio.run(main())
     True
     """
-    task = running_task()
-    return _thread.get_ident() if task is None else task
+    if "trio" in _modules:  # (trio is asked only when imported: the common case pays one lookup)
+        trio = _modules["trio"]
+        if trio is not None and _in_trio_task(trio):
+            task: object = trio.lowlevel.current_task()
+            return task
+    loop = _running_loop()
+    if loop is not None:
+        task = _current_task(loop)
+        if task is not None:
+            return task
+    return _get_ident()
 
 
 def owner_key(owner: object) -> int:
