@@ -43,7 +43,12 @@ meanwhile), and a task's wait in ``park_async`` is its own node in the detector'
 wait-for graph.  The awaitable twins of the lock methods are declared exactly like
 the blocking ones, with the same kinds (``declare(RawMutex, lock_async=acquires(own_key))``):
 ``enable()`` wraps a coroutine function in a coroutine function that records after the
-await, for the task that awaited it.  Code that records by hand calls
+await (before it, for a release), for the task that awaited it (``acquires``,
+``releases``, ``changes_mode`` and the reentrant protocol; other kinds are refused).  A
+method that is no coroutine function but returns an awaitable that completes the
+acquisition (an inlined ``__aenter__`` returning a done future) is declared
+``acquires(..., awaited=True)``; a method that only hands out a pending acquisition whose
+coroutine awaits declared methods is ``TRANSPARENT``.  Code that records by hand calls
 ``owner_key(current_owner())`` in the task or thread that takes or gives back the hold.
 """
 
