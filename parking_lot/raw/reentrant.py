@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from parking_lot.core import deadline_ns
+from parking_lot.core._park_async import _in_trio_task
 
 # Who locks it, called here: the running asyncio or trio task, else the thread's get_ident()
 # (the one definition, shared with the deadlock detector's records).
@@ -56,10 +57,9 @@ def check_may_block(owner: object, method: str) -> None:
 
 def _of_this_trio_run(trio: Any, task: Any) -> bool:
     """Whether the trio *task* belongs to the ``trio.run`` whose task is running in this thread."""
-    lowlevel = trio.lowlevel
-    if not lowlevel.in_trio_task():
+    if not _in_trio_task(trio):
         return False
-    root = lowlevel.current_root_task()
+    root = trio.lowlevel.current_root_task()
     for _ in range(100_000):  # a bound on the nesting, in case of a cycle
         nursery = task.parent_nursery
         if nursery is None:
