@@ -49,7 +49,7 @@ import threading
 import traceback
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
@@ -345,10 +345,13 @@ KeyOf = Callable[[Any], "int | None"]  # the lock's key, or None: nothing to rec
 
 
 def _acquiring(
-    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool = False
+    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool = False, awaited: bool = False,
+    lock_of: Callable[[Any], object] | None = None,
 ) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(fn):
-        return _acquiring_async(fn, key_of, when, upgradable)
+        return _acquiring_async(fn, key_of, when, upgradable, lock_of)
+    if awaited:
+        return _acquiring_awaitable(fn, key_of, when, upgradable, lock_of)
 
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -359,19 +362,14 @@ def _acquiring(
         except BaseException:
             _local.relock_failed = True  # (read by a Condvar wait around this call)
             raise
-        if when == _ALWAYS or (result is not None and result is not False):
-            key = key_of(self)
-            if key is not None:
-                _acquired(key, self)
-                if upgradable:
-                    _mark_upgradable(key, True)
+        _record_acquired(self, result, key_of, when, upgradable, lock_of)
         return result
 
     return tracked
 
 
 def _acquiring_async(
-    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool
+    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool, lock_of: Callable[[Any], object] | None
 ) -> Callable[..., Any]:
     """An awaitable twin's acquisition: recorded after the await, for the task that awaited."""
 
@@ -384,15 +382,58 @@ def _acquiring_async(
             result = await fn(self, *args, **kwargs)
         finally:
             _busy.reset(token)
-        if when == _ALWAYS or (result is not None and result is not False):
-            key = key_of(self)
-            if key is not None:
-                _acquired(key, self)
-                if upgradable:
-                    _mark_upgradable(key, True)
+        _record_acquired(self, result, key_of, when, upgradable, lock_of)
         return result
 
     return tracked
+
+
+def _record_acquired(
+    self: Any, result: Any, key_of: KeyOf, when: str, upgradable: bool, lock_of: Callable[[Any], object] | None
+) -> None:
+    """After an acquisition returned *result*: record it for the caller (thread or task).
+
+    The lock object the reports name is *self*, or ``lock_of(self)`` (*self* a pending acquisition).
+    """
+    if when == _ALWAYS or (result is not None and result is not False):
+        key = key_of(self)
+        if key is not None:
+            _acquired(key, self if lock_of is None else lock_of(self))
+            if upgradable:
+                _mark_upgradable(key, True)
+
+
+def _acquiring_awaitable(
+    fn: Callable[..., Any], key_of: KeyOf, when: str, upgradable: bool, lock_of: Callable[[Any], object] | None
+) -> Callable[..., Any]:
+    """A method that is no coroutine function but returns an awaitable whose completion acquires.
+
+    (``__aenter__`` that takes the lock at once and returns a done future, or else a
+    coroutine that waits for it.)  The call and the awaiting of what it returns are one
+    acquisition, recorded when the awaitable completes, for the task that awaited it.
+    Installed by enable() only: with detection off the method keeps its fast path.
+    """
+
+    @wraps(fn)
+    def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _busy.get():
+            return fn(self, *args, **kwargs)
+        return _awaited_then_recorded(_quietly(fn, self, args, kwargs), self, key_of, when, upgradable, lock_of)
+
+    return tracked
+
+
+async def _awaited_then_recorded(
+    awaitable: Awaitable[Any], self: Any, key_of: KeyOf, when: str, upgradable: bool,
+    lock_of: Callable[[Any], object] | None,
+) -> Any:
+    token = _busy.set(True)  # (the task's context: what the awaitable calls is part of this one)
+    try:
+        result = await awaitable
+    finally:
+        _busy.reset(token)
+    _record_acquired(self, result, key_of, when, upgradable, lock_of)
+    return result
 
 
 def _releasing(
@@ -466,12 +507,38 @@ def _reacquiring(
 def _upgradable_mode(fn: Callable[..., Any], key_of: KeyOf, holds: bool) -> Callable[..., Any]:
     """upgrade, downgrade_upgradable (*holds* False), downgrade_to_upgradable (True):
     the lock stays held, in another mode.  A try that returns False changes nothing."""
+    if inspect.iscoroutinefunction(fn):
+        return _upgradable_mode_async(fn, key_of, holds)
 
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _busy.get():
             return fn(self, *args, **kwargs)
         result = _quietly(fn, self, args, kwargs)
+        key = key_of(self)
+        if result is not False and key is not None:
+            _mark_upgradable(key, holds)
+        return result
+
+    return tracked
+
+
+def _upgradable_mode_async(fn: Callable[..., Any], key_of: KeyOf, holds: bool) -> Callable[..., Any]:
+    """An awaitable upgrade (``upgrade_async``): the new mode recorded after the await, for the task.
+
+    While it waits for the other readers to leave, the task still holds the upgradable read
+    lock (and is recorded so: an upgrader waits for the *other* readers).
+    """
+
+    @wraps(fn)
+    async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _busy.get():
+            return await fn(self, *args, **kwargs)
+        token = _busy.set(True)
+        try:
+            result = await fn(self, *args, **kwargs)
+        finally:
+            _busy.reset(token)
         key = key_of(self)
         if result is not False and key is not None:
             _mark_upgradable(key, holds)
@@ -493,15 +560,23 @@ def _forgetting(fn: Callable[..., Any], key_of: KeyOf) -> Callable[..., Any]:
     return tracked
 
 
+#: The kinds of effect an awaitable method (a coroutine function, or ``acquires(awaited=True)``)
+#: may be declared with; the others (bump's reacquires, fork's forgets, the Condvar and Once
+#: protocols) have no awaitable form to record.
+_AWAITABLE_KINDS = ("acquires", "releases", "changes_mode", "transparent")
+_AWAITABLE_PROTOCOLS = ("reentrant acquires", "reentrant releases")
+
+
 def _wrapper(spec: Tracked) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The recording wrapper maker for one declared effect (see :mod:`parking_lot.raw._tracking`)."""
     key = spec.key
-    if spec.kind not in ("acquires", "releases", "transparent"):
+    if spec.kind not in _AWAITABLE_KINDS and not (spec.kind == "special" and spec.protocol in _AWAITABLE_PROTOCOLS):
 
         def synchronous_only(fn: Callable[..., Any]) -> Callable[..., Any]:
             if inspect.iscoroutinefunction(fn):
                 raise TypeError(f"deadlock detection: {fn.__qualname__} is a coroutine function; "
-                                f"only 'acquires' and 'releases' are tracked for awaitable methods")
+                                f"only 'acquires', 'releases', 'changes_mode' and the reentrant protocol "
+                                f"are tracked for awaitable methods")
             return make(fn)
 
         make = _wrapper_of(spec, key)
@@ -515,7 +590,7 @@ def _wrapper_of(spec: Tracked, key: KeyOf | None) -> Callable[[Callable[..., Any
     assert key is not None, spec
     if spec.kind == "acquires":
         when = _IF_TRUE if spec.conditional else _ALWAYS
-        return lambda fn: _acquiring(fn, key, when, spec.upgradable)
+        return lambda fn: _acquiring(fn, key, when, spec.upgradable, spec.awaited, spec.lock_of)
     if spec.kind == "releases":
         return lambda fn: _releasing(fn, key, spec.exclusive, spec.upgradable)
     if spec.kind == "reacquires":
@@ -527,17 +602,57 @@ def _wrapper_of(spec: Tracked, key: KeyOf | None) -> Callable[[Callable[..., Any
     raise AssertionError(f"deadlock detection: unknown kind of effect {spec.kind!r}")
 
 
+def _owned_by_caller(lock: Any) -> bool:
+    """Whether the calling thread or task owns the reentrant *lock*, in the lock's own notion of owner.
+
+    Asked of the lock itself: ``RawReentrantMutex.is_owned_by_current_thread()`` (the task
+    inside one, else the thread: :func:`parking_lot.raw._tracking.current_owner`), or
+    threading's ``_is_owned()`` hook (``compat.RLock``: the thread's ident today, whatever it
+    becomes), so that a task is never taken for its loop's thread, nor the reverse, where the
+    lock does not.  Otherwise: ``_owner`` compared with the task inside one, else the thread.
+    """
+    is_owned = getattr(lock, "is_owned_by_current_thread", None)
+    if is_owned is None:
+        is_owned = getattr(lock, "_is_owned", None)
+    if is_owned is not None:
+        return bool(is_owned())
+    return bool(lock._owner == current_owner())
+
+
 def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Held once, from the lock that makes the caller the owner to the unlock that ends its last hold."""
+    if inspect.iscoroutinefunction(fn):
+        return _rlock_acquiring_async(fn)
+
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _busy.get():
             return fn(self, *args, **kwargs)
-        me = _thread.get_ident()
         # Only the owner writes the owner field: "was it mine before" is a safe read
         # (the count is not: another owner's count may be seen while we wait).
-        had = self._owner == me
+        had = _owned_by_caller(self)
         result = _quietly(fn, self, args, kwargs)
-        if not had and self._owner == me:
+        if not had and _owned_by_caller(self):
+            _acquired(id(self._mutex), self)
+        return result
+
+    return tracked
+
+
+def _rlock_acquiring_async(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The awaitable reentrant acquisition (``lock_async``): recorded after the await, for the task."""
+
+    @wraps(fn)
+    async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _busy.get():
+            return await fn(self, *args, **kwargs)
+        had = _owned_by_caller(self)
+        token = _busy.set(True)
+        try:
+            result = await fn(self, *args, **kwargs)
+        finally:
+            _busy.reset(token)
+        if not had and _owned_by_caller(self):
             _acquired(id(self._mutex), self)
         return result
 
@@ -545,13 +660,34 @@ def _rlock_acquiring(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _rlock_releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(fn):
+        return _rlock_releasing_async(fn)
+
     @wraps(fn)
     def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _busy.get():
             return fn(self, *args, **kwargs)
-        if self._count == 1 and self._owner == _thread.get_ident():
+        if self._count == 1 and _owned_by_caller(self):
             _released(id(self._mutex), exclusive=True)
         return _quietly(fn, self, args, kwargs)
+
+    return tracked
+
+
+def _rlock_releasing_async(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An awaitable reentrant release (``__aexit__``): forgotten before the await, as the blocking one."""
+
+    @wraps(fn)
+    async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _busy.get():
+            return await fn(self, *args, **kwargs)
+        if self._count == 1 and _owned_by_caller(self):
+            _released(id(self._mutex), exclusive=True)
+        token = _busy.set(True)
+        try:
+            return await fn(self, *args, **kwargs)
+        finally:
+            _busy.reset(token)
 
     return tracked
 

@@ -492,8 +492,10 @@ declare(
     lock=acquires(_raw_key), try_lock=acquires(_raw_key, conditional=True),
     try_lock_for=acquires(_raw_key, conditional=True), try_lock_until=acquires(_raw_key, conditional=True),
     is_locked=TRANSPARENT,
-    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
-    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
+    # The awaitable twins: lock_async's PendingGuard, awaited, runs _lock_guard_async (its fast
+    # path inlined); the try_*_async go through RawMutex's declared twins.
+    lock_async=TRANSPARENT, _lock_guard_async=acquires(_raw_key),
+    try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
 )
 declare(
     MutexGuard,
@@ -502,5 +504,24 @@ declare(
     unlocked=TRANSPARENT, unlocked_fair=TRANSPARENT,  # RawMutex's unlock or unlock_fair, then its lock
     __enter__=TRANSPARENT,
 )
-# What `async with m.lock_async()` does for a task is for the detector's task support (not yet there).
-declare(_PendingMutexGuard, __await__=TRANSPARENT, __aenter__=TRANSPARENT, __aexit__=TRANSPARENT)
+
+
+def _entered_key(pending: _PendingMutexGuard[object]) -> int:
+    guard = pending._guard
+    assert guard is not None  # (read once entered)
+    return guard._raw._key
+
+
+def _exiting_key(pending: _PendingMutexGuard[object]) -> int | None:
+    guard = pending._guard
+    return guard._raw._key if guard is not None and guard._held else None  # None: released inside the block
+
+
+# `async with m.lock_async()` inlines the fast lock and unlock: __aenter__ returns an awaitable (a
+# done future, or the slow path's coroutine) whose completion is the hold; __aexit__ unlocks at once.
+# `await m.lock_async()` is Mutex._lock_guard_async's.
+declare(
+    _PendingMutexGuard, __await__=TRANSPARENT,
+    __aenter__=acquires(_entered_key, awaited=True, lock_of=lambda pending: pending._guard._mutex),
+    __aexit__=releases(_exiting_key, exclusive=True),
+)

@@ -184,7 +184,7 @@ class ReentrantMutex(Generic[T]):
 
 
 # --- deadlock detection: what each method does to what the thread holds (see raw/_tracking.py) ---
-# Everything goes through RawReentrantMutex's declared methods.
+# Everything goes through RawReentrantMutex's declared methods (the awaitable twins through its declared twins).
 
 from .raw._tracking import TRANSPARENT, declare  # noqa: E402
 

@@ -602,11 +602,12 @@ def _read_guard_key(guard: ReadGuard[object]) -> int | None:
 declare(RwLock, read=acquires(lambda rw: rw._raw._key), **dict.fromkeys(
     ("read_recursive", "write", "upgradable_read", "try_read", "try_read_for", "try_write", "try_write_for",
      "try_upgradable_read", "try_upgradable_read_for", "is_locked", "is_locked_exclusive",
-     # the awaitable twins: a task's holds are for the detector's task support (not yet there)
+     # the awaitable twins: their PendingGuards' coroutines await RawRwLock's declared twins
      "read_async", "read_recursive_async", "write_async", "upgradable_read_async", "try_read_for_async",
      "try_write_for_async", "try_upgradable_read_for_async"), TRANSPARENT))
 declare(_Guard, unlock=TRANSPARENT, unlock_fair=TRANSPARENT, bump=TRANSPARENT, __exit__=TRANSPARENT)
 declare(ReadGuard, __exit__=releases(_read_guard_key, exclusive=False), __enter__=TRANSPARENT)
 declare(UpgradableReadGuard, __enter__=TRANSPARENT, upgrade=TRANSPARENT, try_upgrade_for=TRANSPARENT,
-        downgrade=TRANSPARENT, upgrade_async=TRANSPARENT, try_upgrade_for_async=TRANSPARENT)
+        downgrade=TRANSPARENT,
+        upgrade_async=TRANSPARENT, try_upgrade_for_async=TRANSPARENT)  # RawRwLock's upgrade_async and kin
 declare(WriteGuard, __enter__=TRANSPARENT, downgrade=TRANSPARENT, downgrade_to_upgradable=TRANSPARENT)

@@ -283,3 +283,150 @@ def test_break_deadlock_raises_in_a_task_from_its_wait():
 
     cycles, held = run(body)
     assert cycles == [] and held == {}
+
+
+# --- one notion of owner: the reentrant mutex's and the records' (raw/_tracking.current_owner) ---
+
+
+def test_a_reentrant_mutex_locked_by_a_blocking_call_in_a_task_is_recorded_for_the_task():
+    from parking_lot.raw import RawReentrantMutex
+
+    mutex = RawReentrantMutex()
+    key = id(mutex._mutex)
+
+    async def body():
+        me = id(asyncio.current_task())
+        mutex.lock()  # uncontended: never blocks; the task is the owner
+        mutex.lock()
+        held = deadlock.ownership().held.get(me)
+        mutex.unlock()
+        still = deadlock.ownership().held.get(me)
+        mutex.unlock()
+        return held, still, deadlock.ownership().held.get(me)
+
+    assert run(body) == ({key: 1}, {key: 1}, None)
+
+
+def test_the_reentrant_protocol_asks_the_lock_for_its_owner_a_thread_or_a_task(monkeypatch):
+    # compat.RLock's owner is the thread (inside a task too); a lock whose owner is the task
+    # inside one (as RawReentrantMutex, or an RLock made so) answers threading's _is_owned()
+    # hook with that notion: both are recorded once, from the first acquire to the last release.
+    from parking_lot import compat
+
+    class TaskRLock:
+        def __init__(self) -> None:
+            self._mutex = RawMutex()
+            self._owner: object = None
+            self._count = 0
+
+        def acquire(self) -> None:
+            me = _tracking.current_owner()
+            if self._owner == me:
+                self._count += 1
+                return
+            self._mutex.lock()
+            self._owner, self._count = me, 1
+
+        def release(self) -> None:
+            if self._owner != _tracking.current_owner():
+                raise RuntimeError("cannot release un-acquired lock")
+            self._count -= 1
+            if not self._count:
+                self._owner = None
+                self._mutex.unlock()
+
+        def _is_owned(self) -> bool:
+            return self._owner == _tracking.current_owner()
+
+    declared = [(TaskRLock, {"acquire": _tracking.special("reentrant acquires"),
+                             "release": _tracking.special("reentrant releases")})]
+    deadlock.disable()
+    monkeypatch.setattr(_tracking, "DECLARED", _tracking.DECLARED + declared)
+    deadlock.enable()
+    task_lock, thread_lock = TaskRLock(), compat.RLock()
+
+    async def body():
+        me = id(asyncio.current_task())
+        seen = []
+        for lock in (task_lock, thread_lock):
+            lock.acquire()
+            lock.acquire()
+            seen.append(deadlock.ownership().held.get(me))
+            lock.release()
+            seen.append(deadlock.ownership().held.get(me))
+            lock.release()
+            seen.append(deadlock.ownership().held.get(me))
+        return seen
+
+    task_key, thread_key = id(task_lock._mutex), id(thread_lock._mutex)
+    assert run(body) == [{task_key: 1}, {task_key: 1}, None, {thread_key: 1}, {thread_key: 1}, None]
+    deadlock.disable()
+
+
+def test_a_blocking_lock_on_a_reentrant_mutex_held_by_a_trio_task_of_this_run_raises():
+    trio = pytest.importorskip("trio")
+    from parking_lot import ReentrantMutex
+
+    mutex = ReentrantMutex("shared")
+    outcome: dict[str, Any] = {}
+
+    async def holder(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as inner:  # the owner is a grandchild of the root task
+
+            async def hold(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+                with await mutex.lock_async():  # released as the cancellation unwinds
+                    outcome["owned by the holder"] = mutex.is_owned_by_current_thread()
+                    task_status.started()
+                    await trio.sleep(BOUND)
+
+            await inner.start(hold)
+            task_status.started()
+
+    async def main() -> None:
+        with trio.fail_after(BOUND):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(holder)
+                outcome["owned by another task"] = mutex.is_owned_by_current_thread()
+                try:
+                    mutex.lock()  # would hang this run for good: refused
+                except RuntimeError as exc:
+                    outcome["error"] = str(exc)
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert outcome["owned by the holder"] and not outcome["owned by another task"]
+    assert "event loop" in outcome["error"] and "lock_async" in outcome["error"]
+    assert not mutex.is_locked()
+
+
+def test_a_trio_task_of_another_run_holding_it_is_waited_for_not_refused():
+    trio = pytest.importorskip("trio")
+    import threading
+
+    from parking_lot import ReentrantMutex
+
+    mutex = ReentrantMutex("shared")
+    held, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        async def hold() -> None:
+            guard = await mutex.lock_async()
+            held.set()
+            while not done.is_set():
+                await trio.sleep(0.001)
+            guard.unlock()
+
+        trio.run(hold)
+
+    worker = start(other_run, name="other trio run")
+    assert held.wait(BOUND)
+
+    async def main() -> Any:
+        try:
+            return mutex.try_lock_for(0.01)  # another run's task: a wait, timed out, no error
+        finally:
+            done.set()
+
+    assert trio.run(main) is None
+    worker.finish()
+    assert not mutex.is_locked()

@@ -43,18 +43,30 @@ meanwhile), and a task's wait in ``park_async`` is its own node in the detector'
 wait-for graph.  The awaitable twins of the lock methods are declared exactly like
 the blocking ones, with the same kinds (``declare(RawMutex, lock_async=acquires(own_key))``):
 ``enable()`` wraps a coroutine function in a coroutine function that records after the
-await, for the task that awaited it.  Code that records by hand calls
+await (before it, for a release), for the task that awaited it (``acquires``,
+``releases``, ``changes_mode`` and the reentrant protocol; other kinds are refused).  A
+method that is no coroutine function but returns an awaitable that completes the
+acquisition (an inlined ``__aenter__`` returning a done future) is declared
+``acquires(..., awaited=True)``; a method that only hands out a pending acquisition whose
+coroutine awaits declared methods is ``TRANSPARENT``.  Code that records by hand calls
 ``owner_key(current_owner())`` in the task or thread that takes or gives back the hold.
 """
 
 from __future__ import annotations
 
 import _thread
+import asyncio
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from parking_lot.core import running_task
+from parking_lot.core._park_async import _in_trio_task
+
+_modules = sys.modules
+_get_ident = _thread.get_ident
+_running_loop = asyncio._get_running_loop
+_current_task = asyncio.current_task
 
 #: A lock's key in the parking lot, from the object the method is called on (None: nothing to record).
 KeyOf = Callable[[Any], "int | None"]
@@ -73,15 +85,31 @@ class Tracked:
     holds_upgradable: bool = False
     #: For ``special``: the name of the protocol in :mod:`parking_lot.deadlock`.
     protocol: str = ""
+    #: For ``acquires`` on a method that is not a coroutine function but returns an awaitable
+    #: (``__aenter__`` returning a done future or a coroutine): the hold is taken when that
+    #: awaitable completes, and recorded then, for the task that awaited it.
+    awaited: bool = False
+    #: For ``acquires``: the lock object the detector's reports name, when the method's object
+    #: is not the lock (a pending acquisition's); None: the method's object.
+    lock_of: Callable[[Any], object] | None = None
 
 
 #: A method whose changes all go through declared methods, or that changes nothing held.
 TRANSPARENT = Tracked("transparent")
 
 
-def acquires(key: KeyOf, *, conditional: bool = False, upgradable: bool = False) -> Tracked:
-    """The method takes a hold of the lock (when its result is true, if *conditional*)."""
-    return Tracked("acquires", key, conditional=conditional, upgradable=upgradable)
+def acquires(
+    key: KeyOf, *, conditional: bool = False, upgradable: bool = False, awaited: bool = False,
+    lock_of: Callable[[Any], object] | None = None,
+) -> Tracked:
+    """The method takes a hold of the lock (when its result is true, if *conditional*).
+
+    *awaited*: the method is no coroutine function but returns an awaitable, and the hold
+    is had (and recorded, for the awaiting task) when that completes.  A coroutine
+    function needs no flag: it is recorded after its await.  *lock_of*: the lock object
+    (for the reports) when the method's object is not the lock itself.
+    """
+    return Tracked("acquires", key, conditional=conditional, upgradable=upgradable, awaited=awaited, lock_of=lock_of)
 
 
 def releases(key: KeyOf, *, exclusive: bool, upgradable: bool = False) -> Tracked:
@@ -147,7 +175,8 @@ def current_owner() -> object:
     ``trio.lowlevel.Task``: :func:`parking_lot.core.running_task`), else the calling
     thread's ident (an int, ``threading.get_ident()``).  Lock code that records holds
     itself calls it in the acquiring and the releasing code, and keys its records with
-    :func:`owner_key`.
+    :func:`owner_key`.  It is also the owner of a ``RawReentrantMutex`` (on its fast
+    path: ``running_task()`` inlined, trio asked only when imported; never imports it).
 
     >>> import asyncio, threading
     >>> current_owner() == threading.get_ident()
@@ -157,8 +186,17 @@ def current_owner() -> object:
     >>> asyncio.run(main())
     True
     """
-    task = running_task()
-    return _thread.get_ident() if task is None else task
+    if "trio" in _modules:  # (trio is asked only when imported: the common case pays one lookup)
+        trio = _modules["trio"]
+        if trio is not None and _in_trio_task(trio):
+            task: object = trio.lowlevel.current_task()
+            return task
+    loop = _running_loop()
+    if loop is not None:
+        task = _current_task(loop)
+        if task is not None:
+            return task
+    return _get_ident()
 
 
 def owner_key(owner: object) -> int:

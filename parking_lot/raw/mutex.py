@@ -488,10 +488,10 @@ declare(
     __exit__=releases(own_key, exclusive=True),
     bump=reacquires(own_key, exclusive=True),
     is_locked=TRANSPARENT,
-    # The awaitable twins: what a *task* holds is for the detector's task support to record
-    # (not yet there); until then they are not recorded, like any code the detector does not see.
-    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
-    __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,
+    # The awaitable twins, as the blocking methods (recorded for the task that awaits them).
+    lock_async=acquires(own_key), try_lock_for_async=acquires(own_key, conditional=True),
+    try_lock_until_async=acquires(own_key, conditional=True),
+    __aenter__=acquires(own_key), __aexit__=releases(own_key, exclusive=True),
 )
 declare(RawFairMutex, unlock=releases(own_key, exclusive=True))
 # A slow-path lock's callbacks: they run inside lock()/lock_async(), whose declarations record it;

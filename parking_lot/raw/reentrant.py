@@ -1,7 +1,7 @@
 """RawReentrantMutex: a mutex the owning thread or task may lock again (lock_api's ``RawReentrantMutex``).
 
 A :class:`RawMutex` plus the owner and a lock count.  The owner is the current
-asyncio task when the lock is taken inside one (by ``lock_async()`` or by a
+asyncio or trio task when the lock is taken inside one (by ``lock_async()`` or by a
 blocking ``lock()``), else the thread (its ``get_ident()``): two tasks of one loop
 thread are two owners, and a task holds the mutex across its awaits.  Only the
 owner touches the count, so it needs no atomics; the owner field is written only
@@ -16,42 +16,64 @@ owner says who holds it; a plain Mutex does not know, see docs/architecture.md).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from _thread import get_ident
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from parking_lot.core import deadline_ns
+from parking_lot.core._park_async import _in_trio_task
 
+# Who locks it, called here: the running asyncio or trio task, else the thread's get_ident()
+# (the one definition, shared with the deadlock detector's records).
+from ._tracking import current_owner as current_owner
 from .mutex import RawMutex
 
 _running_loop = asyncio._get_running_loop
-_current_task = asyncio.current_task
 _monotonic_ns = time.monotonic_ns
 
 
-def current_owner() -> object:
-    """Who locks a reentrant mutex when called here: the running asyncio task, else the thread's ``get_ident()``."""
-    loop = _running_loop()
-    if loop is not None:
-        task = _current_task(loop)
-        if task is not None:
-            return task
-    return get_ident()
-
-
 def check_may_block(owner: object, method: str) -> None:
-    """Raise RuntimeError if blocking here would wait for a task of the loop this thread runs.
+    """Raise RuntimeError if blocking here would wait for a task of the event loop this thread runs.
 
-    *owner* is the current holder of the lock (as :func:`current_owner` recorded it);
-    *method* names the blocking call for the message.
+    *owner* is the current holder of the lock (as :func:`current_owner` recorded it: a
+    thread's ident, an asyncio task, a trio task); *method* names the blocking call for
+    the message.  Such a task could only release the lock on this very thread, which the
+    blocking call would stop for good: an asyncio task of the loop running here, or a trio
+    task of the ``trio.run`` running here (its root task, found up the chain of
+    ``parent_nursery.parent_task``, is this run's ``current_root_task()``; trio is only
+    looked at when already imported).
     """
+    if type(owner) is int:
+        return  # a thread: blocking waits for another thread, as for any lock
     loop = _running_loop()
     if loop is not None and isinstance(owner, asyncio.Future) and owner.get_loop() is loop:
-        raise RuntimeError(
-            f"{method}() would block the event loop of this thread forever: the lock is held by {owner!r} "
-            f"of that loop, which can only release it on this thread; await {method}_async() instead"
-        )
+        _refuse(owner, method)
+    trio = sys.modules.get("trio")
+    if trio is not None and isinstance(owner, trio.lowlevel.Task) and _of_this_trio_run(trio, owner):
+        _refuse(owner, method)
+
+
+def _of_this_trio_run(trio: Any, task: Any) -> bool:
+    """Whether the trio *task* belongs to the ``trio.run`` whose task is running in this thread."""
+    if not _in_trio_task(trio):
+        return False
+    root = trio.lowlevel.current_root_task()
+    for _ in range(100_000):  # a bound on the nesting, in case of a cycle
+        nursery = task.parent_nursery
+        if nursery is None:
+            return task is root
+        task = nursery.parent_task
+    return False
+
+
+def _refuse(owner: object, method: str) -> None:
+    raise RuntimeError(
+        f"{method}() would block the event loop of this thread forever: the lock is held by {owner!r} "
+        f"of that loop, which can only release it on this thread; await {method}_async() instead"
+    )
+
 
 class RawReentrantMutex:
     """A reentrant mutex: ``lock()`` by the owner just counts; each lock needs an unlock.
@@ -274,7 +296,8 @@ declare(
     # Only the owner may bump; with count > 1 it gives nothing back (recorded as given and taken).
     bump=reacquires(lambda lock: id(lock._mutex), exclusive=False),
     is_locked=TRANSPARENT, is_owned_by_current_thread=TRANSPARENT,
-    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
-    lock_async=TRANSPARENT, try_lock_for_async=TRANSPARENT, try_lock_until_async=TRANSPARENT,
-    __aenter__=TRANSPARENT, __aexit__=TRANSPARENT,
+    # The awaitable twins, as the blocking methods (the task is the owner).
+    lock_async=special("reentrant acquires"), try_lock_for_async=special("reentrant acquires"),
+    try_lock_until_async=special("reentrant acquires"), __aenter__=special("reentrant acquires"),
+    __aexit__=special("reentrant releases"),
 )

@@ -895,11 +895,18 @@ declare(
     downgrade_to_upgradable=changes_mode(own_key, holds_upgradable=True),
     downgrade=TRANSPARENT,  # still held, not upgradable: nothing to record
     is_locked=TRANSPARENT, is_locked_exclusive=TRANSPARENT,
-    # The awaitable twins: a task's holds are for the detector's task support (not yet there).
-    **dict.fromkeys((
-        "lock_exclusive_async", "try_lock_exclusive_for_async", "try_lock_exclusive_until_async",
-        "lock_shared_async", "lock_shared_recursive_async", "try_lock_shared_for_async",
-        "try_lock_shared_until_async", "lock_upgradable_async", "try_lock_upgradable_for_async",
-        "try_lock_upgradable_until_async", "upgrade_async", "try_upgrade_for_async",
-        "try_upgrade_until_async", "__aenter__", "__aexit__"), TRANSPARENT),
+    # The awaitable twins, as the blocking methods (recorded for the task that awaits them).
+    lock_exclusive_async=acquires(own_key), lock_shared_async=acquires(own_key),
+    lock_shared_recursive_async=acquires(own_key), __aenter__=acquires(own_key),
+    try_lock_exclusive_for_async=acquires(own_key, conditional=True),
+    try_lock_exclusive_until_async=acquires(own_key, conditional=True),
+    try_lock_shared_for_async=acquires(own_key, conditional=True),
+    try_lock_shared_until_async=acquires(own_key, conditional=True),
+    lock_upgradable_async=acquires(own_key, upgradable=True),
+    try_lock_upgradable_for_async=acquires(own_key, conditional=True, upgradable=True),
+    try_lock_upgradable_until_async=acquires(own_key, conditional=True, upgradable=True),
+    upgrade_async=changes_mode(own_key, holds_upgradable=False),
+    try_upgrade_for_async=changes_mode(own_key, holds_upgradable=False),
+    try_upgrade_until_async=changes_mode(own_key, holds_upgradable=False),
+    __aexit__=releases(own_key, exclusive=True),
 )
