@@ -378,13 +378,16 @@ class Mutex(Generic[T]):
         return f"<{type(self).__name__} {state}>"
 
 
-def _done(guard: MutexGuard[T]) -> asyncio.Future[MutexGuard[T]]:
+def _done(guard: MutexGuard[T]) -> Awaitable[MutexGuard[T]]:
     """Give *guard* its done futures; return the one complete with the guard (see ``MutexGuard._ready``).
 
-    Awaiting a done future gives its result at once, on any loop: it never looks at the
-    loop it was made with (the running one).
+    Awaiting a done future gives its result at once, on any loop (and under trio: it never
+    yields): it never looks at the loop it was made with (the running one).  With no asyncio
+    loop running (a trio task), a coroutine gives the guard instead, and nothing is kept.
     """
-    loop = asyncio.get_running_loop()
+    loop = asyncio._get_running_loop()
+    if loop is None:
+        return _given(guard)
     ready: asyncio.Future[MutexGuard[T]] = loop.create_future()
     ready.set_result(guard)
     exited: asyncio.Future[None] = loop.create_future()
@@ -392,6 +395,10 @@ def _done(guard: MutexGuard[T]) -> asyncio.Future[MutexGuard[T]]:
     guard._exited = exited
     guard._ready = ready
     return ready
+
+
+async def _given(guard: MutexGuard[T]) -> MutexGuard[T]:
+    return guard
 
 
 class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
@@ -430,9 +437,7 @@ class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
         guard._held = True
         self._guard = guard
         ready = guard._ready
-        if ready is None:
-            ready = _done(guard)
-        return ready
+        return _done(guard) if ready is None else ready
 
     async def _enter_slow(self, mutex: Mutex[T]) -> MutexGuard[T]:
         await mutex._raw._lock_slow_async(None)
