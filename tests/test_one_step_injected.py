@@ -415,6 +415,54 @@ def _reentrant_bump(target: int | None) -> FaultInjector:
     return injector
 
 
+@one_step_scenario("RawReentrantMutex lock and unlock")
+def _reentrant_paths(target: int | None) -> FaultInjector:
+    """RawReentrantMutex's lock, try and unlock paths (fast and slow, blocking and awaitable)."""
+    from parking_lot.raw import RawReentrantMutex, reentrant
+
+    m = RawReentrantMutex()
+    injector = FaultInjector(target, dirs=(reentrant.__file__,))
+
+    async def in_a_task() -> None:
+        await m.lock_async()
+        m.unlock()
+        await _contended_async(m, m.lock_async)
+        m.unlock()
+        assert await m.try_lock_for_async(BOUND)
+        m.unlock()
+        assert await _contended_async(m, lambda: m.try_lock_for_async(BOUND))
+        m.unlock()
+
+    def body() -> None:
+        m.lock()
+        m.lock()
+        m.unlock()
+        m.unlock()
+        _contended(m, m.lock)
+        m.unlock_fair()
+        assert m.try_lock_for(BOUND)
+        m.unlock()
+        assert _contended(m, lambda: m.try_lock_for(BOUND))
+        m.unlock()
+        asyncio.run(in_a_task())
+
+    def cleanup(outcome: dict[str, Any]) -> None:
+        # What the marked lines protect: the mutex is never taken by nobody on record, and
+        # owner and count go together.
+        nobody = m._owner in (0, None)
+        outcome["taken by nobody"] = m._mutex.is_locked() and nobody
+        outcome["consistent"] = nobody == (m._count == 0)
+        if m._mutex.is_locked():  # held by this thread or its ended task after the injection
+            m._owner, m._count = 0, 0
+            m._mutex.unlock()
+
+    outcome = _act(injector, body, cleanup)
+    assert not outcome["taken by nobody"], f"the mutex was left taken with no owner recorded after {outcome}"
+    assert outcome["consistent"], f"owner {m._owner!r}, count {m._count} after {outcome}"
+    assert not m.is_locked() and core.parked_count(m._mutex._key) == 0
+    return injector
+
+
 @one_step_scenario("Once")
 def _once_claimed(target: int | None) -> FaultInjector:
     """Once.call_once claiming the Once."""
@@ -813,3 +861,11 @@ def test_an_exception_on_the_cancel_line_reports_no_stale_hand_off():
     assert outcome.get("fired_at") is not None, f"the injector never raised: {outcome}"
     assert outcome["result"] is core.TimedOut, outcome
     assert core.parked_count(second_key) == 0 and all_bucket_locks_free()
+
+
+def test_a_reentrant_mutex_is_never_left_taken_by_nobody():
+    # The reentrant mutex's lock, try and unlock paths with an exception injected at every line
+    # of raw/reentrant.py they run (not only the marked ones): never the mutex taken with no
+    # owner on record (40 of 128 injections left it so when the owner was recorded on the line
+    # after the one that took the mutex).
+    _inject_at_each_reached_line(_reentrant_paths)

@@ -111,11 +111,11 @@ class RawReentrantMutex:
             self._count += 1
             return
         mutex = self._mutex
-        if not mutex.try_lock():
-            check_may_block(self._owner, "lock")
-            mutex.lock()
-        self._owner = me
-        self._count = 1
+        # Each way of taking the mutex records the owner on the same line: an exception at the
+        # start of a next line would leave the mutex taken by nobody on record, for ever.
+        if mutex.try_lock(): self._owner = me; self._count = 1; return  # one-step: the owner is recorded on the line that takes the mutex
+        check_may_block(self._owner, "lock")
+        mutex.lock(); self._owner = me; self._count = 1  # one-step: the owner is recorded on the line that takes the mutex
 
     async def lock_async(self) -> None:
         """The twin of :meth:`lock`: await the mutex (the owner: at once, counting one more lock).
@@ -128,9 +128,7 @@ class RawReentrantMutex:
         if self._owner == me:
             self._count += 1
             return
-        await self._mutex.lock_async()
-        self._owner = me
-        self._count = 1
+        await self._mutex.lock_async(); self._owner = me; self._count = 1  # one-step: the owner is recorded on the line that takes the mutex (no await point after it)
 
     async def try_lock_for_async(self, timeout: float) -> bool:
         """The twin of :meth:`try_lock_for`: True if held within *timeout* seconds (the owner: at once).
@@ -155,11 +153,9 @@ class RawReentrantMutex:
             self._count += 1
             return True
         mutex = self._mutex
-        if not mutex.try_lock() and not await mutex._lock_slow_async(until_ns):
-            return False
-        self._owner = me
-        self._count = 1
-        return True
+        if mutex.try_lock(): self._owner = me; self._count = 1; return True  # one-step: the owner is recorded on the line that takes the mutex
+        if await mutex._lock_slow_async(until_ns): self._owner = me; self._count = 1; return True  # one-step: the owner is recorded on the line that takes the mutex (no await point after it)
+        return False
 
     def try_lock(self) -> bool:
         """Lock without blocking; True if this thread now holds it (once more)."""
@@ -187,8 +183,7 @@ class RawReentrantMutex:
         mutex = self._mutex
 
         def acquire() -> bool:
-            if mutex.try_lock():
-                return True
+            if mutex.try_lock(): return True  # one-step: taken iff reported (the caller records the owner on its line)
             if until_ns is None or until_ns > _monotonic_ns():
                 check_may_block(self._owner, "try_lock_for")
             return mutex._lock_slow(until_ns)
@@ -200,11 +195,8 @@ class RawReentrantMutex:
         if self._owner == me:
             self._count += 1
             return True
-        if not acquire():
-            return False
-        self._owner = me
-        self._count = 1
-        return True
+        if acquire(): self._owner = me; self._count = 1; return True  # one-step: the owner is recorded on the line that takes the mutex
+        return False
 
     def unlock(self) -> None:
         """Undo one lock; the last one releases.  RuntimeError (and no change) if not the owner."""
@@ -238,12 +230,10 @@ class RawReentrantMutex:
         if self._count > 1:
             self._count -= 1
             return
-        self._count = 0
-        self._owner = 0
         if fair:
-            self._mutex.unlock_fair()
+            self._count = 0; self._owner = 0; self._mutex.unlock_fair()  # one-step: the owner is cleared on the line that lets the mutex go
         else:
-            self._mutex.unlock()
+            self._count = 0; self._owner = 0; self._mutex.unlock()  # one-step: the owner is cleared on the line that lets the mutex go
 
     def is_locked(self) -> bool:
         """Whether some thread holds it."""
