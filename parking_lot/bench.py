@@ -818,7 +818,7 @@ def _aiologic_lock() -> Any:
 
 
 def thread_wakes_task(rounds: int) -> float:
-    """*rounds* round trips: this thread ``unpark_one``s a task parked on a key (on a loop in another
+    """*rounds* round trips: this thread wakes (``unpark_one``) a task parked on a key (on a loop in another
     thread); the task, parked again, says so by releasing a lock this thread waits on.
 
     The task releases the lock from ``before_sleep`` of its next ``park_async``, that is once it is
