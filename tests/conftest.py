@@ -116,6 +116,29 @@ def run_child(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str
     raise AssertionError("unreachable")
 
 
+_TRIO_PROBE: list[str | None] = []
+
+
+def trio_or_skip() -> Any:
+    """Import trio for a test, or skip it saying why: not installed, or unable to run here.
+
+    trio's Windows I/O manager polls sockets through AFD, which Wine does not provide
+    (``trio.run`` fails with WinError 10045), so under the Windows lane trio tests skip
+    with that reason instead of failing on something outside this project.  The probe
+    (one ``trio.run``) runs once per session.
+    """
+    trio = pytest.importorskip("trio")
+    if not _TRIO_PROBE:
+        try:
+            trio.run(trio.sleep, 0)
+            _TRIO_PROBE.append(None)
+        except OSError as exc:
+            _TRIO_PROBE.append(f"trio cannot run here ({exc}); under Wine its I/O manager lacks AFD polling")
+    if _TRIO_PROBE[0] is not None:
+        pytest.skip(_TRIO_PROBE[0], allow_module_level=True)
+    return trio
+
+
 def start(target: Callable[..., Any], *args: Any, name: str | None = None) -> Worker:
     worker = Worker(target, *args, name=name)
     worker.start()

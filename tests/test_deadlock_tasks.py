@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import BOUND, start
+from conftest import BOUND, start, trio_or_skip
 from parking_lot import core, deadlock
 from parking_lot.core import TimedOut, park_async, parked_count, unpark_all
 from parking_lot.raw import RawMutex, _tracking
@@ -228,7 +228,7 @@ def test_current_owner_is_the_task_under_asyncio_and_trio_else_the_thread():
         return _tracking.current_owner() is asyncio.current_task()
 
     assert asyncio.run(in_asyncio())
-    trio = pytest.importorskip("trio")
+    trio = trio_or_skip()
 
     async def in_trio() -> bool:
         return _tracking.current_owner() is trio.lowlevel.current_task()
@@ -237,7 +237,7 @@ def test_current_owner_is_the_task_under_asyncio_and_trio_else_the_thread():
 
 
 def test_a_cycle_between_two_trio_tasks_is_reported():
-    trio = pytest.importorskip("trio")
+    trio = trio_or_skip()
     first, second = RawMutex(), RawMutex()
     found: list[deadlock.Cycle] = []
 
@@ -364,7 +364,7 @@ def test_the_reentrant_protocol_asks_the_lock_for_its_owner_a_thread_or_a_task(m
 
 
 def test_a_blocking_lock_on_a_reentrant_mutex_held_by_a_trio_task_of_this_run_raises():
-    trio = pytest.importorskip("trio")
+    trio = trio_or_skip()
     from parking_lot import ReentrantMutex
 
     mutex = ReentrantMutex("shared")
@@ -400,7 +400,7 @@ def test_a_blocking_lock_on_a_reentrant_mutex_held_by_a_trio_task_of_this_run_ra
 
 
 def test_a_trio_task_of_another_run_holding_it_is_waited_for_not_refused():
-    trio = pytest.importorskip("trio")
+    trio = trio_or_skip()
     import threading
 
     from parking_lot import ReentrantMutex

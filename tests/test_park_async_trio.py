@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-trio = pytest.importorskip("trio")
+from conftest import trio_or_skip  # noqa: E402
+
+trio = trio_or_skip()
 
 from conftest import BOUND, start, subprocess_env  # noqa: E402
 from lot_helpers import fresh_key, park_thread, wait_parked  # noqa: E402
@@ -371,6 +373,8 @@ def test_importing_parking_lot_does_not_import_trio():
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_anyio_code_parks_under_either_backend(backend):
     anyio = pytest.importorskip("anyio")
+    if backend == "trio":
+        trio_or_skip()
     key = fresh_key()
     results: list[Any] = []
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-trio = pytest.importorskip("trio")
+from conftest import trio_or_skip  # noqa: E402
+
+trio = trio_or_skip()
 
 from conftest import BOUND, start  # noqa: E402
 from parking_lot import FairMutex, Mutex, Once, ReentrantMutex, RwLock, compat, core  # noqa: E402

@@ -62,9 +62,9 @@ fi
 # --- Windows wheels of the test dependencies ----------------------------------------------
 wheels="$cache/wheels"
 mkdir -p "$wheels"
-say "fetching Windows wheels (cffi, pytest, hypothesis, colorama)"
+say "fetching Windows wheels (cffi, pytest, hypothesis, colorama, trio, anyio)"
 "$host_python" -m pip download -q --only-binary=:all: --platform win_amd64 --python-version 3.13 \
-    --implementation cp -d "$wheels" cffi pytest hypothesis colorama 2>&1 | grep -v "^WARNING: Location" >&2 || true
+    --implementation cp -d "$wheels" cffi pytest hypothesis colorama trio anyio 2>&1 | grep -v "^WARNING: Location" >&2 || true
 
 # --- stage a Windows Python with the project installed -----------------------------------
 python_dir="$work/python"
