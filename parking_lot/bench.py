@@ -13,6 +13,11 @@ code, so every scenario is defined once.
 Every helper thread a scenario starts is a daemon thread: when Ctrl-C stops the main
 thread in the middle of a scenario, a helper left waiting for its partner (a ping-pong,
 a barrier round) would otherwise keep the process from exiting.
+
+Nothing in the harness waits without a bound: every join and start barrier gives up after
+:data:`JOIN_BOUND` seconds, and a round that takes longer than :data:`STALL_BOUND` seconds
+has every thread's stack written to stderr; both end the run with :class:`ScenarioHung`
+naming the scenario, so a lost wake-up is a loud failure, never a process asleep.
 """
 
 from __future__ import annotations
