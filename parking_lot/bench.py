@@ -13,6 +13,11 @@ code, so every scenario is defined once.
 Every helper thread a scenario starts is a daemon thread: when Ctrl-C stops the main
 thread in the middle of a scenario, a helper left waiting for its partner (a ping-pong,
 a barrier round) would otherwise keep the process from exiting.
+
+Nothing in the harness waits without a bound: every join and start barrier gives up after
+:data:`JOIN_BOUND` seconds, and a round that takes longer than :data:`STALL_BOUND` seconds
+has every thread's stack written to stderr; both end the run with :class:`ScenarioHung`
+naming the scenario, so a lost wake-up is a loud failure, never a process asleep.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from __future__ import annotations
 import _thread
 import asyncio
 import json
+import os
 import platform
+import signal
 import statistics
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
@@ -37,6 +45,37 @@ from .raw.mutex import RawMutex
 from .rwlock import RwLock
 
 Candidate = Callable[[int], float]  # fn(n) -> seconds for n operations
+
+#: The longest a benchmark waits for its helper threads (a join, a start barrier), in seconds:
+#: far above any round's length on a loaded machine, so that only a hang reaches it.
+JOIN_BOUND = 300.0
+#: A round of one scenario that takes longer than this (seconds) is taken for a hang: every
+#: thread's stack goes to stderr and the main thread is interrupted (see :func:`run`).
+STALL_BOUND = 600.0
+#: How long the watchdog waits for the interrupted main thread before it ends the process (seconds).
+_INTERRUPT_GRACE = 30.0
+
+
+class ScenarioHung(RuntimeError):
+    """A scenario's threads did not finish within the bound: a lost wake-up, or a helper thread
+    that raised and left its partner waiting.  The message names the scenario and the thread."""
+
+
+def _join(threads: list[threading.Thread], what: str, bound: float = JOIN_BOUND) -> None:
+    """Join *threads* within *bound* seconds in all; raise :class:`ScenarioHung` naming *what*
+    (the scenario's function) and the first thread still running, instead of waiting forever."""
+    deadline = time.monotonic() + bound
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            raise ScenarioHung(f"{what}: thread {thread.name!r} still running after {bound:g}s "
+                               "(a lost wake-up, or a partner thread that raised)")
+
+
+def _start_barrier(parties: int) -> threading.Barrier:
+    """A start barrier whose waits are bounded (``threading.BrokenBarrierError`` after
+    :data:`JOIN_BOUND` seconds): a helper that raised before arriving cannot hang the others."""
+    return threading.Barrier(parties, timeout=JOIN_BOUND)
 
 
 # --- compat scenarios, parametrised by module (threading or parking_lot.compat) ---------------------
@@ -124,7 +163,7 @@ def event_pingpong(mod: ModuleType) -> Candidate:
             ping.set()
             pong.wait()
             pong.clear()
-        thread.join()
+        _join([thread], "event_pingpong")
         return time.perf_counter() - started
 
     return run
@@ -145,8 +184,7 @@ def barrier_rounds(mod: ModuleType, parties: int = 8) -> Candidate:
         for thread in threads:
             thread.start()
         party()
-        for thread in threads:
-            thread.join()
+        _join(threads, "barrier_rounds")
         return time.perf_counter() - started
 
     return run
@@ -170,7 +208,7 @@ def condition_pingpong(mod: ModuleType) -> Candidate:
         started = time.perf_counter()
         other.start()
         player(0)
-        other.join()
+        _join([other], "condition_pingpong")
         return time.perf_counter() - started
 
     return run
@@ -206,8 +244,7 @@ def condition_notify_all(mod: ModuleType, waiters: int = 16) -> Candidate:
                     arrivals.wait()
                 state["generation"] += 1
                 cond.notify_all()
-        for thread in threads:
-            thread.join()
+        _join(threads, "condition_notify_all")
         return time.perf_counter() - started
 
     return run
@@ -417,7 +454,7 @@ def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
         cm = make_cm()
         counter = [0]
         per_thread = n // 4
-        ready = threading.Barrier(5)
+        ready = _start_barrier(5)
 
         def work() -> None:
             ready.wait()
@@ -430,8 +467,7 @@ def counter_4_threads(make_cm: Callable[[], Callable[[], Any]]) -> Candidate:
             worker.start()
         ready.wait()
         started = time.perf_counter()
-        for worker in workers:
-            worker.join()
+        _join(workers, "counter_4_threads")
         elapsed = time.perf_counter() - started
         if counter[0] != 4 * per_thread:
             raise AssertionError(f"the lock let increments through: {counter[0]} of {4 * per_thread}")
@@ -461,7 +497,7 @@ def threads_on_one_lock(threads: int, make_cms: Callable[[], tuple[Callable[[], 
         shared = make_cms()
         counter = [0]
         per_thread = n // threads
-        ready = threading.Barrier(threads + 1)
+        ready = _start_barrier(threads + 1)
 
         def work() -> None:
             read, write = make_cms() if own_lock else shared
@@ -479,8 +515,7 @@ def threads_on_one_lock(threads: int, make_cms: Callable[[], tuple[Callable[[], 
             worker.start()
         ready.wait()
         started = time.perf_counter()
-        for worker in workers:
-            worker.join()
+        _join(workers, f"threads_on_one_lock({threads} threads)")
         elapsed = time.perf_counter() - started
         expected = threads * (per_thread // writes_every if writes_every else 0)
         if counter[0] != expected:
@@ -538,7 +573,7 @@ def fairness_spread(make_cm: Callable[[], Any], seconds: float, threads: int = 4
     """
     counts = [0] * threads
     stop = threading.Event()
-    ready = threading.Barrier(threads + 1)
+    ready = _start_barrier(threads + 1)
 
     def work(index: int) -> None:
         ready.wait()
@@ -552,8 +587,7 @@ def fairness_spread(make_cm: Callable[[], Any], seconds: float, threads: int = 4
     ready.wait()
     time.sleep(seconds)
     stop.set()
-    for worker in workers:
-        worker.join()
+    _join(workers, "fairness_spread")
     return max(counts) / max(1, min(counts))
 
 
@@ -572,7 +606,7 @@ def condvar_pingpong(n: int) -> float:
     started = time.perf_counter()
     other.start()
     player(0)
-    other.join()
+    _join([other], "condvar_pingpong")
     return time.perf_counter() - started
 
 
@@ -598,8 +632,7 @@ def condvar_notify_all(rounds: int, waiters: int = 16) -> float:
                 arrivals.wait(guard)
             guard.value["generation"] += 1
             cv.notify_all()
-    for thread in threads:
-        thread.join()
+    _join(threads, "condvar_notify_all")
     return time.perf_counter() - started
 
 
@@ -608,14 +641,14 @@ def condvar_notify_all(rounds: int, waiters: int = 16) -> float:
 
 def _pingpong(side_a: Callable[[int], None], side_b: Callable[[int, threading.Barrier], None], rounds: int) -> float:
     """Run two sides of a ping-pong for *rounds* round trips; the seconds side A took."""
-    ready = threading.Barrier(2)
+    ready = _start_barrier(2)
     b = threading.Thread(target=side_b, args=(rounds, ready), daemon=True)
     b.start()
     ready.wait()
     started = time.perf_counter()
     side_a(rounds)
     elapsed = time.perf_counter() - started
-    b.join()
+    _join([b], "ping-pong")
     return elapsed
 
 
@@ -763,7 +796,7 @@ def _with_loop_thread(body: Callable[[asyncio.AbstractEventLoop], float]) -> flo
         return body(loop)
     finally:
         loop.call_soon_threadsafe(loop.stop)
-        runner.join()
+        _join([runner], "event loop thread")
         loop.close()
 
 
@@ -782,7 +815,8 @@ def threads_and_tasks_counter(make_lock: Callable[[], Any]) -> Candidate:
         go = threading.Event()
 
         def thread_body() -> None:
-            go.wait()
+            if not go.wait(JOIN_BOUND):
+                raise ScenarioHung(f"threads_and_tasks_counter: no start signal in {JOIN_BOUND:g}s")
             for _ in range(each):
                 with lock:
                     counter[0] += 1
@@ -799,8 +833,7 @@ def threads_and_tasks_counter(make_lock: Callable[[], Any]) -> Candidate:
             started = time.perf_counter()
             go.set()
             await asyncio.gather(task_body(), task_body())
-            for thread in threads:
-                thread.join()
+            _join(threads, "threads_and_tasks_counter")
             elapsed = time.perf_counter() - started
             if counter[0] != 4 * each:
                 raise AssertionError(f"lost updates: {counter[0]} of {4 * each}")
@@ -1082,15 +1115,90 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
     return items, notes
 
 
-def run(selected: list[Scenario], quick: bool, progress: Callable[[str], None]) -> list[Result]:
-    """Time every scenario: candidates interleaved, a warm-up round discarded, medians kept."""
+class _Watchdog:
+    """Fails a scenario loudly when a round takes longer than *bound* seconds, instead of hanging.
+
+    A daemon thread waits for the rounds' progress ticks (:meth:`tick` wraps the progress
+    callback); when none comes within *bound*, it writes every thread's stack to stderr
+    and interrupts the main thread (``_thread.interrupt_main`` and a SIGINT to it), which
+    :func:`run` turns into :class:`ScenarioHung` naming the scenario; a main thread that does
+    not stop within 30 seconds more (SIGINT ignored) ends the process, status 1.
+    """
+
+    def __init__(self, scenario: str, bound: float) -> None:
+        self.scenario = scenario
+        self.bound = bound
+        self.fired = False
+        self._deadline = time.monotonic() + bound
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"bench watchdog: {scenario}", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join(5.0)
+
+    def tick(self, progress: Callable[[str], None]) -> Callable[[str], None]:
+        """*progress*, re-arming the deadline each time a round reports."""
+        def ticked(text: str) -> None:
+            self._deadline = time.monotonic() + self.bound
+            progress(text)
+        return ticked
+
+    def _watch(self) -> None:
+        while not self._done.wait(max(0.0, min(1.0, self._deadline - time.monotonic()))):
+            if time.monotonic() < self._deadline:
+                continue
+            self.fired = True
+            stacks = []
+            names = {thread.ident: thread.name for thread in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                stacks.append(f"thread {names.get(ident, ident)!r}:\n{''.join(traceback.format_stack(frame))}")
+            print(f"\nbench: {self.scenario!r}: no round finished in {self.bound:g}s; every thread's stack:\n"
+                  + "\n".join(stacks), file=sys.stderr, flush=True)
+            # interrupt_main runs the SIGINT handler at the main thread's next check; a real
+            # SIGINT also breaks a wait that only checks on EINTR (a lock acquire).
+            _thread.interrupt_main()
+            pthread_kill = getattr(signal, "pthread_kill", None)
+            if pthread_kill is not None:
+                pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            if not self._done.wait(_INTERRUPT_GRACE):  # SIGINT ignored, or a wait deaf to it
+                print(f"bench: {self.scenario!r}: the main thread did not stop; exiting", file=sys.stderr, flush=True)
+                os._exit(1)
+            return
+
+
+def run(
+    selected: list[Scenario], quick: bool, progress: Callable[[str], None], stall_bound: float = STALL_BOUND
+) -> list[Result]:
+    """Time every scenario: candidates interleaved, a warm-up round discarded, medians kept.
+
+    Raises:
+        ScenarioHung: a scenario's helper threads did not finish within :data:`JOIN_BOUND`
+            seconds, or one round took longer than *stall_bound* seconds (every thread's stack
+            is then written to stderr first); the message names the scenario.
+    """
     rounds = 3 if quick else 11
     results = []
     for number, scenario in enumerate(selected, 1):
         ops = scenario.quick_ops if quick else scenario.ops
         result = Result(scenario.name, scenario.ours_name, scenario.reference_name, ops)
         progress(f"[{number}/{len(selected)}] {scenario.name} ")
-        timed = measure({"ours": scenario.ours, "reference": scenario.reference}, ops, rounds, progress)
+        watchdog = _Watchdog(scenario.name, stall_bound)
+        try:
+            with watchdog:
+                timed = measure({"ours": scenario.ours, "reference": scenario.reference}, ops, rounds,
+                                watchdog.tick(progress))
+        except ScenarioHung as exc:
+            raise ScenarioHung(f"scenario {scenario.name!r}: {exc}") from exc
+        except KeyboardInterrupt:
+            if not watchdog.fired:
+                raise  # Ctrl-C
+            raise ScenarioHung(f"scenario {scenario.name!r}: no round finished in {stall_bound:g}s "
+                               "(every thread's stack is on stderr above)") from None
         result.ours_seconds = timed["ours"].seconds
         result.reference_seconds = timed["reference"].seconds
         results.append(result)

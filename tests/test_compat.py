@@ -14,6 +14,7 @@ import time
 import pytest
 
 import parking_lot.compat as compat
+from parking_lot import core
 from conftest import BOUND, start, wait_until
 
 TIMEOUT_MAX = threading.TIMEOUT_MAX
@@ -454,6 +455,44 @@ def test_event_set_wakes_every_waiter(mod):
     time.sleep(0.01)  # some block, some may not yet: both must return True
     event.set()
     assert [worker.finish() for worker in workers] == [True] * 10
+
+
+def test_event_wait_is_not_woken_by_a_set_it_did_not_see(monkeypatch):
+    """A wait that begins after the flag was cleared returns only for a later set().
+
+    The set() before the clear must not wake it: that wake-up, arriving late (the setter
+    preempted between raising the flag and waking the parked threads), made wait() return
+    True on a clear flag; in a ping-pong on two events (bench's "compat: Event ping-pong",
+    free-threaded 3.14) one side then ran a round ahead and both ended up waiting forever.
+    The setter is held at its wake-up call here, so the interleaving is the same every run.
+    """
+    import parking_lot.raw.event as raw_event
+
+    reached, go = threading.Event(), threading.Event()
+
+    def gated(wake):
+        def call(*args, **kwargs):
+            reached.set()
+            assert go.wait(BOUND), "the test never let the setter go on"
+            return wake(*args, **kwargs)
+        return call
+
+    for name in ("unpark_all", "unpark_filter"):  # whichever wake-up set() uses
+        if hasattr(raw_event, name):
+            monkeypatch.setattr(raw_event, name, gated(getattr(raw_event, name)))
+    event = compat.Event()
+    setter = start(event.set)
+    assert reached.wait(BOUND)
+    if event.is_set():  # the flag went up before the wake-up: a consumer takes it, as a ping-pong does
+        assert event.wait(0) is True
+        event.clear()
+    waiter = start(lambda: event.wait(BOUND))
+    wait_until(lambda: core.parked_count(id(event)) == 1, what="the waiter parked")
+    go.set()
+    setter.finish()
+    result = waiter.finish()
+    # Nobody clears the flag after the waiter began: True is right only if a set() raised it since.
+    assert result is event.is_set(), f"wait() returned {result} with the flag {event.is_set()}"
 
 
 def test_event_huge_timeout_overflows_as_in_threading(mod):

@@ -1,10 +1,16 @@
 """RawEvent: a flag threads park on until it is set (the protocol behind ``compat.Event``).
 
 The flag is one attribute; threads wait by parking on the key with a ``validate``
-that refuses once the flag is up.  ``set`` raises the flag *then* unparks
-everyone (taking the bucket lock), so a waiter either validated before the flag
-went up, and is queued and woken, or sees the flag and does not sleep.  Setting
-twice wakes once: the first ``set`` wakes (or has woken) everyone parked before.
+that refuses once the flag is up.  ``set`` raises the flag *inside* the bucket
+lock, in the same step that takes every parked thread off the queue (the callback
+of ``unpark_filter``), so a waiter either validated before that step, and is
+queued and woken by it, or sees the flag and does not sleep; and a thread that
+parks after the step (the flag cleared meanwhile) is never woken by it.  Raising
+the flag first and waking after, outside the lock, let a late wake-up reach a
+waiter that began after the flag had been cleared again: its ``wait`` returned
+True on a clear flag (``threading.Event`` makes the same two steps one, under its
+condition's lock).  Setting twice wakes once: the first ``set`` wakes (or has
+woken) everyone parked before.
 
 Asyncio tasks wait with :meth:`RawEvent.wait_async` (the twin of ``wait``), in the same
 queue as threads: ``set`` from a thread or a task wakes both.
@@ -14,7 +20,12 @@ Deadlines are ``time.monotonic_ns()`` ints (None: none), as everywhere in the ra
 
 from __future__ import annotations
 
-from parking_lot.core import Invalid, TimedOut, park, park_async, unpark_all
+from parking_lot.core import FilterOp, Invalid, TimedOut, UnparkResult, park, park_async, unpark_filter
+
+
+def _every(_token: int) -> FilterOp:
+    """``unpark_filter``'s filter for ``set``: every parked thread is woken."""
+    return FilterOp.Unpark
 
 
 class RawEvent:
@@ -50,8 +61,14 @@ class RawEvent:
         """Set the flag and wake every waiting thread."""
         if self._flag:
             return  # the set() that raised it wakes (or has woken) everyone parked before
-        self._flag = True
-        unpark_all(self._key)  # takes the bucket lock: a waiter either validated before (queued) or sees the flag
+
+        def raise_flag(_result: UnparkResult) -> int:
+            # Under the bucket lock, with the parked threads chosen: one step for them and
+            # for any later waiter's validate (see the module docstring).
+            self._flag = True
+            return 0
+
+        unpark_filter(self._key, _every, raise_flag)
 
     def clear(self) -> None:
         """Lower the flag."""
