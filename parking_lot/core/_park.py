@@ -481,7 +481,9 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
                 ]
                 token = DEFAULT_UNPARK_TOKEN
                 if callback is not None:
-                    token = _check_token(callback(result), "callback")
+                    token = callback(result)
+                    if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                        token = _check_token(token, "callback")
                 thread.unpark_token = token
                 thread.woken = True
                 wake.append(queue.pop(index).parker.unpark_lock())
