@@ -176,10 +176,12 @@ class LotState:
         self.growths = 0
         self._threads: weakref.WeakSet[ThreadData] = weakref.WeakSet()
         self._threads_lock = _thread.allocate_lock()
+        #: How many threads :meth:`register_thread` ever counted: at least the live ones.
+        self._threads_registered = 0
         #: Each task's wait in park_async: ``id(wait)`` -> a weak reference to its ThreadData
         #: (weak: a coroutine left to the garbage collector must stay collectable), dropped
         #: by :meth:`task_wait_over` when the wait is over.  The table grows with them as
-        #: with threads.  A dict of plain references, not a WeakSet: registering is on
+        #: with threads.  A dict, not a WeakSet: registering is on
         #: every task wait's path, and the WeakSet's Python-level bookkeeping cost more than
         #: the rest of the registration.
         self._task_waits: dict[int, weakref.ReferenceType[ThreadData]] = {}
@@ -193,6 +195,7 @@ class LotState:
         """Count *thread* as live until it is garbage (the table grows in :func:`thread_data`)."""
         with self._threads_lock:
             self._threads.add(thread)
+            self._threads_registered += 1
 
     @property
     def waiting_tasks(self) -> int:
@@ -200,13 +203,20 @@ class LotState:
         return len(self._task_waits)
 
     def register_task_wait(self, wait: ThreadData) -> None:
-        """Count a task's wait until :meth:`task_wait_over`; grow the table if needed."""
+        """Count a task's wait until :meth:`task_wait_over`; grow the table if needed.
+
+        No lock: adding one dict entry is a single atomic step (as removing it is).  The
+        live threads are counted (``len`` of their WeakSet, Python-level) only when the
+        number of threads ever registered, an upper bound, says the table may be too small.
+        """
         task_waits = self._task_waits
-        with self._threads_lock:
-            task_waits[id(wait)] = weakref.ref(wait)
-            waiters = len(self._threads) + len(task_waits)
-        if len(self.table.buckets) < LOAD_FACTOR * waiters:  # grow's own first check, inlined
-            self.grow(waiters)
+        task_waits[id(wait)] = weakref.ref(wait)
+        waits = len(task_waits)
+        buckets = len(self.table.buckets)
+        if buckets < LOAD_FACTOR * (waits + self._threads_registered):
+            waiters = len(self._threads) + waits
+            if buckets < LOAD_FACTOR * waiters:
+                self.grow(waiters)
 
     def task_wait_over(self, wait: ThreadData) -> None:
         """Stop counting *wait* (registered by :meth:`register_task_wait`).
@@ -285,6 +295,7 @@ class LotState:
         self.table = HashTable(0)
         self.growths = 0
         self._threads = weakref.WeakSet()
+        self._threads_registered = 0
         self._task_waits = {}  # the parent's event loops do not run in the child
         current = getattr(_local, "data", None)
         if current is not None:
@@ -292,6 +303,7 @@ class LotState:
             # waits as a main thread must (in slices, for Ctrl-C), whatever it was.
             current.parker = new_parker()
             self._threads.add(current)
+            self._threads_registered = 1
 
 
 state = LotState()
