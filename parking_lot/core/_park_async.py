@@ -121,7 +121,8 @@ class TaskParkerBase:
         raise NotImplementedError
 
     def disarm(self) -> None:
-        """After the suspension, however it ended: drop what :meth:`suspend` armed (a timer)."""
+        """After a timed suspension (*until_ns* not None), however it ended: drop what
+        :meth:`suspend` armed (a timer).  Not called for an untimed one, which arms nothing."""
 
     def run_soon(self, function: Callable[..., object], *args: Any) -> None:
         """Run ``function(*args)`` on the task's loop thread soon, from any thread; dropped
@@ -173,6 +174,16 @@ class TaskParker(TaskParkerBase):
 
     def _arm(self) -> None:
         self.future = self._loop.create_future()
+
+    def prepare_park(self) -> None:
+        """Arm the parker: a new future (bucket lock held; :meth:`TaskParkerBase.prepare_park`, one call less)."""
+        self.future = self._loop.create_future()
+        self._state = _PARKED
+
+    def unpark_lock(self) -> TaskParker:
+        """Mark the task unparked (bucket lock held); the parker is its own handle (see :meth:`unpark`)."""
+        self._state = _UNPARKED
+        return self
 
     def _handle(self) -> TaskParker:
         # The parker is its own handle (one wait, one future: nothing to copy out), so a
@@ -394,7 +405,8 @@ async def park_async(
             setattr(exc, _RESULT_ATTRIBUTE, result)
         raise
     finally:
-        parker.disarm()
+        if until_ns is not None:  # only a timed wait arms anything to drop (TaskParkerBase.disarm)
+            parker.disarm()
         state.task_wait_over(thread)
 
 
