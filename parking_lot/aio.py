@@ -610,8 +610,12 @@ class Semaphore:
         Cancelled while waiting, ``CancelledError`` propagates with no unit taken (one
         handed to us already goes to the next waiter).
         """
-        if not self._parked and self._try_acquire():
-            return True
+        if not self._parked:
+            with self._state_lock:  # inlined: _try_acquire
+                value = self._value
+                if value > 0 and not self._handed:
+                    self._value = value - 1
+                    return True
         key = id(self)
         while True:
             try:
@@ -694,11 +698,29 @@ class Semaphore:
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> asyncio.Future[None]:
+        with self._state_lock:  # inlined: release (a subclass that has its own gets _release_aexit)
+            self._value += 1
+        if self._parked:
+            self._hand_over()
+        exited = self._exited
+        if exited is None:
+            exited = self._exited = _done_future()
+        return exited
+
+    def _release_aexit(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> asyncio.Future[None]:
         self.release()
         exited = self._exited
         if exited is None:
             exited = self._exited = _done_future()
         return exited
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "release" in cls.__dict__ and "__aexit__" not in cls.__dict__:
+            # asyncio's __aexit__ calls self.release(): so does ours, for a class that overrides it.
+            cls.__aexit__ = Semaphore._release_aexit  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         return _repr(self, "locked" if self.locked() else f"unlocked, value:{self._value}", id(self), self._handed)

@@ -630,3 +630,30 @@ def test_ours_are_bound_to_no_loop() -> None:
 
     for _ in range(2):
         asyncio.run(use())
+
+
+@pytest.mark.parametrize("m", IMPLS)
+def test_semaphore_subclass_release_is_what_async_with_calls(m: ModuleType) -> None:
+    """``async with`` releases through ``self.release()``, so a subclass's override runs (asyncio's
+    ``__aexit__`` calls it; ours inlines the release only for classes that keep Semaphore's)."""
+    released: list[str] = []
+
+    class Counting(m.Semaphore):  # type: ignore[name-defined, misc]
+        def release(self) -> None:
+            released.append("sub")
+            super().release()
+
+    class Bounded(m.BoundedSemaphore):  # type: ignore[name-defined, misc]
+        pass
+
+    async def body() -> None:
+        sem = Counting(1)
+        async with sem:
+            assert sem.locked()
+        assert released == ["sub"] and not sem.locked()
+        bounded = Bounded(1)
+        with pytest.raises(ValueError):
+            async with bounded:
+                bounded.release()  # the block's release is one too many: __aexit__ raises
+
+    run(body)

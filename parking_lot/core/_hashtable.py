@@ -176,9 +176,15 @@ class LotState:
         self.growths = 0
         self._threads: weakref.WeakSet[ThreadData] = weakref.WeakSet()
         self._threads_lock = _thread.allocate_lock()
-        #: The ThreadData of each task's wait in park_async, dropped (by the garbage collector,
-        #: with no lock of ours) when the wait is over: the table grows with them as with threads.
-        self._task_waits: weakref.WeakSet[ThreadData] = weakref.WeakSet()
+        #: How many threads :meth:`register_thread` ever counted: at least the live ones.
+        self._threads_registered = 0
+        #: Each task's wait in park_async: ``id(wait)`` -> a weak reference to its ThreadData
+        #: (weak: a coroutine left to the garbage collector must stay collectable), dropped
+        #: by :meth:`task_wait_over` when the wait is over.  The table grows with them as
+        #: with threads.  A dict, not a WeakSet: registering is on
+        #: every task wait's path, and the WeakSet's Python-level bookkeeping cost more than
+        #: the rest of the registration.
+        self._task_waits: dict[int, weakref.ReferenceType[ThreadData]] = {}
 
     @property
     def live_threads(self) -> int:
@@ -189,6 +195,7 @@ class LotState:
         """Count *thread* as live until it is garbage (the table grows in :func:`thread_data`)."""
         with self._threads_lock:
             self._threads.add(thread)
+            self._threads_registered += 1
 
     @property
     def waiting_tasks(self) -> int:
@@ -196,15 +203,30 @@ class LotState:
         return len(self._task_waits)
 
     def register_task_wait(self, wait: ThreadData) -> None:
-        """Count a task's wait until its ThreadData is garbage; grow the table if needed.
+        """Count a task's wait until :meth:`task_wait_over`; grow the table if needed.
 
-        Nothing is done when the wait ends: a wait can end inside a finaliser (a coroutine
-        closed by the garbage collector), which must not take a lock.
+        No lock: adding one dict entry is a single atomic step (as removing it is).  The
+        live threads are counted (``len`` of their WeakSet, Python-level) only when the
+        number of threads ever registered, an upper bound, says the table may be too small.
         """
-        with self._threads_lock:
-            self._task_waits.add(wait)
-            waiters = len(self._threads) + len(self._task_waits)
-        self.grow(waiters)
+        task_waits = self._task_waits
+        task_waits[id(wait)] = weakref.ref(wait)
+        waits = len(task_waits)
+        buckets = len(self.table.buckets)
+        if buckets < LOAD_FACTOR * (waits + self._threads_registered):
+            waiters = len(self._threads) + waits
+            if buckets < LOAD_FACTOR * waiters:
+                self.grow(waiters)
+
+    def task_wait_over(self, wait: ThreadData) -> None:
+        """Stop counting *wait* (registered by :meth:`register_task_wait`).
+
+        Takes no lock: a wait can end inside a finaliser (a coroutine closed by the garbage
+        collector), perhaps in a thread that holds our locks; removing one dict entry is a
+        single atomic step (free-threaded builds too).  *wait* is alive, so ``id(wait)``
+        is still its own key.
+        """
+        self._task_waits.pop(id(wait), None)
 
     def find_threads(self, ident: int) -> list[ThreadData]:
         """The ThreadData of thread *ident* (more than one if a dead thread's lingers on)."""
@@ -214,7 +236,13 @@ class LotState:
     def find_task_waits(self, task_id: int) -> list[ThreadData]:
         """The waits in progress of the task whose ``id()`` is *task_id* (park_async)."""
         with self._threads_lock:
-            return [wait for wait in self._task_waits if wait.task is not None and id(wait.task) == task_id]
+            refs = list(self._task_waits.values())  # a copy: a wait may end (a finaliser) meanwhile
+        waits = []
+        for ref in refs:
+            wait = ref()
+            if wait is not None and wait.task is not None and id(wait.task) == task_id:
+                waits.append(wait)
+        return waits
 
     @contextlib.contextmanager
     def all_buckets_locked(self) -> Iterator[HashTable]:
@@ -267,13 +295,15 @@ class LotState:
         self.table = HashTable(0)
         self.growths = 0
         self._threads = weakref.WeakSet()
-        self._task_waits = weakref.WeakSet()  # the parent's event loops do not run in the child
+        self._threads_registered = 0
+        self._task_waits = {}  # the parent's event loops do not run in the child
         current = getattr(_local, "data", None)
         if current is not None:
             # The forking thread is the child's main thread: a new parker, made by it,
             # waits as a main thread must (in slices, for Ctrl-C), whatever it was.
             current.parker = new_parker()
             self._threads.add(current)
+            self._threads_registered = 1
 
 
 state = LotState()

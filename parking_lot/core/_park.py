@@ -470,18 +470,22 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
                 if state.table is not table:
                     continue
                 queue = bucket.queue
-                index = _first_index(queue, key)
+                # _first_index, with the usual case (the bucket's first thread is ours) inlined
+                index = 0 if queue and queue[0].key == key else _first_index(queue, key)
                 if index < 0:
                     if callback is not None:
                         _check_token(callback(_NOTHING_UNPARKED), "callback")
                     return _NOTHING_UNPARKED
                 thread = queue[index]
-                result = ONE_THREAD_RESULTS[_first_index(queue, key, index + 1) >= 0][
+                more = index + 1 < len(queue) and _first_index(queue, key, index + 1) >= 0
+                result = ONE_THREAD_RESULTS[more][
                     thread.requeued or bucket.should_be_fair()
                 ]
                 token = DEFAULT_UNPARK_TOKEN
                 if callback is not None:
-                    token = _check_token(callback(result), "callback")
+                    token = callback(result)
+                    if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                        token = _check_token(token, "callback")
                 thread.unpark_token = token
                 thread.woken = True
                 wake.append(queue.pop(index).parker.unpark_lock())

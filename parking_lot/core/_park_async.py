@@ -54,9 +54,11 @@ from typing import Any
 
 from ._hashtable import ThreadData, state
 from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, _take_cancel, checked_park_arguments
-from ._types import DEFAULT_PARK_TOKEN, Invalid, ParkResult, ParkToken, TimedOut, Unparked
+from ._types import DEFAULT_PARK_TOKEN, WORD_LIMIT, Invalid, ParkResult, ParkToken, TimedOut, Unparked
 
 _monotonic_ns = time.monotonic_ns
+_get_running_loop = asyncio._get_running_loop
+_current_task = asyncio.current_task
 _PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
 #: What a suspension returns when its deadline passed (an unparker's wake returns None).
 EXPIRED = object()
@@ -119,7 +121,8 @@ class TaskParkerBase:
         raise NotImplementedError
 
     def disarm(self) -> None:
-        """After the suspension, however it ended: drop what :meth:`suspend` armed (a timer)."""
+        """After a timed suspension (*until_ns* not None), however it ended: drop what
+        :meth:`suspend` armed (a timer).  Not called for an untimed one, which arms nothing."""
 
     def run_soon(self, function: Callable[..., object], *args: Any) -> None:
         """Run ``function(*args)`` on the task's loop thread soon, from any thread; dropped
@@ -163,7 +166,8 @@ class TaskParker(TaskParkerBase):
     __slots__ = ("_loop", "future", "_timer")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, task: object = None) -> None:
-        super().__init__(task)
+        self._state = _UNPARKED  # TaskParkerBase.__init__, inlined (one per wait)
+        self.task = task
         self._loop = loop
         self.future: asyncio.Future[Any] | None = None
         self._timer: list[asyncio.TimerHandle] | None = None
@@ -171,10 +175,33 @@ class TaskParker(TaskParkerBase):
     def _arm(self) -> None:
         self.future = self._loop.create_future()
 
-    def _handle(self) -> TaskUnparkHandle:
-        future = self.future
-        assert future is not None, "unpark_lock before prepare_park"
-        return TaskUnparkHandle(self._loop, future)
+    def prepare_park(self) -> None:
+        """Arm the parker: a new future (bucket lock held; :meth:`TaskParkerBase.prepare_park`, one call less)."""
+        self.future = self._loop.create_future()
+        self._state = _PARKED
+
+    def unpark_lock(self) -> TaskParker:
+        """Mark the task unparked (bucket lock held); the parker is its own handle (see :meth:`unpark`)."""
+        self._state = _UNPARKED
+        return self
+
+    def _handle(self) -> TaskParker:
+        # The parker is its own handle (one wait, one future: nothing to copy out), so a
+        # wake-up allocates nothing; :class:`TaskUnparkHandle` is the same for a bare future.
+        assert self.future is not None, "unpark_lock before prepare_park"
+        return self
+
+    def unpark(self) -> None:
+        """The handle's ``unpark`` (see :meth:`TaskUnparkHandle.unpark`): complete the future."""
+        future: asyncio.Future[Any] = self.future  # type: ignore[assignment]  # set by prepare_park
+        if _get_running_loop() is self._loop:
+            if not future.done():
+                future.set_result(None)
+            return
+        try:
+            self._loop.call_soon_threadsafe(_complete, future, None)
+        except RuntimeError:  # the loop is closed
+            pass
 
     def suspend(self, until_ns: int | None) -> Awaitable[object]:
         """The future to await (the handle puts None in it), with a deadline timer if timed."""
@@ -314,10 +341,20 @@ async def park_async(
     >>> asyncio.run(main())
     (Unparked(7), TimedOut)
     """
-    key, park_token, until_ns = checked_park_arguments(
-        key, validate, before_sleep, timed_out, park_token, timeout, deadline, deadline_ns
-    )
-    parker = task_parker()
+    if (
+        type(key) is int and type(park_token) is int and 0 <= key < WORD_LIMIT and 0 <= park_token < WORD_LIMIT
+        and timeout is None and deadline is None and deadline_ns is None
+        and (validate is None or callable(validate)) and (before_sleep is None or callable(before_sleep))
+        and (timed_out is None or callable(timed_out))
+    ):  # the common call, checked inline: checked_park_arguments would accept it unchanged
+        until_ns = None
+    else:
+        key, park_token, until_ns = checked_park_arguments(
+            key, validate, before_sleep, timed_out, park_token, timeout, deadline, deadline_ns
+        )
+    loop = _get_running_loop() if sys.modules.get("trio") is None else None
+    # task_parker(), inlined for the common case: asyncio, trio not even imported.
+    parker = task_parker() if loop is None else TaskParker(loop, _current_task(loop))
     thread = ThreadData(parker, parker.task)
     state.register_task_wait(thread)
     queued = False
@@ -368,7 +405,9 @@ async def park_async(
             setattr(exc, _RESULT_ATTRIBUTE, result)
         raise
     finally:
-        parker.disarm()
+        if until_ns is not None:  # only a timed wait arms anything to drop (TaskParkerBase.disarm)
+            parker.disarm()
+        state.task_wait_over(thread)
 
 
 def _abandon(thread: ThreadData, parker: TaskParkerBase) -> None:
