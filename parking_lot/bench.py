@@ -1092,20 +1092,17 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
         items.extend(free_threaded_scenarios())
     notes = []
     peers = (
-        ("readerwriterlock", "RWLockFair", _rwlockfair_reader, "uncontended read lock vs readerwriterlock"),
-        ("fasteners", "ReaderWriterLock", _fasteners_reader, "uncontended read lock vs fasteners"),
+        ("readerwriterlock", "readerwriterlock.rwlock", "RWLockFair", _rwlockfair_reader,
+         "uncontended read lock vs readerwriterlock"),
+        ("fasteners", "fasteners", "ReaderWriterLock", _fasteners_reader, "uncontended read lock vs fasteners"),
     )
-    for package, lock_name, make_read, scenario_name in peers:
-        try:
-            __import__(package)
-        except ImportError:
+    for package, module, lock_name, make_read, scenario_name in peers:
+        if not _peer_available(module, lock_name):
             notes.append(f"{package} is not installed: its {lock_name} is left out (pip install {package})")
             continue
         items.append(Scenario(scenario_name, "with RwLock.read()", rwlock_read, f"{package} {lock_name}",
                               _peer_rwlock_read(make_read), 300_000, 60_000))
-    try:
-        __import__("aiologic")
-    except ImportError:
+    if not _peer_available("aiologic", "Lock"):
         notes.append("aiologic is not installed: its Lock is left out (pip install aiologic)")
     else:
         items.append(Scenario("2 threads + 2 tasks, one counter", "RawMutex (with / async with)",
@@ -1113,6 +1110,17 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
                               threads_and_tasks_counter(_aiologic_lock), 40_000, 8_000,
                               "target: ratio >= 10"))
     return items, notes
+
+
+def _peer_available(module: str, name: str) -> bool:
+    """Whether a peer's *module* imports and has *name* (a folder of that name on the path, a
+    namespace package, does not count)."""
+    import importlib
+
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
 
 
 class _Watchdog:

@@ -63,3 +63,20 @@ def test_a_start_barrier_whose_partner_never_arrives_breaks():
     assert barrier._timeout == bench.JOIN_BOUND  # the bound the harness relies on (CPython's attribute)
     with pytest.raises(threading.BrokenBarrierError):
         barrier.wait(0.05)
+
+
+def test_a_folder_named_like_a_peer_is_not_taken_for_the_peer(tmp_path, monkeypatch):
+    # A folder called like a peer (say, "aiologic", where its wheel was downloaded) in the
+    # working directory imports as an empty namespace package when the peer is not installed:
+    # it must count as absent (the row left out with a note), not crash the table with
+    # AttributeError (seen with `bench` run from such a folder on 3.14t).
+    from parking_lot import bench
+
+    (tmp_path / "peer_not_installed_here").mkdir()
+    (tmp_path / "peer_with_lock").mkdir()
+    (tmp_path / "peer_with_lock" / "__init__.py").write_text("Lock = object\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert __import__("peer_not_installed_here")  # importable: a namespace package
+    assert not bench._peer_available("peer_not_installed_here", "Lock")
+    assert bench._peer_available("peer_with_lock", "Lock")
+    assert not bench._peer_available("no_such_module_anywhere", "Lock")
