@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from conftest import BOUND, QUICK, Worker, start
+from conftest import BOUND, QUICK, Worker, start, wait_until
 from lot_helpers import fresh_key, wait_parked
 from parking_lot import core
 from parking_lot.core import FilterOp, RequeueOp, TimedOut, Unparked, UnparkResult, interrupted_result
@@ -182,6 +182,15 @@ class ThreadsAndTasksModel(RuleBasedStateMachine):
         return not queue
 
     def _expect_woken(self, woken: list[Actor], token: int) -> None:
+        # Bounded, and quick to fail when the lot woke someone the model keeps queued (else
+        # the actor it should have woken would only report at its BOUND timeout).
+        still_parked = [actor for actor in self._parked() if actor not in woken]
+        wait_until(
+            lambda: all(actor.done() for actor in woken) or any(actor.done() for actor in still_parked),
+            what=f"{woken} to report",
+        )
+        wrongly_woken = [actor for actor in still_parked if actor.done()]
+        assert not wrongly_woken, (f"woke {wrongly_woken} instead of {woken}", [a.outcome() for a in wrongly_woken])
         for actor in woken:
             assert actor.outcome() == ("returned", Unparked(token)), actor
             assert actor.timed_out_calls == [], actor
