@@ -131,25 +131,35 @@ class Actor:
         return self.loop is not None
 
     def done(self) -> bool:
-        return self.future.done() if self.is_task else self.worker.done.is_set()  # type: ignore[union-attr]
+        """Whether the wait has ended (the actor reported)."""
+        if self.is_task:
+            return bool(self.future.done())
+        assert self.worker is not None
+        return self.worker.done.is_set()
 
     def outcome(self) -> Outcome:
         """The wait's outcome, once it has ended (bounded)."""
         if self.is_task:
-            return self.future.result(BOUND)  # type: ignore[no-any-return]
+            outcome: Outcome = self.future.result(BOUND)
+            return outcome
         assert self.worker is not None
-        return self.worker.finish()  # type: ignore[no-any-return]
+        outcome = self.worker.finish()
+        return outcome
 
     def ident(self) -> int:
         """What ``cancel_park`` takes: the thread's ident, or ``id()`` of the task."""
-        return id(self.task) if self.is_task else self.worker.ident  # type: ignore[union-attr,return-value]
+        if self.is_task:
+            return id(self.task)
+        assert self.worker is not None and self.worker.ident is not None
+        return self.worker.ident
 
     def entry(self) -> tuple[int, object]:
         """``(ident, task)`` as ``parked_threads()`` reports this actor."""
         if self.loop is not None:
-            return (self.loop.thread.ident, self.task)  # type: ignore[return-value]
-        assert self.worker is not None
-        return (self.worker.ident, None)  # type: ignore[return-value]
+            assert self.loop.thread.ident is not None
+            return (self.loop.thread.ident, self.task)
+        assert self.worker is not None and self.worker.ident is not None
+        return (self.worker.ident, None)
 
     def __repr__(self) -> str:
         return f"<{'task' if self.is_task else 'thread'} token={self.park_token}>"
@@ -200,7 +210,8 @@ class ThreadsAndTasksModel(RuleBasedStateMachine):
         assert outcome[0] == "raised" and type(outcome[1]) is exc_type, (actor, outcome)
         assert outcome[2] is TimedOut, (actor, outcome)
         assert actor.timed_out_calls == [(actor.key, was_last)], actor
-        return outcome[1]  # type: ignore[no-any-return]
+        exc: BaseException = outcome[1]
+        return exc
 
     def _park(self, index: int, loop: LoopThread | None) -> None:
         key = self.keys[index]
