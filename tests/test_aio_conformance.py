@@ -17,13 +17,13 @@ import asyncio
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from conftest import BOUND
+from async_helpers import run, until
 from parking_lot import aio
 
 IMPLS = [pytest.param(asyncio, id="asyncio"), pytest.param(aio, id="aio")]
@@ -38,22 +38,6 @@ REPR = re.compile(
 )
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    """Run *body()* on a fresh event loop, failing (not hanging) after BOUND seconds."""
-
-    async def bounded() -> Any:
-        return await asyncio.wait_for(body(), BOUND)
-
-    return asyncio.run(bounded())
-
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    """Yield to the loop until *predicate()* holds (bounded)."""
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.0005)
 
 
 async def waiters(obj: object, n: int) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from conftest import BOUND, start
+from async_helpers import run, until, parked_on
 from parking_lot import FairMutex, Mutex, ReentrantMutex, RwLock, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.core._hashtable import Bucket
@@ -25,27 +26,7 @@ from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 from parking_lot.raw.rwlock import UPGRADABLE
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    """Run *body()* on a fresh event loop, failing (not hanging) after BOUND seconds."""
 
-    async def bounded() -> Any:
-        return await asyncio.wait_for(body(), BOUND)
-
-    return asyncio.run(bounded())
-
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    """Yield to the loop until *predicate()* holds (bounded)."""
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.0005)
-
-
-def parked_on(key: int) -> int:
-    """How many threads and tasks are parked on *key* (from the core's public snapshot)."""
-    return sum(1 for entry in core.parked_threads() if entry.key == key)
 
 
 async def cancelled(task: asyncio.Task[Any]) -> bool:

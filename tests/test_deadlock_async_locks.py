@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from conftest import BOUND, start
+from async_helpers import run, until
 from parking_lot import Mutex, ReentrantMutex, RwLock, deadlock
 from parking_lot.core import parked_count
 
@@ -30,19 +29,6 @@ def detection():
     deadlock.disable()
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    async def bounded() -> Any:
-        return await asyncio.wait_for(body(), BOUND)
-
-    return asyncio.run(bounded())
-
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.001)
 
 
 def waiting_on(key: int) -> int:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from conftest import BOUND, start, trio_or_skip
+from async_helpers import run, until
 from parking_lot import core, deadlock
 from parking_lot.core import TimedOut, park_async, parked_count, unpark_all
 from parking_lot.raw import RawMutex, _tracking
@@ -31,19 +30,6 @@ def detection():
     deadlock.disable()
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    async def bounded() -> Any:
-        return await asyncio.wait_for(body(), BOUND)
-
-    return asyncio.run(bounded())
-
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.001)
 
 
 async def hold_then_wait(held: RawMutex, wanted: RawMutex, timeout: float | None = None) -> Any:

@@ -10,12 +10,12 @@ import asyncio
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from conftest import BOUND, run_child, start, subprocess_env, wait_until
+from conftest import BOUND, run_child, start, subprocess_env
+from async_helpers import run, until
 from lot_helpers import fresh_key, park_thread, wait_parked
 from parking_lot import core
 from parking_lot.core import (
@@ -34,22 +34,6 @@ from parking_lot.core import (
 )
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    """Run *body()* on a fresh event loop, failing (not hanging) after BOUND seconds."""
-
-    async def bounded() -> Any:
-        return await asyncio.wait_for(body(), BOUND)
-
-    return asyncio.run(bounded())
-
-
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    """Yield to the loop until *predicate()* holds (bounded)."""
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.0005)
 
 
 async def parked_task(key: int, raised: list[BaseException] | None = None, **kwargs: Any) -> asyncio.Task[Any]:

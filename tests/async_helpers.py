@@ -1,0 +1,36 @@
+"""Helpers for the tests that run asyncio tasks: a bounded event loop run, a bounded yield-until."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from conftest import BOUND
+from parking_lot import core
+
+
+def run(body: Callable[[], Awaitable[Any]]) -> Any:
+    """Run *body()* on a fresh event loop, failing (not hanging) after BOUND seconds."""
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(body(), BOUND)
+
+    return asyncio.run(bounded())
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    """Yield to the loop until *predicate()* holds (bounded: fails after BOUND seconds)."""
+    deadline = time.monotonic() + BOUND
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.0005)
+
+
+def parked_on(key: int) -> int:
+    """How many threads and tasks are parked on *key* (from the core's public snapshot)."""
+    return sum(1 for entry in core.parked_threads() if entry.key == key)
