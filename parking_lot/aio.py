@@ -134,8 +134,7 @@ def _repr(obj: object, extra: str, key: int, woken: int = 0) -> str:
     waiters = parked_count(key) + woken
     if waiters:
         extra = f"{extra}, waiters:{waiters}"
-    cls = type(obj)
-    return f"<{cls.__module__}.{cls.__qualname__} object at {id(obj):#x} [{extra}]>"
+    return f"<{object.__repr__(obj)[1:-1]} [{extra}]>"  # as asyncio builds it (the address as the platform prints it)
 
 
 if sys.version_info < (3, 11):
@@ -822,8 +821,7 @@ if sys.version_info >= (3, 11):
             extra = self._state
             if not self.broken:
                 extra += f", waiters:{self.n_waiting}/{self.parties}"
-            cls = type(self)
-            return f"<{cls.__module__}.{cls.__qualname__} object at {id(self):#x} [{extra}]>"
+            return f"<{object.__repr__(self)[1:-1]} [{extra}]>"
 
         async def __aenter__(self) -> int:
             return await self.wait()

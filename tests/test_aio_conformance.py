@@ -32,7 +32,7 @@ needs_barrier = pytest.mark.skipif(not HAS_BARRIER, reason="asyncio.Barrier exis
 
 #: asyncio's repr shape (Lib/test/test_asyncio/test_locks.py's, spelled out here).
 REPR = re.compile(
-    r"^<(?P<cls>[\w.]+) object at 0x[0-9a-f]+ \[(?P<extra>"
+    r"^<(?P<cls>[\w.]+) object at 0x[0-9a-fA-F]+ \[(?P<extra>"  # Windows prints the address in capitals
     r"(set|unset|locked|unlocked|filling|draining|resetting|broken)"
     r"(, value:\d+)?(, waiters:\d+)?(, waiters:\d+/\d+)?)\]>$"
 )

@@ -428,7 +428,9 @@ def test_mixed_stress_threads_and_tasks_hand_a_baton_around():
 
     def thread_body():
         while not done.is_set():
-            if core.park(key, timeout=BOUND) is TimedOut:
+            # validate: a thread that checked `done` just before the last round's unpark_all must
+            # not then park for good (it sees `done` under the bucket lock, or is queued in time).
+            if core.park(key, validate=lambda: not done.is_set(), timeout=BOUND) is TimedOut:
                 raise AssertionError("a thread waited BOUND seconds for the baton")
             if not done.is_set() and not count_one():
                 while unpark_one(key).unparked_threads == 0 and not done.is_set():
@@ -436,7 +438,7 @@ def test_mixed_stress_threads_and_tasks_hand_a_baton_around():
 
     async def task_body():
         while not done.is_set():
-            if await park_async(key, timeout=BOUND) is TimedOut:
+            if await park_async(key, validate=lambda: not done.is_set(), timeout=BOUND) is TimedOut:
                 raise AssertionError("a task waited BOUND seconds for the baton")
             if not done.is_set() and not count_one():
                 # Wait for the next waiter without blocking the loop: the waiter may be a

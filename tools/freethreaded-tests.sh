@@ -63,8 +63,9 @@ open(path, "w").write(text.replace(refusal, "if False:\n    raise RuntimeError("
 EOF
 "${pip[@]}" --no-build-isolation "$work/cffi-$cffi_version"
 "${pip[@]}" --no-build-isolation --no-deps "${PARKING_LOT_SDIST:-$repo}"   # CI passes its sdist
-# pytest, and hypothesis from before it grew a Rust extension (no 3.13t wheel, no crates.io here).
-"${pip[@]}" "pytest>=7" "hypothesis>=6,<6.140"
+# pytest, hypothesis from before it grew a Rust extension (no 3.13t wheel, no crates.io here), and
+# the rest of the test extra (trio, anyio: pure Python).
+"${pip[@]}" "pytest>=7" "hypothesis>=6,<6.140" "trio>=0.25" "anyio>=4"
 
 # The suite, futex and portable, with the GIL off, from outside the checkout (tools/interpreter-lane.sh).
 status=0
