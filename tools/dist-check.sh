@@ -11,6 +11,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 host_python=${PYTHON:-python3}
+# A relative path (CI passes .venv/bin/python) must survive the cd below: make it absolute.
+case $host_python in */*) host_python="$(cd "$(dirname "$host_python")" && pwd)/$(basename "$host_python")" ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/parking-lot-dist.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 started=$(date +%s)

@@ -13,6 +13,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 host_python=${PYTHON:-python3}
+# A relative path (CI passes .venv/bin/python) must survive the cd below: make it absolute.
+case $host_python in */*) host_python="$(cd "$(dirname "$host_python")" && pwd)/$(basename "$host_python")" ;; esac
 out=${1:-"$repo/docs/_build"}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

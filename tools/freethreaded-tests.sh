@@ -17,6 +17,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 host_python=${PYTHON:-python3}
+# A relative path (CI passes .venv/bin/python) must survive the cd below: make it absolute.
+case $host_python in */*) host_python="$(cd "$(dirname "$host_python")" && pwd)/$(basename "$host_python")" ;; esac
 version=3.13.5
 source_url="http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_$version.orig.tar.xz"
 source_sha256=93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640

@@ -13,6 +13,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 host_python=${PYTHON:-python3}
+# A relative path (CI passes .venv/bin/python) must survive the cd below: make it absolute.
+case $host_python in */*) host_python="$(cd "$(dirname "$host_python")" && pwd)/$(basename "$host_python")" ;; esac
 cache=${PARKING_LOT_WINDOWS_CACHE:-$HOME/.cache/parking-lot-cffi/windows}
 embed_version=3.13.0
 embed_sha256=6e57af03c2cb64dd5191f76274b97fc630b3001bde59f82cf1e252e7e02d6754
