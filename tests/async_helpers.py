@@ -31,6 +31,28 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.0005)
 
 
+async def cancelled(task: asyncio.Task[Any]) -> bool:
+    """Await *task*; True if it ended cancelled, False if it completed."""
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise  # our own cancellation (the bound), not the task's
+        return True
+    return False
+
+
+def run_trio(body: Callable[[], Awaitable[Any]]) -> Any:
+    """Run *body()* in a fresh trio run, failing (not hanging) after BOUND seconds."""
+    import trio
+
+    async def bounded() -> Any:
+        with trio.fail_after(BOUND):
+            return await body()
+
+    return trio.run(bounded)
+
+
 def parked_on(key: int) -> int:
     """How many threads and tasks are parked on *key* (from the core's public snapshot)."""
     return sum(1 for entry in core.parked_threads() if entry.key == key)

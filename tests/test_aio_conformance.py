@@ -38,8 +38,6 @@ REPR = re.compile(
 )
 
 
-
-
 async def waiters(obj: object, n: int) -> None:
     """Until *obj*'s repr says *n* waiters (asyncio's and ours show them the same way)."""
     await until(lambda: f"waiters:{n}" in repr(obj), f"{n} waiters in {obj!r}")

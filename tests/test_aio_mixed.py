@@ -10,28 +10,14 @@ import asyncio
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from conftest import BOUND, Worker, wait_until
+from async_helpers import run
+from conftest import BOUND, Worker, start, wait_until
 from parking_lot import aio, core
-
-
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    """Run *body()* on a fresh event loop, failing (not hanging) after BOUND seconds."""
-
-    async def bounded() -> Any:
-        return await asyncio.wait_for(body(), BOUND)
-
-    return asyncio.run(bounded())
-
-
-def start(fn: Callable[..., Any], *args: Any) -> Worker:
-    worker = Worker(fn, *args)
-    worker.start()
-    return worker
 
 
 async def joined(worker: Worker) -> Any:

@@ -17,27 +17,13 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start
-from async_helpers import run, until, parked_on
+from async_helpers import cancelled, run, until, parked_on
 from parking_lot import FairMutex, Mutex, ReentrantMutex, RwLock, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.core._hashtable import Bucket
 from parking_lot.raw import RawFairMutex, RawMutex, RawReentrantMutex, RawRwLock
 from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 from parking_lot.raw.rwlock import UPGRADABLE
-
-
-
-
-
-async def cancelled(task: asyncio.Task[Any]) -> bool:
-    """Await *task*; True if it ended cancelled, False if it completed."""
-    try:
-        await task
-    except asyncio.CancelledError:
-        if not task.cancelled():
-            raise  # our own cancellation (the bound), not the task's
-        return True
-    return False
 
 
 RAW_MUTEXES = [RawMutex, RawFairMutex]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start
-from async_helpers import run, until, parked_on
+from async_helpers import cancelled, run, until, parked_on
 from parking_lot import Condvar as FaceCondvar
 from parking_lot import Mutex, compat, core
 from parking_lot.core import TimedOut, Unparked
@@ -28,9 +28,6 @@ from parking_lot.raw.once import Once, OnceState, PoisonError
 from parking_lot.raw.mutex import TOKEN_HANDOFF, TOKEN_NORMAL
 
 NS = 1_000_000_000
-
-
-
 
 
 def bound_ns() -> int:
@@ -42,17 +39,6 @@ def acquired_in_time(sem: RawSemaphore) -> bool:
     before its deadline (after the deadline it would take a unit left unused)."""
     until_ns = bound_ns()
     return sem.acquire(until_ns) and time.monotonic_ns() < until_ns
-
-
-async def cancelled(task: asyncio.Task[Any]) -> bool:
-    """Await *task*; True if it ended cancelled, False if it completed."""
-    try:
-        await task
-    except asyncio.CancelledError:
-        if not task.cancelled():
-            raise  # our own cancellation (the bound), not the task's
-        return True
-    return False
 
 
 def run_threads_and_loops(thread_work: Callable[[], None], task_work: Callable[[], Awaitable[None]],

@@ -29,8 +29,6 @@ def detection():
     deadlock.disable()
 
 
-
-
 def waiting_on(key: int) -> int:
     """How many threads and tasks wait for the lock whose key is *key* (a writer draining readers: key + 1)."""
     return parked_count(key) + parked_count(key + 1)

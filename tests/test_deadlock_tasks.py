@@ -30,8 +30,6 @@ def detection():
     deadlock.disable()
 
 
-
-
 async def hold_then_wait(held: RawMutex, wanted: RawMutex, timeout: float | None = None) -> Any:
     """Take *held*, then wait for *wanted* as its awaitable twin would (park on its key)."""
     held.lock()

@@ -34,8 +34,6 @@ from parking_lot.core import (
 )
 
 
-
-
 async def parked_task(key: int, raised: list[BaseException] | None = None, **kwargs: Any) -> asyncio.Task[Any]:
     """A task parked on *key* (timeout defaults to BOUND), once it is really queued.
 

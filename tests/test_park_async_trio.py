@@ -10,11 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from async_helpers import run_trio as run  # noqa: E402
 from conftest import trio_or_skip  # noqa: E402
 
 trio = trio_or_skip()
@@ -32,16 +33,6 @@ from parking_lot.core import (  # noqa: E402
     unpark_all,
     unpark_one,
 )
-
-
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    """Run *body()* in a fresh trio run, failing (not hanging) after BOUND seconds."""
-
-    async def bounded() -> Any:
-        with trio.fail_after(BOUND):
-            return await body()
-
-    return trio.run(bounded)
 
 
 async def until(predicate: Callable[[], bool], what: str) -> None:

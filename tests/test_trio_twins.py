@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from async_helpers import run_trio as run  # noqa: E402
 from conftest import trio_or_skip  # noqa: E402
 
 trio = trio_or_skip()
@@ -21,14 +22,6 @@ from conftest import BOUND, start  # noqa: E402
 from parking_lot import FairMutex, Mutex, Once, ReentrantMutex, RwLock, compat, core  # noqa: E402
 from parking_lot.condvar import Condvar  # noqa: E402
 from parking_lot.raw import RawFairMutex, RawMutex, RawReentrantMutex, RawRwLock  # noqa: E402
-
-
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
-    async def bounded() -> Any:
-        with trio.fail_after(BOUND):
-            return await body()
-
-    return trio.run(bounded)
 
 
 def _guarded(make: Callable[[], Any], enter: Callable[[Any], Any]) -> Callable[[], Awaitable[int]]:
