@@ -7,6 +7,7 @@ bounded joins for threads), so a lost wake-up fails instead of hanging.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import threading
 import time
@@ -250,6 +251,96 @@ def test_cancelled_after_an_unparker_took_it_reports_what_it_was_handed():
 
     assert run(body) == Unparked(77)
     assert calls == [] and parked_count(key) == 0
+
+
+def test_a_wake_from_a_thread_steps_the_task_in_the_loop_iteration_that_delivers_it():
+    # The asyncio task parker is the Future-like object the task awaits: a wake-up from
+    # another thread steps the task in the callback that delivers it, not one loop
+    # iteration later (which completing an asyncio future there would cost).  A probe
+    # sent right after the wake-up runs in the same iteration and finds the task resumed.
+    key = fresh_key()
+    resumed: list[object] = []
+    seen: list[list[object]] = []
+
+    async def body():
+        loop = asyncio.get_running_loop()
+
+        async def waiter() -> None:
+            resumed.append(await park_async(key, timeout=BOUND))
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_count(key) == 1, "the task to park")
+
+        def wake_then_probe() -> None:
+            unpark_one(key, lambda result: 5)
+            loop.call_soon_threadsafe(lambda: seen.append(list(resumed)))
+
+        # This task holds the loop's thread until the thread is done, so the wake-up and
+        # the probe wait in the loop's queue, in that order, for the same iteration.
+        start(wake_then_probe).finish()
+        await task
+        return seen
+
+    assert run(body) == [[Unparked(5)]]
+
+
+def test_a_task_woken_from_a_thread_runs_in_its_own_context():
+    # The wake-up is sent from a thread with that thread's context; the task's step must
+    # still run in the task's own (contextvars, current_task).
+    key = fresh_key()
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def body():
+        async def waiter() -> tuple[object, str, bool]:
+            var.set("the task's")
+            me = asyncio.current_task()
+            result = await park_async(key, timeout=BOUND)
+            return result, var.get(), asyncio.current_task() is me
+
+        task = asyncio.ensure_future(waiter())
+        await until(lambda: parked_count(key) == 1, "the task to park")
+        start(unpark_one, key).finish()
+        return await task
+
+    assert run(body) == (Unparked(0), "the task's", True)
+
+
+def test_the_task_parker_keeps_the_future_protocol_asyncio_tasks_use():
+    # asyncio.Task awaits the parker as a future (asyncio.isfuture): its outcome is decided
+    # once (woken, expired or cancelled), whoever comes second finds it decided.
+    async def body():
+        loop = asyncio.get_running_loop()
+        parker = core.TaskParker(loop)
+        assert asyncio.isfuture(parker) and parker.get_loop() is loop
+        assert not parker.done() and not parker.cancelled()
+        with pytest.raises(asyncio.InvalidStateError):
+            parker.result()
+        calls: list[object] = []
+        parker.add_done_callback(calls.append)
+        with pytest.raises(RuntimeError, match="one task"):
+            parker.add_done_callback(calls.append)
+        assert parker.remove_done_callback(calls.append) == 1
+        assert parker.remove_done_callback(calls.append) == 0
+        parker.add_done_callback(calls.append)
+        assert parker.cancel("why") is True
+        assert parker.cancel() is False  # decided already
+        parker.unpark()  # a wake-up after the cancel changes nothing
+        assert parker.done() and parker.cancelled() and "cancelled" in repr(parker)
+        with pytest.raises(asyncio.CancelledError, match="why"):
+            parker.result()
+        await asyncio.sleep(0)
+        assert calls == [parker]  # the callback ran once, on the loop
+
+        woken = core.TaskParker(loop)
+        woken.unpark()  # on the loop's thread: decided at once
+        assert woken.done() and not woken.cancelled() and woken.result() is None
+        assert woken.exception() is None and woken.cancel() is False
+        late: list[object] = []
+        woken.add_done_callback(late.append)  # after the outcome: scheduled at once
+        await asyncio.sleep(0)
+        return late == [woken]
+
+    assert run(body) is True
 
 
 def test_cancelled_before_it_parks_queues_nothing():

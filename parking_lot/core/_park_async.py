@@ -14,10 +14,10 @@ anything else the asyncio :class:`TaskParker`.  Both share the protocol of
 =====================  ====================================  ==========================================
 step                   asyncio (:class:`TaskParker`)         trio (``TrioTaskParker``)
 =====================  ====================================  ==========================================
-``prepare_park``       a new future to await                 nothing to make
-suspend                ``await future`` (+ a loop timer)     ``wait_task_rescheduled`` (+ a cancel scope)
-wake, own thread       ``future.set_result``                 ``trio.lowlevel.reschedule``
-wake, other thread     ``loop.call_soon_threadsafe``         ``TrioToken.run_sync_soon``
+``prepare_park``       nothing: the parker is the future     nothing to make
+suspend                ``await parker`` (+ a loop timer)     ``wait_task_rescheduled`` (+ a cancel scope)
+wake, own thread       ``call_soon`` of the task's step      ``trio.lowlevel.reschedule``
+wake, other thread     ``call_soon_threadsafe``: step it     ``TrioToken.run_sync_soon``
 loop / run gone        ``RuntimeError``: wake dropped        ``RunFinishedError``: wake dropped
 cancellation           ``CancelledError`` at the await       ``Cancelled`` through the abort function
 =====================  ====================================  ==========================================
@@ -46,9 +46,10 @@ Nothing here waits under a bucket lock, and a task never makes a blocking call.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from types import ModuleType
 from typing import Any
 
@@ -62,6 +63,8 @@ _current_task = asyncio.current_task
 _PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
 #: What a suspension returns when its deadline passed (an unparker's wake returns None).
 EXPIRED = object()
+#: A TaskParker's outcome while no wake-up, deadline or cancel has decided it.
+_PENDING = object()
 
 
 class TaskParkerBase:
@@ -161,23 +164,44 @@ class TaskUnparkHandle:
 
 
 class TaskParker(TaskParkerBase):
-    """The asyncio task parker: the task awaits a future of its loop, which the handle completes."""
+    """The asyncio task parker, and the Future-like object its task awaits.
 
-    __slots__ = ("_loop", "future", "_timer")
+    asyncio's ``Task`` suspends on any object it recognises as a future
+    (:func:`asyncio.isfuture`: one with an ``_asyncio_future_blocking`` attribute), calling
+    its ``get_loop``, ``add_done_callback``, ``result`` and ``cancel``.  The parker is
+    that object, so a wait makes no future of its own and a wake-up can run the task's
+    step itself: from another thread, ``call_soon_threadsafe`` of a callback that
+    steps the task at once, in the loop iteration it runs in (a real future would be
+    completed there and step the task one iteration later).  On the loop thread, a wake
+    schedules the step with ``call_soon``, as completing a future does.
+
+    The outcome (woken, expired, cancelled) is decided once, always on the loop thread:
+    by :meth:`unpark` there, by :meth:`_wake_here` for a wake from elsewhere, by the
+    deadline timer, or by :meth:`cancel` (``task.cancel()``).  What decides second finds
+    the outcome taken and does nothing, so the task is stepped exactly once.  Whether
+    the task left its queue is the lot's business (``_state``, under the bucket lock),
+    as for a thread: a cancel that wins here after an unparker took the task off its
+    queue is reported by :func:`park_async` as that unparker's ``Unparked``.
+    """
+
+    __slots__ = ("_loop", "_timer", "_outcome", "_callback", "_context", "_asyncio_future_blocking")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, task: object = None) -> None:
         self._state = _UNPARKED  # TaskParkerBase.__init__, inlined (one per wait)
         self.task = task
         self._loop = loop
-        self.future: asyncio.Future[Any] | None = None
         self._timer: list[asyncio.TimerHandle] | None = None
+        self._outcome: object = _PENDING
+        self._callback: Callable[[TaskParker], object] | None = None
+        self._context: contextvars.Context | None = None
+        #: asyncio's mark of a future that is being awaited (see :meth:`__await__`).
+        self._asyncio_future_blocking = False
 
     def _arm(self) -> None:
-        self.future = self._loop.create_future()
+        pass  # nothing to make: the parker is the future (see prepare_park)
 
     def prepare_park(self) -> None:
-        """Arm the parker: a new future (bucket lock held; :meth:`TaskParkerBase.prepare_park`, one call less)."""
-        self.future = self._loop.create_future()
+        """Arm the parker (bucket lock held; :meth:`TaskParkerBase.prepare_park`, one call less)."""
         self._state = _PARKED
 
     def unpark_lock(self) -> TaskParker:
@@ -186,30 +210,75 @@ class TaskParker(TaskParkerBase):
         return self
 
     def _handle(self) -> TaskParker:
-        # The parker is its own handle (one wait, one future: nothing to copy out), so a
-        # wake-up allocates nothing; :class:`TaskUnparkHandle` is the same for a bare future.
-        assert self.future is not None, "unpark_lock before prepare_park"
+        # The parker is its own handle (one wait, one outcome: nothing to copy out), so a
+        # wake-up allocates nothing.
         return self
 
     def unpark(self) -> None:
-        """The handle's ``unpark`` (see :meth:`TaskUnparkHandle.unpark`): complete the future."""
-        future: asyncio.Future[Any] = self.future  # type: ignore[assignment]  # set by prepare_park
+        """The handle's ``unpark`` (called once, after the bucket lock is released): wake the task.
+
+        On the task's loop thread the outcome is settled at once and the task's step
+        scheduled; from any other thread (or another loop) through
+        ``call_soon_threadsafe`` (:meth:`_wake_here`).  A closed loop will never run the
+        task again: the wake-up is dropped and nothing is raised.
+        """
         if _get_running_loop() is self._loop:
-            if not future.done():
-                future.set_result(None)
+            self._settle(None)
             return
         try:
-            self._loop.call_soon_threadsafe(_complete, future, None)
+            self._loop.call_soon_threadsafe(self._wake_here)
         except RuntimeError:  # the loop is closed
             pass
 
+    def _settle(self, outcome: object) -> bool:
+        """On the loop thread: decide the outcome unless decided, and schedule the task's step.
+
+        Returns False when the outcome was already decided (nothing done)."""
+        if self._outcome is not _PENDING:
+            return False
+        self._outcome = outcome
+        callback = self._callback
+        if callback is not None:
+            self._callback = None
+            self._loop.call_soon(callback, self, context=self._context)
+        return True
+
+    def _wake_here(self) -> None:
+        """A wake-up from another thread, run by the loop: step the waiting task now.
+
+        The task has yielded this parker by now (the wake-up was sent after the task
+        queued, so it runs after the step that queued it), unless that step raised
+        before it suspended; then there is no step to run."""
+        if self._outcome is not _PENDING:
+            return  # cancelled (or expired) first
+        self._outcome = None
+        callback = self._callback
+        if callback is not None:
+            self._callback = None
+            context = self._context
+            if context is None:
+                callback(self)
+            else:
+                context.run(callback, self)
+
+    def _expire(self, until_ns: int) -> None:
+        """The deadline timer: settle EXPIRED once ``time.monotonic_ns() >= until_ns``.
+
+        asyncio may run a timer up to its clock's resolution early: the clock is checked
+        and the timer re-armed for what is left, so a wait never ends early."""
+        if self._outcome is not _PENDING:
+            return
+        left_ns = until_ns - _monotonic_ns()
+        if left_ns > 0:
+            self._timer = [self._loop.call_later(left_ns / 1e9, self._expire, until_ns)]
+        else:
+            self._settle(EXPIRED)
+
     def suspend(self, until_ns: int | None) -> Awaitable[object]:
-        """The future to await (the handle puts None in it), with a deadline timer if timed."""
-        future = self.future
-        assert future is not None, "suspend before prepare_park"
+        """The parker itself, to await (None once woken, EXPIRED at the deadline), with a deadline timer if timed."""
         if until_ns is not None:
-            self._timer = _arm_deadline(self._loop, future, until_ns)
-        return future
+            self._timer = [self._loop.call_later(max(0, until_ns - _monotonic_ns()) / 1e9, self._expire, until_ns)]
+        return self
 
     def disarm(self) -> None:
         """Cancel the deadline timer, if any."""
@@ -223,25 +292,88 @@ class TaskParker(TaskParkerBase):
         except RuntimeError:  # the loop is closed
             pass
 
+    # --- the Future-like protocol asyncio.Task uses (all on the loop thread) ---------------
 
-def _arm_deadline(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], until_ns: int) -> list[asyncio.TimerHandle]:
-    """A timer that completes *future* with EXPIRED once ``time.monotonic_ns() >= until_ns``.
+    def __await__(self) -> Generator[TaskParker, None, object]:
+        if self._outcome is _PENDING:
+            self._asyncio_future_blocking = True
+            yield self  # the task calls get_loop and add_done_callback
+        return self.result()
 
-    asyncio may run a timer up to its clock's resolution early, so the callback checks
-    the clock and re-arms itself for what is left: a wait never ends early.  Returns a
-    one-element list holding the current timer handle (the re-armed one replaces it).
-    """
-    handle: list[asyncio.TimerHandle] = []
+    __iter__ = __await__
 
-    def expire() -> None:
-        left_ns = until_ns - _monotonic_ns()
-        if left_ns > 0 and not future.done():
-            handle[0] = loop.call_later(left_ns / 1e9, expire)
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop of the waiting task."""
+        return self._loop
+
+    def add_done_callback(self, fn: Callable[[TaskParker], object], *, context: contextvars.Context | None = None) -> None:
+        """Run ``fn(self)`` (in *context*) once the outcome is decided; the task registers its wake-up here."""
+        if self._outcome is not _PENDING:
+            self._loop.call_soon(fn, self, context=context)
+        elif self._callback is not None:
+            raise RuntimeError("a task parker is awaited by one task only")
         else:
-            _complete(future, EXPIRED)
+            self._callback = fn
+            self._context = context
 
-    handle.append(loop.call_later(max(0, until_ns - _monotonic_ns()) / 1e9, expire))
-    return handle
+    def remove_done_callback(self, fn: Callable[[TaskParker], object]) -> int:
+        """Forget *fn* if it is the registered callback; how many were removed (0 or 1)."""
+        if self._callback is not None and self._callback == fn:
+            self._callback = None
+            return 1
+        return 0
+
+    def done(self) -> bool:
+        """Whether the outcome is decided (woken, expired or cancelled)."""
+        return self._outcome is not _PENDING
+
+    def cancelled(self) -> bool:
+        """Whether the wait was cancelled (:meth:`cancel` decided the outcome)."""
+        return type(self._outcome) is _Cancelled
+
+    def result(self) -> object:
+        """None once woken, :data:`EXPIRED` at the deadline.
+
+        Raises:
+            asyncio.CancelledError: the wait was cancelled.
+            asyncio.InvalidStateError: the outcome is not decided yet.
+        """
+        outcome = self._outcome
+        if type(outcome) is _Cancelled:
+            raise outcome.error()
+        if outcome is _PENDING:
+            raise asyncio.InvalidStateError("the task is still parked")
+        return outcome
+
+    def exception(self) -> BaseException | None:
+        """None (a wait ends with no exception of its own); CancelledError is raised if cancelled."""
+        self.result()
+        return None
+
+    def cancel(self, msg: object = None) -> bool:
+        """``task.cancel()`` of the waiting task: end the wait with CancelledError unless it has ended.
+
+        Returns False when the outcome was already decided (a wake-up or the deadline
+        came first: asyncio then throws the cancellation in at the task's next step).
+        """
+        return self._settle(_Cancelled(msg))
+
+    def __repr__(self) -> str:
+        outcome = self._outcome
+        state = "pending" if outcome is _PENDING else "cancelled" if type(outcome) is _Cancelled else "finished"
+        return f"<{type(self).__name__} {state}>"
+
+
+class _Cancelled:
+    """A cancelled wait's outcome: the message ``task.cancel(msg)`` gave."""
+
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: object) -> None:
+        self.msg = msg
+
+    def error(self) -> asyncio.CancelledError:
+        return asyncio.CancelledError() if self.msg is None else asyncio.CancelledError(self.msg)
 
 
 _trio_parker: Callable[[], TaskParkerBase] | None = None
