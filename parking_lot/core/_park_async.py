@@ -65,6 +65,8 @@ _PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
 EXPIRED = object()
 #: A TaskParker's outcome while no wake-up, deadline or cancel has decided it.
 _PENDING = object()
+#: ``Unparked(0)`` and ``Unparked(1)``, the tokens the locks hand over (normal, hand-off), made once.
+_UNPARKED_BY_TOKEN = (Unparked(0), Unparked(1))
 
 
 class TaskParkerBase:
@@ -298,6 +300,11 @@ class TaskParker(TaskParkerBase):
         if self._outcome is _PENDING:
             self._asyncio_future_blocking = True
             yield self  # the task calls get_loop and add_done_callback
+            # Stepped by the callback, so decided: a cancellation was thrown in at the
+            # yield, so what is left is None (woken) or EXPIRED (result() without the call).
+            outcome = self._outcome
+            if outcome is not _PENDING and type(outcome) is not _Cancelled:
+                return outcome
         return self.result()
 
     __iter__ = __await__
@@ -517,7 +524,8 @@ async def park_async(
             return _leave_queue(thread, timed_out)
         if thread.cancel is not None:  # cancel_park took us off the queue, as a timeout would
             queued = False; raise _take_cancel(thread)  # one-step: queued is cleared only by the cancel that took the task off the queue
-        return Unparked(thread.unpark_token)
+        token = thread.unpark_token
+        return _UNPARKED_BY_TOKEN[token] if token < 2 else Unparked(token)  # the common tokens' results made once
     except GeneratorExit:
         # The coroutine is being closed outside its loop: by the garbage collector (a task
         # whose loop was closed), which runs it inside a finaliser, perhaps in a thread that
