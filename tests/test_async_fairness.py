@@ -72,3 +72,58 @@ def test_threads_and_tasks_both_progress(kind: str) -> None:
         pair = (m.write, m.write_async)
     threads, tasks = _contend(*pair)
     assert threads >= GOAL and tasks >= GOAL, f"{kind}: threads held it {threads} times, tasks {tasks}"
+
+
+
+#: Entries of the task in the test below, and how many of the thread's holds they may take in all.
+ENTRIES, HOLDS_LIMIT = 10, 300
+
+
+@pytest.mark.parametrize("kind", ["Mutex", "RwLock write"])
+def test_the_fairness_timer_lets_a_task_in_past_a_thread_that_relocks_at_once(kind: str) -> None:
+    # One thread holds the lock 0.2 ms at a time and re-locks on the next line after
+    # unlocking, with nothing between that lets the event loop's thread in (on a GIL build
+    # the loop thread runs only while the thread sleeps holding the lock).  A woken task
+    # then finds the lock taken, and what lets it in is the fairness timer: an unlock
+    # hands the lock to its longest waiter once the bucket's timer (0-1 ms) has run out
+    # (parking_lot's eventual fairness, ``unlock_slow`` with ``be_fair`` in raw_mutex.rs).
+    # So each entry of the task costs the thread a few holds (each at least 0.2 ms long);
+    # with the timer disabled it took 59 to 1369 holds per entry here, the GIL's forced
+    # switches alone letting the task in by chance, and this fails.
+    if kind == "Mutex":
+        m: Any = Mutex(0)
+        enter_sync, enter_async = m.lock, m.lock_async
+    else:
+        m = RwLock(0)
+        enter_sync, enter_async = m.write, m.write_async
+    stop = threading.Event()
+    holds = [0]
+    deadline = time.monotonic() + BOUND
+
+    def thread_body() -> None:
+        while True:
+            with enter_sync():
+                holds[0] += 1
+                time.sleep(0.0002)
+                done = stop.is_set() or time.monotonic() >= deadline
+            if done:
+                return
+
+    async def main() -> int:
+        thread = start(thread_body)
+        waited = 0  # the thread's holds while the task waited, over all its entries
+        try:
+            for _ in range(ENTRIES):
+                await asyncio.sleep(0.001)  # the thread holds the lock again meanwhile
+                before = holds[0]
+                async with enter_async():
+                    waited += holds[0] - before
+                if waited > HOLDS_LIMIT:
+                    break
+        finally:
+            stop.set()
+            thread.finish()
+        return waited
+
+    waited = asyncio.run(main())
+    assert waited <= HOLDS_LIMIT, f"{kind}: the task waited through {waited} holds of the thread for {ENTRIES} entries"
