@@ -515,10 +515,10 @@ class _PendingMutexGuardCoroutines(_PendingMutexGuard[T]):
 
 
 #: The class :meth:`Mutex.lock_async` makes: the cheaper ``async with`` on this Python (the bench row
-#: "uncontended async with").  Awaiting a done future cost 27-29 ns on 3.11 and 3.15, against 50-60
-#: for a coroutine; on 3.12-3.14 it cost 67-103 ns, against 50-60.  Timed in one task on this
+#: "uncontended async with").  Awaiting a done future cost 27-29 ns on 3.10, 3.11 and 3.15, against
+#: 50-73 for a coroutine; on 3.12-3.14 it cost 67-103 ns, against 50-60.  Timed in one task on this
 #: project's 2-core machine, a loop of ``async with`` over each shape ran 1.35-1.5x slower with the
-#: futures on 3.12-3.14, and 1.2-1.3x faster with them on 3.11 and 3.15.
+#: futures on 3.12-3.14, and 1.2-1.3x faster with them on 3.10, 3.11 and 3.15.
 _PENDING_MUTEX_GUARD: type[_PendingMutexGuard[Any]] = (
     _PendingMutexGuardCoroutines if (3, 12) <= sys.version_info < (3, 15) else _PendingMutexGuard
 )
