@@ -56,3 +56,18 @@ def run_trio(body: Callable[[], Awaitable[Any]]) -> Any:
 def parked_on(key: int) -> int:
     """How many threads and tasks are parked on *key* (from the core's public snapshot)."""
     return sum(1 for entry in core.parked_threads() if entry.key == key)
+
+
+@pytest.fixture(params=["futures", "coroutines"])
+def pending_mutex_form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> type:
+    """Make ``Mutex.lock_async()`` give the PendingGuard class of one form (the test runs with each).
+
+    ``parking_lot.mutex._PENDING_MUTEX_GUARD`` is whichever of the two is cheaper on the
+    running Python; this runs the other one too, so that both are tested everywhere.
+    A test module takes it with ``from async_helpers import pending_mutex_form``.
+    """
+    from parking_lot import mutex
+
+    form = {"futures": mutex._PendingMutexGuard, "coroutines": mutex._PendingMutexGuardCoroutines}[request.param]
+    monkeypatch.setattr(mutex, "_PENDING_MUTEX_GUARD", form)
+    return form

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start
-from async_helpers import cancelled, run, until, parked_on
+from async_helpers import cancelled, run, until, parked_on, pending_mutex_form  # noqa: F401 (a fixture)
 from parking_lot import FairMutex, Mutex, ReentrantMutex, RwLock, core
 from parking_lot.core import TimedOut, Unparked
 from parking_lot.core._hashtable import Bucket
@@ -266,9 +266,10 @@ def test_cancellation_at_every_await_point_strands_nothing(name, fair, release_a
 
 
 @pytest.mark.parametrize("cls", MUTEXES)
-def test_mutex_lock_async_awaited_and_as_async_with(cls):
+def test_mutex_lock_async_awaited_and_as_async_with(cls, pending_mutex_form):
     async def body():
         m = cls([])
+        assert type(m.lock_async()) is pending_mutex_form
         async with m.lock_async() as guard:
             guard.value.append(1)
             assert m.is_locked()
@@ -300,9 +301,10 @@ def test_mutex_lock_async_awaited_and_as_async_with(cls):
 
 
 @pytest.mark.parametrize("cls", MUTEXES)
-def test_async_with_releases_on_an_exception_and_on_cancellation(cls):
+def test_async_with_releases_on_an_exception_and_on_cancellation(cls, pending_mutex_form):
     async def body():
         m = cls(0)
+        assert type(m.lock_async()) is pending_mutex_form
         with pytest.raises(KeyError):
             async with m.lock_async():
                 raise KeyError
@@ -319,6 +321,51 @@ def test_async_with_releases_on_an_exception_and_on_cancellation(cls):
         assert not m.is_locked()
 
     run(body)
+
+
+@pytest.mark.parametrize("cls", MUTEXES)
+def test_async_with_cancelled_at_every_await_point_of_its_enter_strands_nothing(cls, pending_mutex_form):
+    """A task enters ``async with m.lock_async()`` behind a holder thread, a second thread waits
+    behind the task; the holder lets go and the task is cancelled after k loop iterations, for
+    every k until the task got in first.  Then: a cancelled task never ran its block, the
+    second thread gets the mutex (nothing stranded, no lost wake-up), nobody is left parked.
+    """
+
+    async def once(k: int) -> bool:
+        m = cls(0)
+        assert type(m.lock_async()) is pending_mutex_form
+        key = m.raw._key
+        holder = m.lock()
+        ran: list[bool] = []
+
+        async def enters() -> None:
+            async with m.lock_async() as guard:
+                ran.append(True)
+                guard.value += 1
+
+        task = asyncio.ensure_future(enters())
+        await until(lambda: parked_on(key) == 1, "the task to park")
+        thread = start(lambda: (guard := m.try_lock_for(BOUND)) is not None and (guard.unlock() or True))
+        await until(lambda: parked_on(key) == 2, "the thread to park")
+        holder.unlock()
+        for _ in range(k):
+            await asyncio.sleep(0)
+        completed_first = task.done()
+        task.cancel()
+        was_cancelled = await cancelled(task)
+        assert was_cancelled != bool(ran)
+        assert thread.finish() is True, "the thread behind the cancelled task never got the mutex"
+        await until(lambda: not m.is_locked(), "the mutex to be free")
+        assert parked_on(key) == 0 and m.lock().value == len(ran)
+        return completed_first
+
+    async def body():
+        for k in range(50):
+            if await once(k):
+                return k
+        pytest.fail("the task never got the mutex before the cancel")
+
+    assert run(body) >= 1  # cancelled at once, it was still waiting
 
 
 def _stress(cls: type, threads: int, tasks_per_loop: int, loops: int, rounds: int) -> None:

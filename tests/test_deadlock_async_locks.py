@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import BOUND, start
-from async_helpers import run, until
+from async_helpers import pending_mutex_form, run, until  # noqa: F401 (a fixture)
 from parking_lot import Mutex, ReentrantMutex, RwLock, deadlock
 from parking_lot.core import parked_count
 
@@ -39,8 +39,9 @@ def held_by(task: asyncio.Task[Any]) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("form", ["async with", "await"])
-def test_two_tasks_deadlocking_on_two_mutexes_are_detected_and_broken(form):
+def test_two_tasks_deadlocking_on_two_mutexes_are_detected_and_broken(form, pending_mutex_form):
     first, second = Mutex("first"), Mutex("second")
+    assert type(first.lock_async()) is pending_mutex_form
     keys = {"first": first.raw._key, "second": second.raw._key}
 
     async def cross(held: Mutex[str], wanted: Mutex[str]) -> str:

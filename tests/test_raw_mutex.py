@@ -353,11 +353,22 @@ def _async_mutex(script: _Script, fair: bool):
     return m
 
 
-def _via_async_with_exit(script: _Script, fair: bool) -> None:
+def _pending(m, form: str):
+    """``m.lock_async()``, or the PendingGuard class *form* names made as it makes one."""
+    from parking_lot import mutex
+
+    if form == "lock_async":
+        return m.lock_async()
+    pending = {"futures": mutex._PendingMutexGuard, "coroutines": mutex._PendingMutexGuardCoroutines}[form]()
+    pending._mutex = m
+    return pending
+
+
+def _via_async_with_exit(script: _Script, fair: bool, form: str = "lock_async") -> None:
     import asyncio
 
     m = _async_mutex(script, fair)
-    pending = m.lock_async()
+    pending = _pending(m, form)
     pending._guard = m._guard
     m._guard._held = True
 
@@ -367,13 +378,13 @@ def _via_async_with_exit(script: _Script, fair: bool) -> None:
     asyncio.run(leave())
 
 
-def _via_async_with_enter(script: _Script) -> None:
+def _via_async_with_enter(script: _Script, form: str = "lock_async") -> None:
     import asyncio
 
     m = _async_mutex(script, False)
 
     async def enter() -> None:
-        await m.lock_async().__aenter__()
+        await _pending(m, form).__aenter__()
 
     asyncio.run(enter())
 
@@ -437,6 +448,10 @@ UNLOCK_COPIES = [
     ("MutexGuard.__exit__ (FairMutex)", True, lambda s: _via_mutex_guard(s, True)),
     ("_PendingMutexGuard.__aexit__", False, lambda s: _via_async_with_exit(s, False)),
     ("_PendingMutexGuard.__aexit__ (FairMutex)", True, lambda s: _via_async_with_exit(s, True)),
+    ("_PendingMutexGuard.__aexit__ (futures form)", False, lambda s: _via_async_with_exit(s, False, "futures")),
+    ("_PendingMutexGuardCoroutines.__aexit__", False, lambda s: _via_async_with_exit(s, False, "coroutines")),
+    ("_PendingMutexGuardCoroutines.__aexit__ (FairMutex)", True,
+     lambda s: _via_async_with_exit(s, True, "coroutines")),
     ("compat.Lock.release", False, lambda s: _compat_lock(s).release()),
     ("compat.Lock.__exit__", False, lambda s: _compat_lock(s).__exit__(None, None, None)),
     ("aio.Lock.release", True, lambda s: _aio_lock(s).release()),
@@ -446,6 +461,8 @@ LOCK_COPIES = [
     ("RawMutex.__enter__", lambda s: _recording(s, False).__enter__()),
     ("Mutex.lock", lambda s: _mutex_lock(s)),
     ("_PendingMutexGuard.__aenter__", lambda s: _via_async_with_enter(s)),
+    ("_PendingMutexGuard.__aenter__ (futures form)", lambda s: _via_async_with_enter(s, "futures")),
+    ("_PendingMutexGuardCoroutines.__aenter__", lambda s: _via_async_with_enter(s, "coroutines")),
     ("Mutex._lock_guard_async", lambda s: _via_lock_async_awaited(s)),
     ("compat.Lock.acquire", lambda s: _compat_lock(s).acquire()),
     ("compat.Lock.__enter__", lambda s: _compat_lock(s).__enter__()),
@@ -542,7 +559,7 @@ def test_every_inlined_copy_is_checked():
                 if not isinstance(cls, ast.ClassDef):
                     continue
                 for node in cls.body:
-                    if isinstance(node, ast.FunctionDef):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         body = lines[node.lineno - 1 : node.end_lineno]
                         if any("# inlined: RawMutex." in line for line in body):
                             found.append((file_name, cls.name, node.name))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from async_helpers import pending_mutex_form  # noqa: E402,F401 (a fixture)
 from async_helpers import run_trio as run  # noqa: E402
 from conftest import trio_or_skip  # noqa: E402
 
@@ -92,6 +93,16 @@ CASES: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
 def test_async_with_under_trio(name: str) -> None:
     make, enter = CASES[name]
     assert run(_guarded(make, enter)) == 2
+
+
+@pytest.mark.parametrize("cls", [Mutex, FairMutex])
+def test_mutex_async_with_under_trio_in_either_form(cls: type[Mutex[int]], pending_mutex_form: type) -> None:
+    def enter(m: Mutex[int]) -> Any:
+        pending = m.lock_async()
+        assert type(pending) is pending_mutex_form
+        return pending
+
+    assert run(_guarded(lambda: cls(0), enter)) == 2
 
 
 def test_waits_under_trio_woken_by_a_thread() -> None:
