@@ -315,7 +315,9 @@ class Event:
         raw = self._raw
         if raw._flag:  # RawEvent.is_set, read in place: this is the hot path
             return True
-        await raw.wait_async(None)
+        # inlined: RawEvent.wait_async(None) (one coroutine less per wait); without a deadline
+        # the wait ends woken by set() or refused by validate (set before we could queue).
+        await park_async(raw._key, raw._unset)
         return True
 
     def wait_blocking(self, timeout: float | None = None) -> bool:
