@@ -490,7 +490,10 @@ class Condition:
         """
         if not self._mutex.is_locked():
             raise RuntimeError("cannot notify on un-acquired lock")
-        notify_one = self._cv.notify_one
+        cv = self._cv
+        if cv._mutex is None:  # nobody waits (Condvar.notify_one's own first check): leave the lot alone
+            return
+        notify_one = cv.notify_one
         while n > 0 and notify_one():
             n -= 1
 

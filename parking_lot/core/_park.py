@@ -481,8 +481,10 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
                     return _NOTHING_UNPARKED
                 thread = queue[index]
                 more = index + 1 < len(queue) and _first_index(queue, key, index + 1) >= 0
+                # bucket.should_be_fair() asked only once its timer can have fired (the clock
+                # read first: the method call is most of its cost, and the timer rarely fires)
                 result = ONE_THREAD_RESULTS[more][
-                    thread.requeued or bucket.should_be_fair()
+                    thread.requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
                 ]
                 token = DEFAULT_UNPARK_TOKEN
                 if callback is not None:
@@ -672,7 +674,9 @@ def unpark_filter(
                         raise TypeError(f"filter must return a FilterOp, not {op!r}")
                 result = _new_result(
                     UnparkResult,
-                    (len(chosen), 0, have_more, bool(chosen) and (chosen[0].requeued or bucket.should_be_fair())),
+                    (len(chosen), 0, have_more, bool(chosen) and (
+                        chosen[0].requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
+                    )),
                 )
                 token = callback(result)
                 if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
