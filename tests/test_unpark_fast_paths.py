@@ -112,3 +112,25 @@ def test_condition_notify_still_wakes_a_waiter() -> None:
         return await task
 
     assert run(body) is True
+
+
+def _no_park(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("parked although the predicate was already satisfied")
+
+
+def test_a_wait_whose_predicate_already_holds_does_not_park(monkeypatch: pytest.MonkeyPatch) -> None:
+    from parking_lot import Condvar, Mutex
+
+    monkeypatch.setattr("parking_lot.aio.park_async", _no_park)
+    monkeypatch.setattr("parking_lot.raw.condvar.park_async", _no_park)
+
+    async def body() -> tuple[Any, Any]:
+        cond = aio.Condition()
+        async with cond:
+            value = await cond.wait_for(lambda: 42)
+        mutex, cv = Mutex([1]), Condvar()
+        async with mutex.lock_async() as guard:
+            result = await cv.wait_while_async(guard, lambda items: not items)
+        return value, result.timed_out
+
+    assert run(body) == (42, False)
