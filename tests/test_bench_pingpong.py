@@ -83,3 +83,22 @@ def test_the_condition_row_fails_when_the_sides_do_not_alternate() -> None:
     broken = types.SimpleNamespace(Condition=_ConditionThatNeverWaits)
     with pytest.raises(AssertionError, match="aio condition ping-pong: the sides did not alternate"):
         _finish(bench._aio_condition_pingpong(broken), 20)
+
+
+def test_a_ctrl_c_before_the_loop_starts_the_coroutine_closes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[Any] = []
+
+    async def body(n: int) -> float:
+        return 0.0
+
+    def make(n: int) -> Any:
+        made.append(body(n))
+        return made[-1]
+
+    def interrupted_run(coroutine: Any) -> float:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.asyncio, "run", interrupted_run)
+    with pytest.raises(KeyboardInterrupt):
+        bench._timed_on_a_loop(make)(1)
+    assert made[0].cr_frame is None  # closed: no "coroutine was never awaited" warning later
