@@ -315,7 +315,9 @@ class Event:
         raw = self._raw
         if raw._flag:  # RawEvent.is_set, read in place: this is the hot path
             return True
-        await raw.wait_async(None)
+        # inlined: RawEvent.wait_async(None) (one coroutine less per wait); without a deadline
+        # the wait ends woken by set() or refused by validate (set before we could queue).
+        await park_async(raw._key, raw._unset)
         return True
 
     def wait_blocking(self, timeout: float | None = None) -> bool:
@@ -488,7 +490,10 @@ class Condition:
         """
         if not self._mutex.is_locked():
             raise RuntimeError("cannot notify on un-acquired lock")
-        notify_one = self._cv.notify_one
+        cv = self._cv
+        if cv._mutex is None:  # nobody waits (Condvar.notify_one's own first check): leave the lot alone
+            return
+        notify_one = cv.notify_one
         while n > 0 and notify_one():
             n -= 1
 

@@ -268,11 +268,19 @@ def _timed_on_a_loop(body: Callable[[int], Any]) -> Candidate:
     """A candidate that runs the coroutine function ``body(n)`` on a fresh event loop.
 
     Only the coroutine's own run is timed (its ``time.perf_counter`` seconds, which it
-    returns), not the loop's creation and closing.
+    returns), not the loop's creation and closing.  A Ctrl-C that lands before the loop has
+    started the coroutine closes it (no "coroutine was never awaited" warning after the
+    interrupt).
     """
     def run(n: int) -> float:
         """The seconds (float) *n* operations took, timed inside the loop."""
-        seconds: float = asyncio.run(body(n))
+        coroutine = None
+        try:
+            coroutine = body(n)
+            seconds: float = asyncio.run(coroutine)
+        finally:
+            if coroutine is not None:
+                coroutine.close()  # nothing for a coroutine that ran to its end
         return seconds
 
     return run
@@ -342,24 +350,112 @@ def _aio_semaphore(mod: ModuleType) -> Candidate:
     return _timed_on_a_loop(body)
 
 
+def _check_alternated(what: str, out_of_turn: int, rounds: list[int], n: int) -> None:
+    """AssertionError unless each of a ping-pong's two sides ran its *n* turns, none out of turn."""
+    if out_of_turn or rounds != [n, n]:
+        raise AssertionError(f"{what}: the sides did not alternate ({out_of_turn} turns out of turn, "
+                             f"turns per side {rounds}, {n} expected)")
+
+
 def _aio_condition_pingpong(mod: ModuleType) -> Candidate:
     """Two tasks take turns through one Condition: *n* round trips."""
 
     async def body(n: int) -> float:
-        cond, turn = mod.Condition(), [0]
+        cond, turn, rounds, out_of_turn = mod.Condition(), [0], [0, 0], [0]
 
         async def side(me: int) -> None:
             for _ in range(n):
                 async with cond:
                     await cond.wait_for(lambda: turn[0] == me)
+                    if turn[0] != me:
+                        out_of_turn[0] += 1
                     turn[0] = 1 - me
+                    rounds[me] += 1
                     cond.notify()
 
         started = time.perf_counter()
         await asyncio.gather(side(0), side(1))
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        _check_alternated("aio condition ping-pong", out_of_turn[0], rounds, n)
+        return elapsed
 
     return _timed_on_a_loop(body)
+
+
+def _aio_event_pingpong(mod: ModuleType) -> Candidate:
+    """Two tasks, two events, *n* round trips: each awaits its event, clears it, sets the other's."""
+
+    async def body(n: int) -> float:
+        events, turn, rounds, out_of_turn = (mod.Event(), mod.Event()), [0], [0, 0], [0]
+
+        async def side(me: int) -> None:
+            mine, other = events[me], events[1 - me]
+            for _ in range(n):
+                await mine.wait()
+                mine.clear()
+                if turn[0] != me:
+                    out_of_turn[0] += 1
+                turn[0] = 1 - me
+                rounds[me] += 1
+                other.set()
+
+        events[0].set()
+        started = time.perf_counter()
+        await asyncio.gather(side(0), side(1))
+        elapsed = time.perf_counter() - started
+        _check_alternated("aio event ping-pong", out_of_turn[0], rounds, n)
+        return elapsed
+
+    return _timed_on_a_loop(body)
+
+
+async def _condvar_pingpong_tasks(n: int) -> float:
+    """Two tasks take turns through a :class:`Mutex` and a :class:`Condvar` (``lock_async``,
+    ``wait_while_async``, ``notify_one``), *n* round trips; the seconds taken."""
+    mutex, cv, rounds, out_of_turn = Mutex([0]), Condvar(), [0, 0], [0]
+
+    async def side(me: int) -> None:
+        for _ in range(n):
+            async with mutex.lock_async() as guard:
+                await cv.wait_while_async(guard, lambda turn: turn[0] != me)
+                if guard.value[0] != me:
+                    out_of_turn[0] += 1
+                guard.value[0] = 1 - me
+                rounds[me] += 1
+                cv.notify_one()
+
+    started = time.perf_counter()
+    await asyncio.gather(side(0), side(1))
+    elapsed = time.perf_counter() - started
+    _check_alternated("condvar ping-pong, 2 tasks", out_of_turn[0], rounds, n)
+    return elapsed
+
+
+async def _condition_pingpong_tasks(n: int) -> float:
+    """:func:`_condvar_pingpong_tasks` done with one ``asyncio.Condition``: *n* round trips."""
+    cond, turn, rounds, out_of_turn = asyncio.Condition(), [0], [0, 0], [0]
+
+    async def side(me: int) -> None:
+        for _ in range(n):
+            async with cond:
+                await cond.wait_for(lambda: turn[0] == me)
+                if turn[0] != me:
+                    out_of_turn[0] += 1
+                turn[0] = 1 - me
+                rounds[me] += 1
+                cond.notify()
+
+    started = time.perf_counter()
+    await asyncio.gather(side(0), side(1))
+    elapsed = time.perf_counter() - started
+    _check_alternated("asyncio condition ping-pong, 2 tasks", out_of_turn[0], rounds, n)
+    return elapsed
+
+
+#: Two tasks take turns through a Mutex and a Condvar (the awaitable twins), *n* round trips.
+condvar_pingpong_tasks = _timed_on_a_loop(_condvar_pingpong_tasks)
+#: The same protocol on one ``asyncio.Condition``, *n* round trips.
+condition_pingpong_tasks = _timed_on_a_loop(_condition_pingpong_tasks)
 
 
 def _aio_notify_all(mod: ModuleType, waiters: int = 100) -> Candidate:
@@ -1052,6 +1148,10 @@ def scenarios() -> tuple[list[Scenario], list[str]]:
                  _aio_semaphore(asyncio), 300_000, 60_000),
         Scenario("aio: Condition ping-pong, 2 tasks", "aio.Condition", _aio_condition_pingpong(aio),
                  "asyncio.Condition", _aio_condition_pingpong(asyncio), 20_000, 4_000),
+        Scenario("aio: Event ping-pong, 2 tasks", "aio.Event", _aio_event_pingpong(aio),
+                 "asyncio.Event", _aio_event_pingpong(asyncio), 20_000, 4_000),
+        Scenario("Condvar ping-pong, 2 tasks", "Mutex + Condvar (async twins)", condvar_pingpong_tasks,
+                 "asyncio.Condition", condition_pingpong_tasks, 20_000, 4_000),
         Scenario("aio: notify_all to 100 tasks", "aio.Condition", _aio_notify_all(aio), "asyncio.Condition",
                  _aio_notify_all(asyncio), 200, 40),
         Scenario("uncontended lock/unlock", "RawMutex.lock/unlock", raw_mutex_pair, "Lock.acquire/release",

@@ -328,7 +328,7 @@ def test_ctrl_c_ends_every_command_with_130(command):
 
 @needs_sigint
 @pytest.mark.parametrize(
-    "scenario", ["Barrier, 8 threads", "Event ping-pong", "compat: Condition ping-pong", "notify_all to 16",
+    "scenario", ["Barrier, 8 threads", "compat: Event ping-pong", "compat: Condition ping-pong", "notify_all to 16",
                  "4 threads, shared counter (fair)"]
 )
 def test_ctrl_c_in_the_middle_of_a_bench_scenario_ends_it(scenario):

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 
 from parking_lot.thread_parker import UnparkBatch
 
-from ._hashtable import Bucket, ThreadData, hash_key, state, thread_data
+from ._hashtable import _FIB_MULTIPLIER, _MASK64, Bucket, ThreadData, state, thread_data
 from ._types import (
     ONE_THREAD_RESULTS,
     DEFAULT_PARK_TOKEN,
@@ -68,6 +68,9 @@ _ABORT = RequeueOp.Abort
 _UNPARK_ONE = RequeueOp.UnparkOne
 _REQUEUE_ONE = RequeueOp.RequeueOne
 _UNPARK_ONE_REQUEUE_REST = RequeueOp.UnparkOneRequeueRest
+_FILTER_UNPARK = FilterOp.Unpark
+_FILTER_SKIP = FilterOp.Skip
+_FILTER_STOP = FilterOp.Stop
 #: unpark_requeue's RequeueOne results when a thread was moved: ``[have_more_threads]``.
 _ONE_MOVED_RESULTS = (UnparkResult(0, 1, False, False), UnparkResult(0, 1, True, False))
 _RESULT_ATTRIBUTE = "_parking_lot_park_result"
@@ -478,8 +481,10 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
                     return _NOTHING_UNPARKED
                 thread = queue[index]
                 more = index + 1 < len(queue) and _first_index(queue, key, index + 1) >= 0
+                # bucket.should_be_fair() asked only once its timer can have fired (the clock
+                # read first: the method call is most of its cost, and the timer rarely fires)
                 result = ONE_THREAD_RESULTS[more][
-                    thread.requeued or bucket.should_be_fair()
+                    thread.requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
                 ]
                 token = DEFAULT_UNPARK_TOKEN
                 if callback is not None:
@@ -542,8 +547,9 @@ def unpark_requeue(
     with UnparkBatch() as wake:
         while True:
             table = state.table
-            index_from = hash_key(key_from, table.hash_bits)
-            index_to = hash_key(key_to, table.hash_bits)
+            shift = table._shift  # hash_key, inlined (as in HashTable.bucket_for)
+            index_from = ((key_from * _FIB_MULTIPLIER) & _MASK64) >> shift
+            index_to = ((key_to * _FIB_MULTIPLIER) & _MASK64) >> shift
             bucket_from = table.buckets[index_from]
             if index_from == index_to:  # one bucket, locked once
                 with bucket_from.lock:
@@ -582,12 +588,17 @@ def _requeue_locked(
         more = _first_index(from_queue, key_from, index + 1) >= 0
         if op is _REQUEUE_ONE:
             result = _ONE_MOVED_RESULTS[more]
-            _check_token(callback(op, result), "callback")
+            token = callback(op, result)
+            if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                _check_token(token, "callback")
             # One line: the thread is never in a queue under the wrong key.
             from_queue.pop(index); thread.key = key_to; thread.requeued = True; bucket_to.queue.append(thread)  # one-step: a thread is never in a queue under the wrong key, nor in none
             return result
         result = ONE_THREAD_RESULTS[more][thread.requeued or bucket_from.should_be_fair()]
-        thread.unpark_token = _check_token(callback(op, result), "callback")
+        token = callback(op, result)
+        if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+            token = _check_token(token, "callback")
+        thread.unpark_token = token
         thread.woken = True
         wake.append(from_queue.pop(index).parker.unpark_lock())
         return result
@@ -625,7 +636,8 @@ def unpark_filter(
     ``callback(result)`` runs under the bucket lock and returns the token every
     woken thread receives.
     """
-    key = _check_word(key, "key")
+    if type(key) is not int or not 0 <= key < WORD_LIMIT:
+        key = _check_word(key, "key")
     if not callable(filter):
         raise TypeError(f"filter must be callable, not {type(filter).__name__}")
     if not callable(callback):
@@ -638,27 +650,37 @@ def unpark_filter(
                 if state.table is not table:
                     continue
                 queue = bucket.queue
+                if _first_index(queue, key) < 0:  # nobody on the key: no filter call, nothing made
+                    token = callback(_NOTHING_UNPARKED)
+                    if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                        _check_token(token, "callback")
+                    return _NOTHING_UNPARKED
                 chosen: list[ThreadData] = []
                 have_more = False
-                for thread in list(queue):
+                # The queue itself, not a copy: nothing changes it before the loop ends (the bucket
+                # lock is held, and callbacks must not call into the lot).
+                for thread in queue:
                     if thread.key != key:
                         continue
                     op = filter(thread.park_token)
-                    if op is FilterOp.Unpark:
+                    if op is _FILTER_UNPARK:
                         chosen.append(thread)
-                    elif op is FilterOp.Skip:
+                    elif op is _FILTER_SKIP:
                         have_more = True
-                    elif op is FilterOp.Stop:
+                    elif op is _FILTER_STOP:
                         have_more = True
                         break
                     else:
                         raise TypeError(f"filter must return a FilterOp, not {op!r}")
-                result = UnparkResult(
-                    unparked_threads=len(chosen),
-                    have_more_threads=have_more,
-                    be_fair=bool(chosen) and (chosen[0].requeued or bucket.should_be_fair()),
+                result = _new_result(
+                    UnparkResult,
+                    (len(chosen), 0, have_more, bool(chosen) and (
+                        chosen[0].requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
+                    )),
                 )
-                token = _check_token(callback(result), "callback")
+                token = callback(result)
+                if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                    token = _check_token(token, "callback")
                 for thread in chosen:
                     thread.unpark_token = token
                     thread.woken = True

@@ -230,7 +230,7 @@ class Condvar:
             raise
         if result is Invalid:
             raise RuntimeError("a Condvar was used with two different mutexes at the same time")
-        if result != _HANDED_OFF:
+        if result != _HANDED_OFF and not mutex.try_lock():  # try first: no coroutine when it is free
             late = await _relock_uncancelled(mutex)
             if late is not None:  # cancelled while re-locking: notified all the same, so pass it on
                 if result.is_unparked or wait.requeued:

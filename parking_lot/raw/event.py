@@ -61,14 +61,13 @@ class RawEvent:
         """Set the flag and wake every waiting thread."""
         if self._flag:
             return  # the set() that raised it wakes (or has woken) everyone parked before
+        unpark_filter(self._key, _every, self._raise_flag)
 
-        def raise_flag(_result: UnparkResult) -> int:
-            # Under the bucket lock, with the parked threads chosen: one step for them and
-            # for any later waiter's validate (see the module docstring).
-            self._flag = True
-            return 0
-
-        unpark_filter(self._key, _every, raise_flag)
+    def _raise_flag(self, _result: UnparkResult) -> int:
+        """``set``'s ``unpark_filter`` callback: under the bucket lock, with the parked threads
+        chosen, one step for them and for any later waiter's validate (see the module docstring)."""
+        self._flag = True
+        return 0
 
     def clear(self) -> None:
         """Lower the flag."""

@@ -36,6 +36,7 @@ Ctrl-C.  Exceptions raised by signal handlers propagate out of ``park`` and
 from __future__ import annotations
 
 import threading
+from types import TracebackType
 from typing import Protocol
 
 
@@ -93,7 +94,13 @@ class UnparkBatch(list):  # type: ignore[type-arg]
     def __enter__(self) -> UnparkBatch:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if len(self) < 2:  # the usual batch: nothing owed, or one wake-up
+            if self:
+                self.pop().unpark()
+            return
         error: BaseException | None = None
         while self:
             handle: UnparkHandle = self.pop(0)
