@@ -404,6 +404,43 @@ def test_a_task_wakes_a_parked_thread():
     assert thread.finish() == Unparked(6)
 
 
+def test_a_task_whose_loop_moved_to_another_thread_is_woken_from_the_thread_it_parked_in():
+    # The task parks while this thread runs its loop; then another thread runs the loop.
+    # A wake from this thread (where the task parked, running no loop now) must reach the
+    # loop through call_soon_threadsafe: scheduled without waking the loop's selector, it
+    # would sit there and the task would not run before BOUND.
+    key = fresh_key()
+    loop = asyncio.new_event_loop()
+    resumed = threading.Event()  # set by the task itself: nothing else may poke the loop
+
+    async def waiter() -> Any:
+        result = await park_async(key, timeout=BOUND)
+        resumed.set()
+        return result
+
+    try:
+        task = loop.create_task(waiter())
+        loop.run_until_complete(until(lambda: parked_count(key) == 1, "the task to park"))
+        runner = threading.Thread(target=loop.run_forever, daemon=True)
+        runner.start()
+        deadline = time.monotonic() + BOUND
+        while not loop.is_running():
+            assert time.monotonic() < deadline, "the loop never ran in the other thread"
+            time.sleep(0.001)
+        assert unpark_one(key, lambda result: 9).unparked_threads == 1
+        assert resumed.wait(BOUND), "the wake-up did not reach the loop"
+
+        async def outcome() -> Any:
+            return await task
+
+        assert asyncio.run_coroutine_threadsafe(outcome(), loop).result(BOUND) == Unparked(9)
+    finally:
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+            runner.join(BOUND)
+        loop.close()
+
+
 def test_waking_a_task_whose_loop_is_closed_does_not_raise():
     key = fresh_key()
     loop = asyncio.new_event_loop()

@@ -45,6 +45,7 @@ Nothing here waits under a bucket lock, and a task never makes a blocking call.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextvars
 import sys
@@ -58,6 +59,7 @@ from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, _take_cancel, 
 from ._types import DEFAULT_PARK_TOKEN, WORD_LIMIT, Invalid, ParkResult, ParkToken, TimedOut, Unparked
 
 _monotonic_ns = time.monotonic_ns
+_get_ident = _thread.get_ident
 _get_running_loop = asyncio._get_running_loop
 _current_task = asyncio.current_task
 _PARKED, _UNPARKED, _TIMED_OUT = 1, 0, 2
@@ -186,12 +188,14 @@ class TaskParker(TaskParkerBase):
     queue is reported by :func:`park_async` as that unparker's ``Unparked``.
     """
 
-    __slots__ = ("_loop", "_timer", "_outcome", "_callback", "_context", "_asyncio_future_blocking")
+    __slots__ = ("_loop", "_ident", "_timer", "_outcome", "_callback", "_context", "_asyncio_future_blocking")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, task: object = None) -> None:
         self._state = _UNPARKED  # TaskParkerBase.__init__, inlined (one per wait)
         self.task = task
         self._loop = loop
+        #: The thread the parker was made in: the task's, its loop's (see :meth:`unpark`).
+        self._ident = _get_ident()
         self._timer: list[asyncio.TimerHandle] | None = None
         self._outcome: object = _PENDING
         self._callback: Callable[[TaskParker], object] | None = None
@@ -224,7 +228,10 @@ class TaskParker(TaskParkerBase):
         ``call_soon_threadsafe`` (:meth:`_wake_here`).  A closed loop will never run the
         task again: the wake-up is dropped and nothing is raised.
         """
-        if _get_running_loop() is self._loop:
+        # The thread test first: on 3.11 asyncio._get_running_loop() costs ~140 ns, get_ident
+        # ~25, and a wake from another thread (the "thread wakes task" row) then skips it.  Only
+        # the running loop says for sure (a loop may be run by another thread later on).
+        if _get_ident() == self._ident and _get_running_loop() is self._loop:
             self._settle(None)
             return
         try:
