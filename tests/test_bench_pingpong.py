@@ -102,3 +102,33 @@ def test_a_ctrl_c_before_the_loop_starts_the_coroutine_closes_it(monkeypatch: py
     with pytest.raises(KeyboardInterrupt):
         bench._timed_on_a_loop(make)(1)
     assert made[0].cr_frame is None  # closed: no "coroutine was never awaited" warning later
+
+
+def _breakdown_script() -> types.ModuleType:
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_task_pingpong.py"
+    if not path.exists():  # an installed copy run from elsewhere has no benchmarks folder
+        pytest.skip("benchmarks/ is not next to this test")
+    spec = importlib.util.spec_from_file_location("bench_task_pingpong", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_breakdown_script_runs_every_row_including_the_floors() -> None:
+    # benchmarks/bench_task_pingpong.py: the rows' bodies, the bare core ping-pong and the
+    # floor Events (no lot; a cffi lot's least where the _atomics module is built) all complete
+    # (bounded: a lost wake-up in a measuring stick fails here) and give a time per round trip.
+    script = _breakdown_script()
+    worker = Worker(script.round_trips, 200, 1, name="breakdown")
+    worker.start()
+    micros = worker.finish()
+    expected = {"park_async / unpark_one alone", "asyncio.Event", "floor Event: asyncio future, no lot",
+                "floor Event: TaskParker, no lot"}
+    if script._atomics_built():
+        expected.add("floor Event: a cffi lot's least")
+    assert expected <= set(micros)
+    assert all(value > 0 for value in micros.values()), micros
