@@ -546,6 +546,63 @@ def _cancelled_park(target: int | None) -> FaultInjector:
     return injector
 
 
+#: How long a task of the scenario below waits for the mutex (generous for a loaded machine): a
+#: wake-up lost to an injection would end in this timeout's cancellation, reported as a failure.
+_TASK_WAIT = 10.0
+
+
+@one_step_scenario("TaskParker wake-ups")
+def _task_parker_wakes(target: int | None) -> FaultInjector:
+    """A task waiting for a Mutex is woken from a thread (``TaskParker._wake_here``), then another by a
+    task of its loop (``TaskParker._settle``).  A wake-up the injection stops is tried again on the
+    loop: the waiter gets the mutex (or raised the injection itself), never waits for ever with its
+    wait decided and no step to come (the task stuck, the mutex never free again)."""
+    from parking_lot import Mutex
+
+    mutex = Mutex(0)
+    key = mutex.raw._key
+    injector = FaultInjector(target, dirs=(CORE_DIR,))
+    got: list[str] = []
+
+    async def take(name: str) -> None:
+        try:
+            await asyncio.wait_for(_hold(name), _TASK_WAIT)
+        except asyncio.TimeoutError:
+            got.append(f"{name}: timed out")
+        except Injected:
+            pass
+
+    async def _hold(name: str) -> None:
+        async with mutex.lock_async():
+            got.append(name)
+
+    async def parked(waiter: asyncio.Future[None]) -> None:
+        deadline = time.monotonic() + BOUND
+        while core.parked_count(key) == 0 and not waiter.done():  # done: the injection ended it first
+            assert time.monotonic() < deadline, "the waiter never parked"
+            await asyncio.sleep(0.001)
+
+    async def body() -> None:
+        guard = await mutex.lock_async()
+        waiter = asyncio.ensure_future(take("woken from a thread"))
+        await parked(waiter)
+        await asyncio.to_thread(guard.unlock)  # the thread is not traced; the loop's wake-up is
+        await waiter
+        guard = await mutex.lock_async()
+        waiter = asyncio.ensure_future(take("woken by a task"))
+        await parked(waiter)
+        try:
+            guard.unlock()  # the wake-up runs here, in this task
+        finally:
+            await waiter
+
+    outcome = _act(injector, lambda: asyncio.run(body()), lambda outcome: None)
+    assert not any(entry.endswith("timed out") for entry in got), f"a wake-up was lost: {got}, {outcome}"
+    assert not mutex.is_locked(), f"the mutex was left locked after {outcome}, holders {got}"
+    assert core.parked_count(key) == 0 and all_bucket_locks_free(), f"left queued after {outcome}"
+    return injector
+
+
 @one_step_scenario("park_async")
 def _park_async(target: int | None) -> FaultInjector:
     """A task's park_async that times out."""

@@ -235,21 +235,32 @@ class TaskParker(TaskParkerBase):
             self._settle(None)
             return
         try:
-            self._loop.call_soon_threadsafe(self._wake_here)
+            # The function and the parker, not a bound method: asyncio's debug mode then names
+            # the parker, and so the task, in its "Executing <Handle ...> took" warning.
+            self._loop.call_soon_threadsafe(_WAKE_HERE, self)
         except RuntimeError:  # the loop is closed
             pass
 
     def _settle(self, outcome: object) -> bool:
         """On the loop thread: decide the outcome unless decided, and schedule the task's step.
 
-        Returns False when the outcome was already decided (nothing done)."""
+        Returns False when the outcome was already decided (nothing done).  Deciding and
+        scheduling are one step: an exception before it leaves the outcome open and has
+        the decision made again on the loop soon (the exception still propagates), so a
+        wake-up, a deadline or a cancel is never lost nor decided with no step to come.
+        """
         if self._outcome is not _PENDING:
             return False
-        self._outcome = outcome
         callback = self._callback
-        if callback is not None:
-            self._callback = None
-            self._loop.call_soon(callback, self, context=self._context)
+        if callback is None:  # the task has not suspended yet: add_done_callback schedules its step
+            self._outcome = outcome
+            return True
+        try:
+            self._outcome = outcome; self._callback = None; self._loop.call_soon(callback, self, context=self._context)  # one-step: an outcome once decided has the task's step scheduled
+        except BaseException:
+            if self._outcome is _PENDING:  # stopped before deciding: decide on the loop soon, or nobody will
+                self._loop.call_soon(self._settle, outcome)
+            raise
         return True
 
     def _wake_here(self) -> None:
@@ -257,18 +268,21 @@ class TaskParker(TaskParkerBase):
 
         The task has yielded this parker by now (the wake-up was sent after the task
         queued, so it runs after the step that queued it), unless that step raised
-        before it suspended; then there is no step to run."""
+        before it suspended; then there is no step to run.  As in :meth:`_settle`,
+        deciding and stepping are one step, tried again on the loop soon if an exception
+        stops it first."""
         if self._outcome is not _PENDING:
             return  # cancelled (or expired) first
-        self._outcome = None
         callback = self._callback
-        if callback is not None:
-            self._callback = None
-            context = self._context
-            if context is None:
-                callback(self)
-            else:
-                context.run(callback, self)
+        if callback is None:  # the step that queued the task raised before it suspended
+            self._outcome = None
+            return
+        try:
+            self._outcome = None; self._callback = None; self._context.run(callback, self)  # type: ignore[union-attr]  # one-step: an outcome once decided has the task stepped
+        except BaseException:
+            if self._outcome is _PENDING:  # stopped before deciding: this wake-up is still owed
+                self._loop.call_soon(_WAKE_HERE, self)
+            raise
 
     def _expire(self, until_ns: int) -> None:
         """The deadline timer: settle EXPIRED once ``time.monotonic_ns() >= until_ns``.
@@ -321,14 +335,26 @@ class TaskParker(TaskParkerBase):
         return self._loop
 
     def add_done_callback(self, fn: Callable[[TaskParker], object], *, context: contextvars.Context | None = None) -> None:
-        """Run ``fn(self)`` (in *context*) once the outcome is decided; the task registers its wake-up here."""
+        """Run ``fn(self)`` (in *context*, else a copy of the current one) once the outcome is
+        decided; the task registers its wake-up here.
+
+        Raises:
+            RuntimeError: a callback is registered already (one task awaits a parker).
+        """
+        if context is None:
+            context = contextvars.copy_context()
         if self._outcome is not _PENDING:
             self._loop.call_soon(fn, self, context=context)
-        elif self._callback is not None:
+            return
+        if self._callback is not None:
             raise RuntimeError("a task parker is awaited by one task only")
-        else:
-            self._callback = fn
-            self._context = context
+        self._context = context
+        self._callback = fn
+        if self._outcome is not _PENDING and self._callback is fn:
+            # Decided between the first test and the store (a signal handler's wake-up ran
+            # there) by a _settle that found no callback to schedule: schedule it here.
+            self._callback = None
+            self._loop.call_soon(fn, self, context=context)
 
     def remove_done_callback(self, fn: Callable[[TaskParker], object]) -> int:
         """Forget *fn* if it is the registered callback; how many were removed (0 or 1)."""
@@ -375,7 +401,11 @@ class TaskParker(TaskParkerBase):
     def __repr__(self) -> str:
         outcome = self._outcome
         state = "pending" if outcome is _PENDING else "cancelled" if type(outcome) is _Cancelled else "finished"
-        return f"<{type(self).__name__} {state}>"
+        get_name = getattr(self.task, "get_name", None)  # the name only: the task's repr shows this one
+        return f"<{type(self).__name__} {state}>" if get_name is None else f"<{type(self).__name__} {state} of task {get_name()!r}>"
+
+
+_WAKE_HERE = TaskParker._wake_here
 
 
 class _Cancelled:
