@@ -431,31 +431,10 @@ async def _condvar_pingpong_tasks(n: int) -> float:
     return elapsed
 
 
-async def _condition_pingpong_tasks(n: int) -> float:
-    """:func:`_condvar_pingpong_tasks` done with one ``asyncio.Condition``: *n* round trips."""
-    cond, turn, rounds, out_of_turn = asyncio.Condition(), [0], [0, 0], [0]
-
-    async def side(me: int) -> None:
-        for _ in range(n):
-            async with cond:
-                await cond.wait_for(lambda: turn[0] == me)
-                if turn[0] != me:
-                    out_of_turn[0] += 1
-                turn[0] = 1 - me
-                rounds[me] += 1
-                cond.notify()
-
-    started = time.perf_counter()
-    await asyncio.gather(side(0), side(1))
-    elapsed = time.perf_counter() - started
-    _check_alternated("asyncio condition ping-pong, 2 tasks", out_of_turn[0], rounds, n)
-    return elapsed
-
-
 #: Two tasks take turns through a Mutex and a Condvar (the awaitable twins), *n* round trips.
 condvar_pingpong_tasks = _timed_on_a_loop(_condvar_pingpong_tasks)
-#: The same protocol on one ``asyncio.Condition``, *n* round trips.
-condition_pingpong_tasks = _timed_on_a_loop(_condition_pingpong_tasks)
+#: The same protocol on one ``asyncio.Condition``, *n* round trips (the aio row's reference).
+condition_pingpong_tasks = _aio_condition_pingpong(asyncio)
 
 
 def _aio_notify_all(mod: ModuleType, waiters: int = 100) -> Candidate:
