@@ -341,6 +341,16 @@ def _quietly(fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: d
         _busy.reset(token)
 
 
+async def _quietly_awaited(awaitable: Awaitable[Any]) -> Any:
+    """Await *awaitable* with recording off for the calls it makes (:func:`_quietly` for a task:
+    the flag is set in the task's context, so what runs inside the await is part of this call)."""
+    token = _busy.set(True)
+    try:
+        return await awaitable
+    finally:
+        _busy.reset(token)
+
+
 KeyOf = Callable[[Any], "int | None"]  # the lock's key, or None: nothing to record
 
 
@@ -377,11 +387,7 @@ def _acquiring_async(
     async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _busy.get():
             return await fn(self, *args, **kwargs)
-        token = _busy.set(True)  # (this task's context: the calls it makes inside are part of this one)
-        try:
-            result = await fn(self, *args, **kwargs)
-        finally:
-            _busy.reset(token)
+        result = await _quietly_awaited(fn(self, *args, **kwargs))
         _record_acquired(self, result, key_of, when, upgradable, lock_of)
         return result
 
@@ -427,11 +433,7 @@ async def _awaited_then_recorded(
     awaitable: Awaitable[Any], self: Any, key_of: KeyOf, when: str, upgradable: bool,
     lock_of: Callable[[Any], object] | None,
 ) -> Any:
-    token = _busy.set(True)  # (the task's context: what the awaitable calls is part of this one)
-    try:
-        result = await awaitable
-    finally:
-        _busy.reset(token)
+    result = await _quietly_awaited(awaitable)
     _record_acquired(self, result, key_of, when, upgradable, lock_of)
     return result
 
@@ -471,11 +473,7 @@ def _releasing_async(
             if upgradable:
                 _mark_upgradable(key, False)
             _released(key, exclusive)
-        token = _busy.set(True)
-        try:
-            return await fn(self, *args, **kwargs)
-        finally:
-            _busy.reset(token)
+        return await _quietly_awaited(fn(self, *args, **kwargs))
 
     return tracked
 
@@ -534,11 +532,7 @@ def _upgradable_mode_async(fn: Callable[..., Any], key_of: KeyOf, holds: bool) -
     async def tracked(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _busy.get():
             return await fn(self, *args, **kwargs)
-        token = _busy.set(True)
-        try:
-            result = await fn(self, *args, **kwargs)
-        finally:
-            _busy.reset(token)
+        result = await _quietly_awaited(fn(self, *args, **kwargs))
         key = key_of(self)
         if result is not False and key is not None:
             _mark_upgradable(key, holds)
@@ -647,11 +641,7 @@ def _rlock_acquiring_async(fn: Callable[..., Any]) -> Callable[..., Any]:
         if _busy.get():
             return await fn(self, *args, **kwargs)
         had = _owned_by_caller(self)
-        token = _busy.set(True)
-        try:
-            result = await fn(self, *args, **kwargs)
-        finally:
-            _busy.reset(token)
+        result = await _quietly_awaited(fn(self, *args, **kwargs))
         if not had and _owned_by_caller(self):
             _acquired(id(self._mutex), self)
         return result
@@ -683,11 +673,7 @@ def _rlock_releasing_async(fn: Callable[..., Any]) -> Callable[..., Any]:
             return await fn(self, *args, **kwargs)
         if self._count == 1 and _owned_by_caller(self):
             _released(id(self._mutex), exclusive=True)
-        token = _busy.set(True)
-        try:
-            return await fn(self, *args, **kwargs)
-        finally:
-            _busy.reset(token)
+        return await _quietly_awaited(fn(self, *args, **kwargs))
 
     return tracked
 
