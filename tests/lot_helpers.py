@@ -1,4 +1,5 @@
-"""Helpers for the parking-lot tests: park threads, wait until they are really parked."""
+"""Helpers for the parking-lot tests: park threads, wait until they are really parked, and the
+models' checks of an unparker's result against a per-key FIFO queue."""
 
 from __future__ import annotations
 
@@ -35,3 +36,45 @@ def park_thread(key: int, **kwargs: Any) -> Worker:
 
 def all_bucket_locks_free() -> bool:
     return not any(bucket.lock.locked() for bucket in core.state.table.buckets)
+
+
+# --- the state-machine models' expectations (tests/test_core_model.py, tests/test_core_model_tasks.py) ---
+# A model keeps, per key, the FIFO list of its parked actors; each has ``moved``: whether
+# unpark_requeue moved it during this park (waking it first must report be_fair).
+
+
+def expect_unpark_one(queue: list[Any], result: core.UnparkResult, seen: list[core.UnparkResult], with_callback: bool) -> Any:
+    """Check ``unpark_one``'s *result* (and what its callback *seen*) against the model's *queue*;
+    take the woken actor off *queue* and return it (None when nobody was parked)."""
+    assert (result.unparked_threads, result.requeued_threads) == (1 if queue else 0, 0)
+    assert result.have_more_threads is (len(queue) > 1)
+    if with_callback:
+        assert seen == [result]
+    if not queue:
+        assert result == core.UnparkResult()
+        return None
+    if queue[0].moved:
+        assert result.be_fair
+    return queue.pop(0)
+
+
+def expect_unpark_requeue(
+    queue: list[Any], op: core.RequeueOp, result: core.UnparkResult, seen: list[tuple[core.RequeueOp, core.UnparkResult]]
+) -> tuple[list[Any], list[Any]] | None:
+    """Check ``unpark_requeue``'s *result* (and what its callback *seen*) for *op* against the model's
+    source *queue*; return the actors it woke and those it moved, in queue order (None for Abort)."""
+    if op is core.RequeueOp.Abort:
+        assert result == core.UnparkResult() and seen == []
+        return None
+    wakes = op in (core.RequeueOp.UnparkOne, core.RequeueOp.UnparkOneRequeueRest)
+    woken = queue[:1] if wakes else []
+    rest = queue[len(woken) :]
+    moved = {core.RequeueOp.UnparkOne: [], core.RequeueOp.RequeueOne: rest[:1]}.get(op, rest)
+    one_only = op in (core.RequeueOp.UnparkOne, core.RequeueOp.RequeueOne)
+    assert seen == [(op, result)]
+    assert result.unparked_threads == len(woken)
+    assert result.requeued_threads == len(moved)
+    assert result.have_more_threads is (one_only and len(queue) > 1)
+    if woken and woken[0].moved:
+        assert result.be_fair
+    return woken, moved

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from conftest import BOUND, Worker, start
-from lot_helpers import fresh_key, wait_parked
+from lot_helpers import expect_unpark_one, expect_unpark_requeue, fresh_key, wait_parked
 from parking_lot import core
-from parking_lot.core import FilterOp, RequeueOp, TimedOut, Unparked, UnparkResult
+from parking_lot.core import FilterOp, RequeueOp, TimedOut, Unparked
 
 KEY_COUNT = 3
 MAX_PARKED = 10
@@ -73,16 +73,9 @@ class ParkingLotModel(RuleBasedStateMachine):
         seen = []
         callback = (lambda result: seen.append(result) or token) if with_callback else None
         result = core.unpark_one(key, callback)
-        assert (result.unparked_threads, result.requeued_threads) == (1 if queue else 0, 0)
-        assert result.have_more_threads is (len(queue) > 1)
-        if with_callback:
-            assert seen == [result]
-        if queue:
-            if queue[0].moved:
-                assert result.be_fair
-            self._expect_woken([queue.pop(0)], token if with_callback else core.DEFAULT_UNPARK_TOKEN)
-        else:
-            assert result == UnparkResult()
+        woken = expect_unpark_one(queue, result, seen, with_callback)
+        if woken is not None:
+            self._expect_woken([woken], token if with_callback else core.DEFAULT_UNPARK_TOKEN)
 
     @rule(index=keys_index, token=tokens)
     def unpark_all(self, index: int, token: int) -> None:
@@ -98,20 +91,10 @@ class ParkingLotModel(RuleBasedStateMachine):
         queue = self.queues[key_from]
         seen = []
         result = core.unpark_requeue(key_from, key_to, lambda: op, lambda o, r: seen.append((o, r)) or token)
-        if op is RequeueOp.Abort:
-            assert result == UnparkResult() and seen == []
+        expected = expect_unpark_requeue(queue, op, result, seen)
+        if expected is None:
             return
-        wakes = op in (RequeueOp.UnparkOne, RequeueOp.UnparkOneRequeueRest)
-        woken = queue[:1] if wakes else []
-        rest = queue[len(woken) :]
-        moved = {RequeueOp.UnparkOne: [], RequeueOp.RequeueOne: rest[:1]}.get(op, rest)
-        one_only = op in (RequeueOp.UnparkOne, RequeueOp.RequeueOne)
-        assert seen == [(op, result)]
-        assert result.unparked_threads == len(woken)
-        assert result.requeued_threads == len(moved)
-        assert result.have_more_threads is (one_only and len(queue) > 1)
-        if woken and woken[0].moved:
-            assert result.be_fair
+        woken, moved = expected
         for thread in moved:
             thread.moved = True
         remaining = [t for t in queue if t not in woken and t not in moved]
