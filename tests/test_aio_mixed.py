@@ -10,12 +10,11 @@ import asyncio
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from async_helpers import run
+from async_helpers import run, until
 from conftest import BOUND, Worker, start, wait_until
 from parking_lot import aio, core
 
@@ -43,21 +42,13 @@ def test_lock_thread_to_task_and_task_to_thread() -> None:
         assert await asyncio.wait_for(waiter, BOUND) is True
         await joined(releaser)
         thread = start(lambda: lock.acquire_blocking(timeout=BOUND))
-        await until_async(lambda: parked_on(id(lock)) == 1, "the thread parked on the lock")
+        await until(lambda: parked_on(id(lock)) == 1, "the thread parked on the lock")
         lock.release()  # the task releases: the thread gets it
         assert await joined(thread) is True
         assert lock.locked()
         lock.release()
 
     run(body)
-
-
-async def until_async(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.0005)
 
 
 def test_lock_acquire_blocking_timeout_and_bad_arguments() -> None:
@@ -141,7 +132,7 @@ def test_event_set_from_a_task_wakes_threads_and_from_a_thread_wakes_tasks() -> 
             assert await joined(thread) is True
         event.clear()
         waiter = asyncio.ensure_future(event.wait())
-        await until_async(lambda: parked_on(id(event)) == 1, "the task parked")
+        await until(lambda: parked_on(id(event)) == 1, "the task parked")
         setter = start(event.set)
         assert await asyncio.wait_for(waiter, BOUND) is True
         await joined(setter)
@@ -165,7 +156,7 @@ def test_condition_thread_waits_task_notifies_and_back() -> None:
 
     async def body() -> None:
         thread = start(consumer)
-        await until_async(lambda: "waiters:1" in repr(cond), "the thread waiting")
+        await until(lambda: "waiters:1" in repr(cond), "the thread waiting")
         async with cond:
             items.append("to the thread")
             cond.notify()
@@ -176,7 +167,7 @@ def test_condition_thread_waits_task_notifies_and_back() -> None:
                 return str(await cond.wait_for(lambda: items and items.pop()))
 
         task = asyncio.ensure_future(task_consumer())
-        await until_async(lambda: "waiters:1" in repr(cond), "the task waiting")
+        await until(lambda: "waiters:1" in repr(cond), "the task waiting")
 
         def producer() -> None:
             assert cond.acquire_blocking(timeout=BOUND)
@@ -231,7 +222,7 @@ def test_condition_notify_all_to_threads_and_tasks_moves_them_onto_the_lock() ->
     async def body() -> None:
         threads = [start(thread_waiter, i) for i in range(3)]
         tasks = [asyncio.ensure_future(task_waiter(i)) for i in range(3)]
-        await until_async(lambda: "waiters:6" in repr(cond), "six waiters")
+        await until(lambda: "waiters:6" in repr(cond), "six waiters")
         async with cond:
             cond.notify_all()
             await asyncio.sleep(0.01)
@@ -290,7 +281,7 @@ def test_semaphore_thread_gets_the_unit_a_task_releases() -> None:
 
     async def body() -> None:
         thread = start(lambda: sem.acquire_blocking(timeout=BOUND))
-        await until_async(lambda: parked_on(id(sem)) == 1, "the thread parked")
+        await until(lambda: parked_on(id(sem)) == 1, "the thread parked")
         sem.release()
         assert await joined(thread) is True
         assert sem.acquire_blocking(timeout=0) is False
