@@ -196,7 +196,7 @@ class TaskParker(TaskParkerBase):
         self._loop = loop
         #: The thread the parker was made in: the task's, its loop's (see :meth:`unpark`).
         self._ident = _get_ident()
-        self._timer: list[asyncio.TimerHandle] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._outcome: object = _PENDING
         self._callback: Callable[[TaskParker], object] | None = None
         self._context: contextvars.Context | None = None
@@ -293,20 +293,20 @@ class TaskParker(TaskParkerBase):
             return
         left_ns = until_ns - _monotonic_ns()
         if left_ns > 0:
-            self._timer = [self._loop.call_later(left_ns / 1e9, self._expire, until_ns)]
+            self._timer = self._loop.call_later(left_ns / 1e9, self._expire, until_ns)
         else:
             self._settle(EXPIRED)
 
     def suspend(self, until_ns: int | None) -> Awaitable[object]:
         """The parker itself, to await (None once woken, EXPIRED at the deadline), with a deadline timer if timed."""
         if until_ns is not None:
-            self._timer = [self._loop.call_later(max(0, until_ns - _monotonic_ns()) / 1e9, self._expire, until_ns)]
+            self._timer = self._loop.call_later(max(0, until_ns - _monotonic_ns()) / 1e9, self._expire, until_ns)
         return self
 
     def disarm(self) -> None:
         """Cancel the deadline timer, if any."""
         if self._timer is not None:
-            self._timer[0].cancel()
+            self._timer.cancel()
 
     def run_soon(self, function: Callable[..., object], *args: Any) -> None:
         """``loop.call_soon_threadsafe``; nothing when the loop is closed."""
