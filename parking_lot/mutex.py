@@ -57,17 +57,16 @@ class MutexGuard(Generic[T]):
     RuntimeError: this guard's mutex has been unlocked; lock it again to get a new guard
     """
 
-    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready", "_exited")
+    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready")
 
     def __init__(self, mutex: Mutex[T]) -> None:
         self._mutex = mutex
         self._raw = mutex._raw
         self._locked = mutex._raw._locked  # the raw mutex's LOCKED bit (see raw/mutex.py)
         self._held = False
-        #: Done futures for ``async with m.lock_async()`` (made on first use): awaiting one costs
-        #: half of awaiting any Python-level awaitable.  ``_ready`` gives this guard, ``_exited`` None.
+        #: A done future giving this guard, for ``async with m.lock_async()`` (made on first
+        #: use): on 3.10, 3.11 and 3.15 the cheapest awaitable with a value (see _done).
         self._ready: asyncio.Future[MutexGuard[T]] | None = None
-        self._exited: asyncio.Future[None] | None = None
 
     def _check(self) -> None:
         if not self._held:
@@ -380,7 +379,7 @@ class Mutex(Generic[T]):
 
 
 def _done(guard: MutexGuard[T]) -> Awaitable[MutexGuard[T]]:
-    """Give *guard* its done futures; return the one complete with the guard (see ``MutexGuard._ready``).
+    """Give *guard* its done future (``MutexGuard._ready``), complete with the guard; return it.
 
     Awaiting a done future gives its result at once, on any loop (and under trio: it never
     yields): it never looks at the loop it was made with (the running one).  With no asyncio
@@ -391,9 +390,6 @@ def _done(guard: MutexGuard[T]) -> Awaitable[MutexGuard[T]]:
         return _given(guard)
     ready: asyncio.Future[MutexGuard[T]] = loop.create_future()
     ready.set_result(guard)
-    exited: asyncio.Future[None] = loop.create_future()
-    exited.set_result(None)
-    guard._exited = exited
     guard._ready = ready
     return ready
 
@@ -405,16 +401,17 @@ async def _given(guard: MutexGuard[T]) -> MutexGuard[T]:
 class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
     """:meth:`Mutex.lock_async`'s PendingGuard, with the uncontended ``async with`` inlined.
 
-    Enter and exit are the hottest path of a task's lock (one coroutine each, as for
-    ``asyncio.Lock``): the fast lock and the fast unlock are copied in, as in
-    ``Mutex.lock`` and ``MutexGuard.__exit__``.  It is made without a Python
-    ``__init__`` (that frame alone cost a quarter of the uncontended ``async with``):
-    :meth:`Mutex.lock_async` sets ``_mutex``, which the first use takes (None after).
+    Enter and exit are the hottest path of a task's lock: the fast lock and the fast
+    unlock are copied in, as in ``Mutex.lock`` and ``MutexGuard.__exit__``, and neither
+    makes a coroutine.  It is made without a Python ``__init__`` (that frame alone cost a
+    quarter of the uncontended ``async with``): :meth:`Mutex.lock_async` sets ``_mutex``,
+    which the first use takes (None after).
 
-    Here ``__aenter__`` and ``__aexit__`` are no coroutines: what ``async with`` awaits is
-    a done future.  :class:`_PendingMutexGuardCoroutines` is the same with coroutines;
-    :meth:`Mutex.lock_async` makes whichever is cheaper on the running Python
-    (``_PENDING_MUTEX_GUARD``).
+    ``__aenter__`` returns the guard's done future (or the slow path's coroutine), and
+    ``__aexit__`` returns :data:`~parking_lot._pending.READY`.  On 3.12-3.14, where awaiting
+    a done future costs more than a coroutine, :class:`_PendingMutexGuardCoroutines` has a
+    coroutine ``__aenter__`` instead; :meth:`Mutex.lock_async` makes whichever is cheaper on
+    the running Python (``_PENDING_MUTEX_GUARD``).
     """
 
     __slots__ = ("_mutex",)
@@ -452,35 +449,32 @@ class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
         self._guard = guard
         return guard
 
-    def __aexit__(  # type: ignore[override]
+    def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Awaitable[None]:
-        # Not a coroutine: releasing never waits, so the unlock runs here and what is
-        # returned for `async with` to await is already complete (no coroutine to make):
-        # the guard's done future (None, so no exception is swallowed), else READY.
+        # Not a coroutine: releasing never waits, so the unlock runs here and `async with`
+        # awaits READY (complete with None, so no exception is swallowed).
         guard = self._guard
-        if guard is None or not guard._held:
-            return READY  # released inside the block (see MutexGuard.__exit__)
-        exited = guard._exited or READY
-        # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
-        guard._held = False
-        raw = guard._raw
-        if raw._parked:
-            raw._unlock_slow(raw._always_fair)
-            return exited
-        guard._locked.release()
-        if raw._parked:  # a thread or task parked between the check and the release
-            raw._wake_one()
-        return exited
+        if guard is not None and guard._held:  # else released inside the block (see MutexGuard.__exit__)
+            # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
+            guard._held = False
+            raw = guard._raw
+            if raw._parked:
+                raw._unlock_slow(raw._always_fair)
+            else:
+                guard._locked.release()
+                if raw._parked:  # a thread or task parked between the check and the release
+                    raw._wake_one()
+        return READY
 
 
 class _PendingMutexGuardCoroutines(_PendingMutexGuard[T]):
-    """:class:`_PendingMutexGuard` whose ``__aenter__`` and ``__aexit__`` are coroutines.
+    """:class:`_PendingMutexGuard` whose ``__aenter__`` is a coroutine.
 
-    The same work in the same order, with the same effects: the fast path of either
-    coroutine never suspends (no point where a cancellation could land, as for a done
-    future), the slow lock is awaited inside ``__aenter__``.  Only what ``async with``
-    awaits differs: a coroutine, not a done future.
+    The same work in the same order, with the same effects: its fast path never suspends
+    (no point where a cancellation could land, as for a done future), and the slow lock is
+    awaited inside it.  Only what ``async with`` awaits on entry differs: a coroutine, not
+    a done future.
     """
 
     __slots__ = ()
@@ -497,28 +491,14 @@ class _PendingMutexGuardCoroutines(_PendingMutexGuard[T]):
         self._guard = guard
         return guard
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        guard = self._guard
-        if guard is None or not guard._held:
-            return  # released inside the block (see MutexGuard.__exit__)
-        # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
-        guard._held = False
-        raw = guard._raw
-        if raw._parked:
-            raw._unlock_slow(raw._always_fair)
-            return
-        guard._locked.release()
-        if raw._parked:  # a thread or task parked between the check and the release
-            raw._wake_one()
-
 
 #: The class :meth:`Mutex.lock_async` makes: the cheaper ``async with`` on this Python (the bench row
-#: "uncontended async with").  Awaiting a done future cost 27-29 ns on 3.10, 3.11 and 3.15, against
-#: 50-73 for a coroutine; on 3.12-3.14 it cost 67-103 ns, against 50-60.  Timed in one task on this
-#: project's 2-core machine, a loop of ``async with`` over each shape ran 1.35-1.5x slower with the
-#: futures on 3.12-3.14, and 1.2-1.3x faster with them on 3.10, 3.11 and 3.15.
+#: "uncontended async with").  Awaiting a done future cost 14-22 ns net on 3.10, 3.11 and 3.15,
+#: against 43-63 for a new coroutine; on 3.12-3.14 it cost 68-78 ns, against 43-54
+#: (``benchmarks/bench_async_with_floor.py``).  A loop of ``async with m.lock_async()`` in one task
+#: (medians of nine interleaved runs, 2026-11-30) took 425/311/213 ns with the future entry against
+#: 457/356/216 with the coroutine on 3.10/3.11/3.15, and 541/557/305 against 443/466/258 on
+#: 3.12/3.13/3.14.
 _PENDING_MUTEX_GUARD: type[_PendingMutexGuard[Any]] = (
     _PendingMutexGuardCoroutines if (3, 12) <= sys.version_info < (3, 15) else _PendingMutexGuard
 )
@@ -580,8 +560,8 @@ def _exiting_key(pending: _PendingMutexGuard[object]) -> int | None:
 
 # `async with m.lock_async()` inlines the fast lock and unlock: __aenter__ returns an awaitable (a
 # done future, or the slow path's coroutine) whose completion is the hold; __aexit__ unlocks at once.
-# `await m.lock_async()` is Mutex._lock_guard_async's.  In the coroutines form both are coroutine
-# functions (recorded after the enter's await, before the exit's).
+# `await m.lock_async()` is Mutex._lock_guard_async's.  In the coroutines form __aenter__ is a
+# coroutine function (recorded after its await); __aexit__ is the same in both forms.
 declare(
     _PendingMutexGuard, __await__=TRANSPARENT,
     __aenter__=acquires(_entered_key, awaited=True, lock_of=lambda pending: pending._guard._mutex),
@@ -590,5 +570,4 @@ declare(
 declare(
     _PendingMutexGuardCoroutines,
     __aenter__=acquires(_entered_key, lock_of=lambda pending: pending._guard._mutex),
-    __aexit__=releases(_exiting_key, exclusive=True),
 )

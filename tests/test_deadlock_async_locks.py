@@ -287,3 +287,35 @@ def test_plain_contention_between_tasks_and_a_thread_is_no_cycle():
     assert seen["cycles"] == []
     assert seen["thread"] == 1
     assert deadlock.ownership().held == {}
+
+
+def _async_with_forms() -> list[Any]:
+    from parking_lot.raw import RawMutex, RawReentrantMutex, RawRwLock
+
+    return [
+        pytest.param(lambda: RawMutex(), id="async with RawMutex"),
+        pytest.param(lambda: RawReentrantMutex(), id="async with RawReentrantMutex"),
+        pytest.param(lambda: RawRwLock(), id="async with RawRwLock"),
+        pytest.param(lambda: Mutex(0).lock_async(), id="Mutex.lock_async"),
+        pytest.param(lambda: ReentrantMutex(0).lock_async(), id="ReentrantMutex.lock_async"),
+        pytest.param(lambda: RwLock(0).read_async(), id="RwLock.read_async"),
+        pytest.param(lambda: RwLock(0).write_async(), id="RwLock.write_async"),
+        pytest.param(lambda: RwLock(0).upgradable_read_async(), id="RwLock.upgradable_read_async"),
+    ]
+
+
+@pytest.mark.parametrize("make", _async_with_forms())
+def test_every_async_with_records_the_hold_for_the_task_and_its_release(make: Any) -> None:
+    """Every ``__aexit__`` is a plain function returning READY (no coroutine): the release it
+    makes at its call is recorded as the task's, as the hold its ``__aenter__`` made."""
+
+    async def body() -> tuple[dict[int, int], dict[int, int]]:
+        task = asyncio.current_task()
+        assert task is not None
+        async with make():
+            inside = dict(held_by(task))
+        return inside, dict(held_by(task))
+
+    inside, after = run(body)
+    assert len(inside) == 1 and list(inside.values()) == [1]
+    assert after == {} and deadlock.ownership().held == {}
