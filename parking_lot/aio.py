@@ -77,10 +77,11 @@ import _thread
 import asyncio
 import sys
 from time import monotonic_ns as _monotonic_ns
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+from ._pending import READY
 from .core import (
     Invalid,
     TimedOut,
@@ -112,17 +113,6 @@ def _refuse_on_loop_thread(method: str, timeout: float | None) -> None:
         raise RuntimeError(
             f"{method}() would block the event loop running in this thread; await the asyncio method instead"
         )
-
-
-def _done_future() -> asyncio.Future[None]:
-    """A future of the running loop, done with None.
-
-    Awaiting a done future gives its result at once on any loop (it never looks at its
-    loop), so an object keeps one and returns it from every ``__aexit__``.
-    """
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    future.set_result(None)
-    return future
 
 
 def _repr(obj: object, extra: str, key: int, woken: int = 0) -> str:
@@ -174,7 +164,7 @@ class Lock:
     ``id(lock)``.
     """
 
-    __slots__ = ("_raw", "_locked", "_exited", "__weakref__")
+    __slots__ = ("_raw", "_locked", "__weakref__")
 
     if sys.version_info < (3, 11):
 
@@ -190,8 +180,6 @@ class Lock:
     def _setup(self) -> None:
         raw = self._raw = RawMutex._inside(self)
         self._locked = raw._locked  # the LOCKED bit, for the inlined fast paths
-        #: A done future (result None) that ``__aexit__`` returns: awaiting it is the cheapest await.
-        self._exited: asyncio.Future[None] | None = None
 
     def locked(self) -> bool:
         """Return True if the lock is held (by any task or thread)."""
@@ -244,18 +232,21 @@ class Lock:
             return True
         return raw.try_lock_for(timeout)
 
-    async def __aenter__(self) -> None:
-        if not self._locked.acquire(False):  # inlined: RawMutex.lock (the task's slow path)
-            await self._raw._lock_slow_async(None)
+    def __aenter__(self) -> Awaitable[None]:
+        # Not a coroutine on the fast path: the lock is taken here and `async with` awaits
+        # READY (None, as asyncio's __aenter__ gives); the slow path is a coroutine.
+        if self._locked.acquire(False):  # inlined: RawMutex.lock
+            return READY
+        return self._lock_slow()
+
+    async def _lock_slow(self) -> None:
+        await self._raw._lock_slow_async(None)
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> asyncio.Future[None]:
+    ) -> Awaitable[None]:
         self.release()
-        exited = self._exited
-        if exited is None:
-            exited = self._exited = _done_future()
-        return exited
+        return READY
 
     def __repr__(self) -> str:
         return _repr(self, "locked" if self._locked.locked() else "unlocked", id(self))
@@ -392,12 +383,12 @@ class Condition:
         self.release: Callable[[], None] = lock.release
         self.acquire_blocking: Callable[..., bool] = lock.acquire_blocking
 
-    def __aenter__(self) -> Coroutine[Any, Any, None]:
+    def __aenter__(self) -> Awaitable[None]:
         return self._lock.__aenter__()
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> asyncio.Future[None]:
+    ) -> Awaitable[None]:
         return self._lock.__aexit__(exc_type, exc, tb)
 
     async def wait(self) -> Literal[True]:
@@ -543,7 +534,7 @@ class Semaphore:
     allowed").
     """
 
-    __slots__ = ("_value", "_state_lock", "_parked", "_handed", "_exited", "__weakref__")
+    __slots__ = ("_value", "_state_lock", "_parked", "_handed", "__weakref__")
 
     if sys.version_info < (3, 11):
 
@@ -563,7 +554,6 @@ class Semaphore:
         self._state_lock = _thread.allocate_lock()  # guards _value
         self._parked = False  # waiters may be queued on id(self): written under its bucket lock
         self._handed = 0  # waiters handed a unit that have not run yet: under _state_lock
-        self._exited: asyncio.Future[None] | None = None  # __aexit__'s done future (see Lock)
 
     def locked(self) -> bool:
         """Return True if the semaphore cannot be acquired at once (no unit, or waiters first)."""
@@ -696,34 +686,43 @@ class Semaphore:
         unpark_one(id(self), callback)
         return handed[0]
 
-    def __aenter__(self) -> Coroutine[Any, Any, Literal[True]]:
-        return self.acquire()
+    def __aenter__(self) -> Awaitable[None]:
+        # Not a coroutine on the fast path (a unit free, nobody waiting first): the unit is
+        # taken here and `async with` awaits READY.  Either way the value is None, as
+        # asyncio's __aenter__ gives (a subclass with its own acquire gets _acquire_aenter).
+        if not self._parked:
+            with self._state_lock:  # inlined: _try_acquire
+                value = self._value
+                if value > 0 and not self._handed:
+                    self._value = value - 1
+                    return READY
+        return self._acquire_aenter()
+
+    async def _acquire_aenter(self) -> None:
+        await self.acquire()
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> asyncio.Future[None]:
+    ) -> Awaitable[None]:
         with self._state_lock:  # inlined: release (a subclass that has its own gets _release_aexit)
             self._value += 1
         if self._parked:
             self._hand_over()
-        exited = self._exited
-        if exited is None:
-            exited = self._exited = _done_future()
-        return exited
+        return READY
 
     def _release_aexit(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> asyncio.Future[None]:
+    ) -> Awaitable[None]:
         self.release()
-        exited = self._exited
-        if exited is None:
-            exited = self._exited = _done_future()
-        return exited
+        return READY
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # asyncio's __aenter__ and __aexit__ call self.acquire() and self.release(): so do
+        # ours, for a class that overrides them.
+        if "acquire" in cls.__dict__ and "__aenter__" not in cls.__dict__:
+            cls.__aenter__ = Semaphore._acquire_aenter  # type: ignore[method-assign]
         if "release" in cls.__dict__ and "__aexit__" not in cls.__dict__:
-            # asyncio's __aexit__ calls self.release(): so does ours, for a class that overrides it.
             cls.__aexit__ = Semaphore._release_aexit  # type: ignore[method-assign]
 
     def __repr__(self) -> str:

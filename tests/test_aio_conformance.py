@@ -639,3 +639,69 @@ def test_semaphore_subclass_release_is_what_async_with_calls(m: ModuleType) -> N
                 bounded.release()  # the block's release is one too many: __aexit__ raises
 
     run(body)
+
+
+@pytest.mark.parametrize("m", IMPLS)
+def test_semaphore_subclass_acquire_is_what_async_with_calls(m: ModuleType) -> None:
+    """``async with`` takes its unit through ``self.acquire()`` for a subclass that overrides it
+    (asyncio's ``__aenter__`` calls it; ours inlines the fast path only for Semaphore's own)."""
+    acquired: list[str] = []
+
+    class Counting(m.Semaphore):  # type: ignore[name-defined, misc]
+        async def acquire(self) -> bool:
+            acquired.append("sub")
+            return bool(await super().acquire())
+
+    async def body() -> None:
+        sem = Counting(1)
+        async with sem as value:
+            assert sem.locked()
+        assert acquired == ["sub"] and value is None and not sem.locked()
+
+    run(body)
+
+
+def _async_with_cases() -> list[tuple[str, Any]]:
+    """(name, make) for every drop-in with ``async with``; make(m) gives (the object, a way to
+    hold it from another task: an async context manager factory, or None)."""
+    cases: list[tuple[str, Any]] = [
+        ("Lock", lambda m: m.Lock()),
+        ("Semaphore", lambda m: m.Semaphore(1)),
+        ("BoundedSemaphore", lambda m: m.BoundedSemaphore(1)),
+        ("Condition", lambda m: m.Condition()),
+    ]
+    if HAS_BARRIER:
+        cases.append(("Barrier", lambda m: m.Barrier(1)))
+    return cases
+
+
+@pytest.mark.parametrize("name, make", _async_with_cases(), ids=[name for name, _ in _async_with_cases()])
+def test_async_with_gives_what_asyncio_gives_on_the_fast_and_the_slow_path(name: str, make: Any) -> None:
+    """``async with obj as value``: the same value as asyncio's, entered free (our fast path,
+    which makes no coroutine) and entered after waiting for another task (the slow path)."""
+
+    async def values(m: ModuleType) -> list[Any]:
+        seen = []
+        obj = make(m)
+        async with obj as value:
+            seen.append(value)
+        if name != "Barrier":  # a barrier of one party never waits
+            entered = asyncio.Event()
+
+            async def enter() -> None:
+                async with obj as value:
+                    seen.append(value)
+                entered.set()
+
+            async with obj:
+                task = asyncio.ensure_future(enter())
+                # A Condition's repr counts its notify waiters; the task waits in its lock's.
+                await waiters(obj._lock if name == "Condition" else obj, 1)
+                assert not entered.is_set()
+            await asyncio.wait_for(entered.wait(), BOUND)
+            await task
+        return seen
+
+    expected = run(lambda: values(asyncio))
+    assert run(lambda: values(aio)) == expected
+    assert len(expected) == (1 if name == "Barrier" else 2)
