@@ -332,13 +332,45 @@ _local = threading.local()  # .relock_failed: see _condvar_waiting
 _busy: contextvars.ContextVar[bool] = contextvars.ContextVar("parking_lot_deadlock_busy", default=False)
 
 
+#: Thread ident -> the asyncio or trio task running in that thread while it makes a tracked
+#: call (a blocking ``lock()`` inside a coroutine, say).  Should that call park the thread, the
+#: park is the task's wait in the graph (:func:`_node`), as what the task holds is the task's.
+#: Each thread writes only its own key; the detector reads it inside the lot's frozen snapshot,
+#: where a parked thread is still inside its call.
+_blocking_tasks: dict[int, object] = {}
+
+
 def _quietly(fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Call *fn* with recording off for the calls it makes (they are part of this one)."""
+    """Call *fn* with recording off for the calls it makes (they are part of this one).
+
+    Made inside a task, the call is entered in :data:`_blocking_tasks` while it runs.
+    """
+    owner = current_owner()
+    if type(owner) is not int:
+        return _quietly_in_task(owner, fn, self, args, kwargs)
     token = _busy.set(True)
     try:
         return fn(self, *args, **kwargs)
     finally:
         _busy.reset(token)
+
+
+def _quietly_in_task(
+    task: object, fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """:func:`_quietly` for a call made inside *task*: a park in it is the task's wait."""
+    ident = _thread.get_ident()
+    outer = _blocking_tasks.get(ident)
+    _blocking_tasks[ident] = task
+    token = _busy.set(True)
+    try:
+        return fn(self, *args, **kwargs)
+    finally:
+        _busy.reset(token)
+        if outer is None:
+            _blocking_tasks.pop(ident, None)
+        else:
+            _blocking_tasks[ident] = outer
 
 
 async def _quietly_awaited(awaitable: Awaitable[Any]) -> Any:
@@ -787,12 +819,16 @@ class ThreadReport:
     :func:`break_deadlock` takes), ``name`` the task's name, ``loop_thread`` the ident
     of the thread running its loop and ``stack`` its coroutine stack (the awaits
     from the task's coroutine down to the wait); for a thread ``loop_thread`` is None.
+    A task that waits in a *blocking* call (``lock()`` inside a coroutine) parks its
+    loop's thread: ``blocking`` is True and ``stack`` is that thread's stack.
 
     >>> a, b = LockInfo(0x10, "Mutex", "<a>"), LockInfo(0x20, "Mutex", "<b>")
     >>> print(ThreadReport(1, "worker", a, (b,), False, "  File ...\\n").__str__().splitlines()[1])
       waits for: Mutex at 0x10: <a>
     >>> print(ThreadReport(9, "fetch", a, (b,), False, "", loop_thread=1).__str__().splitlines()[0])
     Task 'fetch' (id 9, its loop on thread 1)
+    >>> print(ThreadReport(9, "fetch", a, (b,), False, "", loop_thread=1, blocking=True).__str__().splitlines()[0])
+    Task 'fetch' (id 9, in a blocking call that parks its loop's thread 1)
     """
 
     ident: int
@@ -802,6 +838,7 @@ class ThreadReport:
     timed: bool
     stack: str
     loop_thread: int | None = None
+    blocking: bool = False
 
     @property
     def is_task(self) -> bool:
@@ -811,7 +848,10 @@ class ThreadReport:
     def __str__(self) -> str:
         timed = " (timed wait: may still give up by itself)" if self.timed else ""
         held = ", ".join(str(lock) for lock in self.holding) or "nothing"
-        if self.loop_thread is not None:
+        if self.blocking:
+            who = f"Task {self.name!r} (id {self.ident}, in a blocking call that parks its loop's thread {self.loop_thread})"
+            stack = "its loop's thread's stack (most recent call last)"
+        elif self.loop_thread is not None:
             who = f"Task {self.name!r} (id {self.ident}, its loop on thread {self.loop_thread})"
             stack = "coroutine stack (outermost first)"
         else:
@@ -846,8 +886,8 @@ class Cycle:
         return "\n".join([header, *(str(report) for report in self.threads)])
 
 
-def _snapshot(consistent: bool) -> tuple[tuple[ParkedThread, ...], Ownership]:
-    """Who is parked on which key, and who holds what.
+def _snapshot(consistent: bool) -> tuple[tuple[ParkedThread, ...], Ownership, dict[int, object]]:
+    """Who is parked on which key, who holds what, and which parked threads wait for a task.
 
     The consistent form reads the records while the core holds every bucket
     (:func:`~parking_lot.core.parked_threads_frozen`), so that no thread can leave
@@ -856,8 +896,8 @@ def _snapshot(consistent: bool) -> tuple[tuple[ParkedThread, ...], Ownership]:
     """
     if consistent:
         with parked_threads_frozen() as parked:
-            return parked, ownership()
-    return parked_threads(), ownership()
+            return parked, ownership(), dict(_blocking_tasks)
+    return parked_threads(), ownership(), dict(_blocking_tasks)
 
 
 def _resource_of(key: int) -> int | None:
@@ -942,20 +982,25 @@ def _find_cycles(edges: dict[int, set[int]]) -> list[list[int]]:
     return cycles
 
 
-def _node(entry: ParkedThread) -> int:
+def _node(entry: ParkedThread, blocking: dict[int, object]) -> int:
     """A parked thread's node in the wait-for graph: its ident; a task's: ``id()`` of the task.
 
     A task is a node of its own, not its loop's thread, which runs other tasks meanwhile
-    (the records name a task's holds the same way: _tracking.owner_key).
+    (the records name a task's holds the same way: _tracking.owner_key).  A thread parked
+    in a blocking call that a task made (*blocking*: :data:`_blocking_tasks`) is that task's
+    node: the task is what waits, and what it holds is recorded for it.
     """
-    return entry.ident if entry.task is None else id(entry.task)
+    if entry.task is not None:
+        return id(entry.task)
+    task = blocking.get(entry.ident)
+    return entry.ident if task is None else id(task)
 
 
 def _cycles_from(
-    parked: tuple[ParkedThread, ...], owned: Ownership
+    parked: tuple[ParkedThread, ...], owned: Ownership, blocking: dict[int, object]
 ) -> tuple[list[list[int]], dict[int, ParkedThread]]:
     held, upgraders = owned.held, owned.upgradable
-    by_thread = {_node(entry): entry for entry in parked}
+    by_thread = {_node(entry, blocking): entry for entry in parked}
     holders: dict[int, set[int]] = {}
     for ident, keys in held.items():
         for key in keys:
@@ -965,7 +1010,7 @@ def _cycles_from(
         resource = _resource_of(entry.key)
         if resource is None:
             continue
-        node = _node(entry)
+        node = _node(entry, blocking)
         blockers = {ident for ident in holders.get(resource, ()) if ident in by_thread}
         if entry.key != resource and (node, resource) in upgraders:
             blockers.discard(node)  # an upgrade waits for the *other* readers
@@ -973,7 +1018,7 @@ def _cycles_from(
         if raw is not None:
             # On an RwLock's main queue.  A writer parked on key + 1 already holds the WRITER
             # bit (it waits for the readers to leave) and keeps every new reader out ...
-            writers = {_node(other) for other in parked if other.key == resource + 1}
+            writers = {_node(other, blocking) for other in parked if other.key == resource + 1}
             blockers |= writers
             # ... and the waiter's own read hold blocks its request only if the request is
             # exclusive, or upgradable while it holds the upgradable lock, or it is the writer
@@ -1000,8 +1045,8 @@ def check_deadlock() -> list[Cycle]:
     cycles, _ = _cycles_from(*_snapshot(False))
     if not cycles:
         return []  # a deadlock does not change: the quick pass cannot miss one for long
-    parked, owned = _snapshot(True)
-    cycles, by_thread = _cycles_from(parked, owned)
+    parked, owned, blocking = _snapshot(True)
+    cycles, by_thread = _cycles_from(parked, owned, blocking)
     held = owned.held
     frames = sys._current_frames()
     names = {thread.ident: thread.name for thread in threading.enumerate()}
@@ -1011,7 +1056,11 @@ def check_deadlock() -> list[Cycle]:
         for ident in cycle:
             entry = by_thread[ident]
             resource = _resource_of(entry.key)
-            if entry.task is None:
+            blocked_loop = entry.task is None and ident != entry.ident  # a task's blocking call
+            if blocked_loop:
+                task = blocking[entry.ident]
+                name, stack, loop_thread = _task_name(task), _format_stack(frames.get(entry.ident)), entry.ident
+            elif entry.task is None:
                 name, stack, loop_thread = names.get(ident, f"<thread {ident}>"), _format_stack(frames.get(ident)), None
             else:
                 name, stack, loop_thread = _task_name(entry.task), _format_task_stack(entry.task), entry.ident
@@ -1024,6 +1073,7 @@ def check_deadlock() -> list[Cycle]:
                     timed=entry.timed,
                     stack=stack,
                     loop_thread=loop_thread,
+                    blocking=blocked_loop,
                 )
             )
         reports.append(Cycle(tuple(threads)))
@@ -1085,15 +1135,18 @@ def break_deadlock(cycle: Cycle, ident: int | None = None) -> bool:
     The thread leaves the lock's queue as a timed-out acquire would, so the lock's
     state stays right; the exception propagates from its ``lock()``/``acquire()``
     and, as it unwinds, its ``with`` blocks release what it held.  A task is resumed
-    (without blocking) and the exception raised from its wait the same way.  False
-    if that thread or task was no longer parked.
+    (without blocking) and the exception raised from its wait the same way; a task in a
+    blocking call (``ThreadReport.blocking``) gets it from that call, its loop's thread
+    leaving the queue as a thread does.  False if that thread or task was no longer parked.
     """
     chosen = ident if ident is not None else cycle.threads[0].ident
     if chosen not in cycle.idents:
         raise ValueError(f"thread {chosen} is not in this cycle")
     report = next(r for r in cycle.threads if r.ident == chosen)
     who = "task" if report.is_task else "thread"
-    return cancel_park(chosen, DeadlockError(f"deadlock broken: this {who} waited for {report.waiting_for}"))
+    parked = report.loop_thread if report.blocking else chosen  # a task's blocking call parks its thread
+    assert parked is not None
+    return cancel_park(parked, DeadlockError(f"deadlock broken: this {who} waited for {report.waiting_for}"))
 
 
 # --- the background detector -------------------------------------------------------------
