@@ -242,6 +242,16 @@ class Lock:
     async def _lock_slow(self) -> None:
         await self._raw._lock_slow_async(None)
 
+    async def _acquire_aenter(self) -> None:
+        await self.acquire()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # asyncio's __aenter__ calls self.acquire() (and __aexit__ self.release(), as ours
+        # does): so does ours, for a class that overrides it.
+        if "acquire" in cls.__dict__ and "__aenter__" not in cls.__dict__:
+            cls.__aenter__ = Lock._acquire_aenter  # type: ignore[method-assign]
+
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Awaitable[None]:

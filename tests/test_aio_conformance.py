@@ -641,22 +641,24 @@ def test_semaphore_subclass_release_is_what_async_with_calls(m: ModuleType) -> N
     run(body)
 
 
+@pytest.mark.parametrize("name, make", [("Lock", lambda cls: cls()), ("Semaphore", lambda cls: cls(1)),
+                                        ("BoundedSemaphore", lambda cls: cls(1))], ids=["Lock", "Semaphore", "BoundedSemaphore"])
 @pytest.mark.parametrize("m", IMPLS)
-def test_semaphore_subclass_acquire_is_what_async_with_calls(m: ModuleType) -> None:
-    """``async with`` takes its unit through ``self.acquire()`` for a subclass that overrides it
-    (asyncio's ``__aenter__`` calls it; ours inlines the fast path only for Semaphore's own)."""
+def test_subclass_acquire_is_what_async_with_calls(m: ModuleType, name: str, make: Any) -> None:
+    """``async with`` takes the lock or unit through ``self.acquire()`` for a subclass that
+    overrides it (asyncio's ``__aenter__`` calls it; ours inlines the fast path only for its own)."""
     acquired: list[str] = []
 
-    class Counting(m.Semaphore):  # type: ignore[name-defined, misc]
+    class Counting(getattr(m, name)):  # type: ignore[misc]
         async def acquire(self) -> bool:
             acquired.append("sub")
             return bool(await super().acquire())
 
     async def body() -> None:
-        sem = Counting(1)
-        async with sem as value:
-            assert sem.locked()
-        assert acquired == ["sub"] and value is None and not sem.locked()
+        obj = make(Counting)
+        async with obj as value:
+            assert obj.locked()
+        assert acquired == ["sub"] and value is None and not obj.locked()
 
     run(body)
 
