@@ -361,9 +361,9 @@ def _quietly_in_task(
     """:func:`_quietly` for a call made inside *task*: a park in it is the task's wait."""
     ident = _thread.get_ident()
     outer = _blocking_tasks.get(ident)
-    _blocking_tasks[ident] = task
     token = _busy.set(True)
     try:
+        _blocking_tasks[ident] = task  # (inside the try: an exception anywhere leaves no stale entry)
         return fn(self, *args, **kwargs)
     finally:
         _busy.reset(token)
