@@ -20,7 +20,11 @@ rounds) and each row's ratio to ``asyncio.Lock`` (above 1: faster):
 * what each await and each atomic costs, net of the bare loop: ``await READY`` (an
   exhausted generator), a done future, a new coroutine; the lock object's
   ``acquire(False)`` + ``release()`` and a compare-and-swap + store through cffi (the
-  state words' functions, when compiled).
+  state words' functions, when compiled);
+* why each lock keeps its own ``new_ready()``: ``async with`` on an ``aio.Lock`` in one
+  thread and in two (each thread its own loop and its own lock), with the lock's own
+  awaitable and with one shared by all (``READY``); on a free-threaded build the shared
+  one's reference count is contended and the two threads hardly scale.
 
 Run: ``python benchmarks/bench_async_with_floor.py [--rounds N] [--n N]``.
 """
@@ -37,7 +41,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
-from parking_lot import bench
+import threading
+
+from parking_lot import aio, bench
 from parking_lot._pending import READY
 
 
@@ -182,6 +188,40 @@ def _cffi_pair() -> Callable[[int], Coroutine[Any, Any, float]] | None:
     return body
 
 
+class _SharedReadyLock(aio.Lock):
+    """``aio.Lock`` whose free enter and exit return the one shared ``READY``, not the lock's own."""
+
+    __slots__ = ()
+
+    def __aenter__(self) -> Awaitable[None]:
+        if self._locked.acquire(False):
+            return READY
+        return self._lock_slow()
+
+    def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                  tb: TracebackType | None) -> Awaitable[None]:
+        self.release()
+        return READY
+
+
+def _seconds_in_threads(make: Callable[[], aio.Lock], threads: int, n: int) -> float:
+    """Wall seconds for *threads* threads, each running its own loop, to ``async with`` its own lock *n* times."""
+
+    async def loop_body() -> None:
+        lock = make()
+        for _ in range(n):
+            async with lock:
+                pass
+
+    workers = [threading.Thread(target=asyncio.run, args=(loop_body(),)) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started
+
+
 def _medians(bodies: dict[str, Callable[[int], Coroutine[Any, Any, float]]], n: int, rounds: int) -> dict[str, float]:
     """ns per iteration of each body: the median of *rounds* interleaved runs of *n*."""
     seen: dict[str, list[float]] = {name: [] for name in bodies}
@@ -223,6 +263,12 @@ def main() -> None:
     print(f"\n{'net of the bare loop (' + format(loop, '.1f') + ' ns)':52} {'ns':>7}")
     for name, ns in _medians(costs, args.n, args.rounds).items():
         print(f"{name:52} {ns - loop:7.1f}")
+
+    print(f"\n{'aio.Lock, each thread its own loop and lock':52} {'1 thread':>9} {'2 threads':>10}  scaling")
+    for name, make in (("the lock's own new_ready()", aio.Lock), ("one READY shared by all", _SharedReadyLock)):
+        one = statistics.median(_seconds_in_threads(make, 1, args.n) for _ in range(args.rounds))
+        two = statistics.median(_seconds_in_threads(make, 2, args.n) for _ in range(args.rounds))
+        print(f"{name:52} {one * 1e3:6.1f} ms {two * 1e3:7.1f} ms  {2 * one / two:5.2f}x")
 
 
 if __name__ == "__main__":

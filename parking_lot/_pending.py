@@ -34,26 +34,33 @@ def _finished() -> Generator[None, None, None]:
     yield  # never reached: the yield only makes this a generator function
 
 
-def _exhausted() -> Awaitable[None]:
-    """A generator of :func:`_finished`, run to its end (see :data:`READY`)."""
+def new_ready() -> Awaitable[None]:
+    """A new awaitable that is complete at once with None, reusable for ever, from any thread and loop.
+
+    ``__aexit__`` methods whose work never waits (a release), and ``__aenter__`` fast
+    paths whose ``async with ... as`` value is None, return one: ``async with`` then awaits
+    it without a coroutine being made or the loop being visited.  It is a generator of a
+    function marked by ``types.coroutine`` (so ``await`` accepts it as it is), run to its
+    end: resumed, an exhausted generator stops at once with None, and doing so only reads
+    its state.  The cheapest await measured on every Python here, 10-20 ns net of the loop
+    on 3.10-3.15 and 3.14t, against 14-22 ns (3.10, 3.11, 3.15) and 68-88 ns (3.12-3.14,
+    3.14t) for a done future and 43-63 ns for a new coroutine
+    (``benchmarks/bench_async_with_floor.py`` prints the figures).
+
+    Each lock keeps its own (made in 77 ns; 176 bytes): on a free-threaded build, one object
+    that the exits of every thread returned would have its reference count contended --
+    ``async with`` on two ``aio.Lock``s in two threads (3.14t, each thread its own loop and
+    lock) scaled 1.09-1.20x from one thread to two with one shared object, 1.66-1.89x with
+    one per lock (``benchmarks/bench_async_with_floor.py``, its last table).
+    """
     generator = _finished()
     for _ in generator:
         pass
     return generator
 
 
-#: An awaitable that is complete at once with None, reusable for ever, from any thread and loop.
-#:
-#: ``__aexit__`` methods whose work never waits (a release), and ``__aenter__`` fast paths
-#: whose ``async with ... as`` value is None, return it: ``async with`` then awaits it
-#: without a coroutine being made or the loop being visited.  It is an exhausted
-#: generator marked as a coroutine (``types.coroutine``), which ``await`` accepts as it is;
-#: resumed, an exhausted generator stops at once with None, and doing so only reads its
-#: state, so one object serves every await at once.  The cheapest await measured on every
-#: Python here, 10-20 ns net of the loop on 3.10-3.15 and 3.14t, against 14-22 ns (3.10, 3.11,
-#: 3.15) and 68-88 ns (3.12-3.14, 3.14t) for a done future and 43-63 ns for a new coroutine
-#: (``benchmarks/bench_async_with_floor.py`` prints the figures).
-READY: Awaitable[None] = _exhausted()
+#: A :func:`new_ready` shared by the paths that are not hot (a guard released inside its block).
+READY: Awaitable[None] = new_ready()
 
 
 class _Guard(Protocol):
@@ -105,15 +112,15 @@ class PendingGuard(Generic[G]):
         self._guard = guard
         return guard
 
-    def __aexit__(
+    async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Awaitable[None]:
-        # Not a coroutine: releasing never waits, so `async with` awaits READY.
+    ) -> None:
+        # A coroutine, made per use, rather than READY: one object that every thread's exit
+        # returned would be contended on free-threaded builds (see new_ready).
         guard = self._guard
         if guard is not None:
             self._guard = None
             guard.__exit__(exc_type, exc, tb)
-        return READY
 
 
 def _used_twice() -> RuntimeError:

@@ -81,7 +81,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from ._pending import READY
+from ._pending import new_ready
 from .core import (
     Invalid,
     TimedOut,
@@ -164,7 +164,7 @@ class Lock:
     ``id(lock)``.
     """
 
-    __slots__ = ("_raw", "_locked", "__weakref__")
+    __slots__ = ("_raw", "_locked", "_ready", "__weakref__")
 
     if sys.version_info < (3, 11):
 
@@ -180,6 +180,8 @@ class Lock:
     def _setup(self) -> None:
         raw = self._raw = RawMutex._inside(self)
         self._locked = raw._locked  # the LOCKED bit, for the inlined fast paths
+        #: What a free enter and every exit return for ``async with`` to await (complete with None).
+        self._ready = new_ready()
 
     def locked(self) -> bool:
         """Return True if the lock is held (by any task or thread)."""
@@ -234,9 +236,9 @@ class Lock:
 
     def __aenter__(self) -> Awaitable[None]:
         # Not a coroutine on the fast path: the lock is taken here and `async with` awaits
-        # READY (None, as asyncio's __aenter__ gives); the slow path is a coroutine.
+        # _ready (None, as asyncio's __aenter__ gives); the slow path is a coroutine.
         if self._locked.acquire(False):  # inlined: RawMutex.lock
-            return READY
+            return self._ready
         return self._lock_slow()
 
     async def _lock_slow(self) -> None:
@@ -256,7 +258,7 @@ class Lock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Awaitable[None]:
         self.release()
-        return READY
+        return self._ready
 
     def __repr__(self) -> str:
         return _repr(self, "locked" if self._locked.locked() else "unlocked", id(self))
@@ -544,7 +546,7 @@ class Semaphore:
     allowed").
     """
 
-    __slots__ = ("_value", "_state_lock", "_parked", "_handed", "__weakref__")
+    __slots__ = ("_value", "_state_lock", "_parked", "_handed", "_ready", "__weakref__")
 
     if sys.version_info < (3, 11):
 
@@ -564,6 +566,7 @@ class Semaphore:
         self._state_lock = _thread.allocate_lock()  # guards _value
         self._parked = False  # waiters may be queued on id(self): written under its bucket lock
         self._handed = 0  # waiters handed a unit that have not run yet: under _state_lock
+        self._ready = new_ready()  # what async with awaits when it does not wait (see Lock)
 
     def locked(self) -> bool:
         """Return True if the semaphore cannot be acquired at once (no unit, or waiters first)."""
@@ -698,14 +701,14 @@ class Semaphore:
 
     def __aenter__(self) -> Awaitable[None]:
         # Not a coroutine on the fast path (a unit free, nobody waiting first): the unit is
-        # taken here and `async with` awaits READY.  Either way the value is None, as
+        # taken here and `async with` awaits _ready.  Either way the value is None, as
         # asyncio's __aenter__ gives (a subclass with its own acquire gets _acquire_aenter).
         if not self._parked:
             with self._state_lock:  # inlined: _try_acquire
                 value = self._value
                 if value > 0 and not self._handed:
                     self._value = value - 1
-                    return READY
+                    return self._ready
         return self._acquire_aenter()
 
     async def _acquire_aenter(self) -> None:
@@ -718,13 +721,13 @@ class Semaphore:
             self._value += 1
         if self._parked:
             self._hand_over()
-        return READY
+        return self._ready
 
     def _release_aexit(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Awaitable[None]:
         self.release()
-        return READY
+        return self._ready
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from ._pending import READY, PendingGuard, _used_twice
+from ._pending import READY, PendingGuard, _used_twice, new_ready
 from .raw.mutex import RawFairMutex, RawMutex
 
 T = TypeVar("T")
@@ -57,16 +57,18 @@ class MutexGuard(Generic[T]):
     RuntimeError: this guard's mutex has been unlocked; lock it again to get a new guard
     """
 
-    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready")
+    __slots__ = ("_mutex", "_raw", "_locked", "_held", "_ready", "_exited")
 
     def __init__(self, mutex: Mutex[T]) -> None:
         self._mutex = mutex
         self._raw = mutex._raw
         self._locked = mutex._raw._locked  # the raw mutex's LOCKED bit (see raw/mutex.py)
         self._held = False
-        #: A done future giving this guard, for ``async with m.lock_async()`` (made on first
-        #: use): on 3.10, 3.11 and 3.15 the cheapest awaitable with a value (see _done).
+        #: For ``async with m.lock_async()``, made on first use: a done future giving this
+        #: guard (on 3.10, 3.11 and 3.15 the cheapest awaitable with a value, see _done), and
+        #: the guard's own new_ready() its exit returns.
         self._ready: asyncio.Future[MutexGuard[T]] | None = None
+        self._exited: Awaitable[None] | None = None
 
     def _check(self) -> None:
         if not self._held:
@@ -408,7 +410,7 @@ class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
     which the first use takes (None after).
 
     ``__aenter__`` returns the guard's done future (or the slow path's coroutine), and
-    ``__aexit__`` returns :data:`~parking_lot._pending.READY`.  On 3.12-3.14, where awaiting
+    ``__aexit__`` the guard's :func:`~parking_lot._pending.new_ready`.  On 3.12-3.14, where awaiting
     a done future costs more than a coroutine, :class:`_PendingMutexGuardCoroutines` has a
     coroutine ``__aenter__`` instead; :meth:`Mutex.lock_async` makes whichever is cheaper on
     the running Python (``_PENDING_MUTEX_GUARD``).
@@ -449,23 +451,27 @@ class _PendingMutexGuard(PendingGuard[MutexGuard[T]]):
         self._guard = guard
         return guard
 
-    def __aexit__(
+    def __aexit__(  # type: ignore[override]
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Awaitable[None]:
         # Not a coroutine: releasing never waits, so the unlock runs here and `async with`
-        # awaits READY (complete with None, so no exception is swallowed).
+        # awaits the guard's exhausted generator (complete with None: no exception is swallowed).
         guard = self._guard
-        if guard is not None and guard._held:  # else released inside the block (see MutexGuard.__exit__)
-            # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
-            guard._held = False
-            raw = guard._raw
-            if raw._parked:
-                raw._unlock_slow(raw._always_fair)
-            else:
-                guard._locked.release()
-                if raw._parked:  # a thread or task parked between the check and the release
-                    raw._wake_one()
-        return READY
+        if guard is None or not guard._held:
+            return READY  # released inside the block (see MutexGuard.__exit__)
+        # inlined: RawMutex.unlock (the other half of every `async with m.lock_async():`)
+        guard._held = False
+        raw = guard._raw
+        if raw._parked:
+            raw._unlock_slow(raw._always_fair)
+        else:
+            guard._locked.release()
+            if raw._parked:  # a thread or task parked between the check and the release
+                raw._wake_one()
+        exited = guard._exited
+        if exited is None:
+            exited = guard._exited = new_ready()
+        return exited
 
 
 class _PendingMutexGuardCoroutines(_PendingMutexGuard[T]):
@@ -496,8 +502,8 @@ class _PendingMutexGuardCoroutines(_PendingMutexGuard[T]):
 #: "uncontended async with").  Awaiting a done future cost 14-22 ns net on 3.10, 3.11 and 3.15,
 #: against 43-63 for a new coroutine; on 3.12-3.14 it cost 68-78 ns, against 43-54
 #: (``benchmarks/bench_async_with_floor.py``).  A loop of ``async with m.lock_async()`` in one task
-#: (medians of nine interleaved runs, 2026-11-30) took 425/311/213 ns with the future entry against
-#: 457/356/216 with the coroutine on 3.10/3.11/3.15, and 541/557/305 against 443/466/258 on
+#: (medians of nine interleaved runs, 2026-11-30 20:58 UTC) took 468/316/218 ns with the future entry
+#: against 497/360/225 with the coroutine on 3.10/3.11/3.15, and 552/567/303 against 463/464/257 on
 #: 3.12/3.13/3.14.
 _PENDING_MUTEX_GUARD: type[_PendingMutexGuard[Any]] = (
     _PendingMutexGuardCoroutines if (3, 12) <= sys.version_info < (3, 15) else _PendingMutexGuard

@@ -306,8 +306,9 @@ def _async_with_forms() -> list[Any]:
 
 @pytest.mark.parametrize("make", _async_with_forms())
 def test_every_async_with_records_the_hold_for_the_task_and_its_release(make: Any) -> None:
-    """Every ``__aexit__`` is a plain function returning READY (no coroutine): the release it
-    makes at its call is recorded as the task's, as the hold its ``__aenter__`` made."""
+    """Whether ``__aexit__`` is a coroutine (the raw locks', PendingGuard's) or a plain function
+    returning an awaitable (Mutex.lock_async's), its release is recorded as the task's, as the
+    hold its ``__aenter__`` made."""
 
     async def body() -> tuple[dict[int, int], dict[int, int]]:
         task = asyncio.current_task()

@@ -74,10 +74,8 @@ from __future__ import annotations
 
 import _thread
 import os
-from collections.abc import Awaitable
 from types import TracebackType
 
-from parking_lot._pending import READY
 from parking_lot.core import (
     SpinWait,
     TimedOut,
@@ -394,11 +392,10 @@ class RawMutex:
             await self._lock_slow_async(None)
         return self
 
-    def __aexit__(
+    async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Awaitable[None]:
+    ) -> None:
         self.unlock()
-        return READY  # releasing never waits: no coroutine to make
 
     def __repr__(self) -> str:
         state = "locked" if self._locked.locked() else "unlocked"

@@ -18,11 +18,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from parking_lot._pending import READY
 from parking_lot.core import deadline_ns
 from parking_lot.core._park_async import _in_trio_task
 
@@ -258,11 +257,10 @@ class RawReentrantMutex:
         await self.lock_async()
         return self
 
-    def __aexit__(
+    async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Awaitable[None]:
+    ) -> None:
         self.unlock()
-        return READY  # releasing never waits: no coroutine to make
 
     def __repr__(self) -> str:
         if not self._mutex.is_locked():

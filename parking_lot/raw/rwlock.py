@@ -80,11 +80,10 @@ already holds ``WRITER``, and nobody can barge past it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 
-from parking_lot._pending import READY
 from parking_lot.core import (
     FilterOp,
     SpinWait,
@@ -842,11 +841,10 @@ class RawRwLock:
         await self.lock_exclusive_async()
         return self
 
-    def __aexit__(
+    async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Awaitable[None]:
+    ) -> None:
         self.unlock_exclusive()
-        return READY  # releasing never waits: no coroutine to make
 
     def __repr__(self) -> str:
         state = self._state
