@@ -359,14 +359,21 @@ def _quietly_in_task(
     task: object, fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """:func:`_quietly` for a call made inside *task*: a park in it is the task's wait."""
+    token = _busy.set(True)
+    try:
+        return _as_task_wait(task, fn, self, args, kwargs)
+    finally:
+        _busy.reset(token)
+
+
+def _as_task_wait(task: object, fn: Callable[..., Any], self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call *fn* with *task* entered in :data:`_blocking_tasks` for this thread while it runs."""
     ident = _thread.get_ident()
     outer = _blocking_tasks.get(ident)
-    token = _busy.set(True)
     try:
         _blocking_tasks[ident] = task  # (inside the try: an exception anywhere leaves no stale entry)
         return fn(self, *args, **kwargs)
     finally:
-        _busy.reset(token)
         if outer is None:
             _blocking_tasks.pop(ident, None)
         else:
@@ -740,7 +747,10 @@ def _once_running(fn: Callable[..., Any]) -> Callable[..., Any]:
             finally:
                 _released(self._key, exclusive=True)
 
-        return fn(self, ignore_poison, running)
+        owner = current_owner()
+        if type(owner) is int:
+            return fn(self, ignore_poison, running)
+        return _as_task_wait(owner, fn, self, (ignore_poison, running), {})  # a task waiting for another's run
 
     return tracked
 
@@ -996,15 +1006,28 @@ def _node(entry: ParkedThread, blocking: dict[int, object]) -> int:
     return entry.ident if task is None else id(task)
 
 
+def _parked_for_tasks(parked: tuple[ParkedThread, ...], blocking: dict[int, object]) -> dict[int, int]:
+    """Thread ident -> the node of the task whose blocking call parks that thread.
+
+    What the thread itself holds (taken outside any task, before it ran the loop) waits
+    with it: in the graph those holds are the task's node's too.
+    """
+    return {entry.ident: id(blocking[entry.ident]) for entry in parked
+            if entry.task is None and entry.ident in blocking}
+
+
 def _cycles_from(
     parked: tuple[ParkedThread, ...], owned: Ownership, blocking: dict[int, object]
 ) -> tuple[list[list[int]], dict[int, ParkedThread]]:
     held, upgraders = owned.held, owned.upgradable
     by_thread = {_node(entry, blocking): entry for entry in parked}
+    merged = _parked_for_tasks(parked, blocking)
+    if merged:
+        upgraders = frozenset((merged.get(owner, owner), key) for owner, key in upgraders)
     holders: dict[int, set[int]] = {}
     for ident, keys in held.items():
         for key in keys:
-            holders.setdefault(key, set()).add(ident)
+            holders.setdefault(key, set()).add(merged.get(ident, ident))
     edges: dict[int, set[int]] = {}
     for entry in parked:
         resource = _resource_of(entry.key)
@@ -1057,9 +1080,11 @@ def check_deadlock() -> list[Cycle]:
             entry = by_thread[ident]
             resource = _resource_of(entry.key)
             blocked_loop = entry.task is None and ident != entry.ident  # a task's blocking call
+            holds = held.get(ident, {})
             if blocked_loop:
                 task = blocking[entry.ident]
                 name, stack, loop_thread = _task_name(task), _format_stack(frames.get(entry.ident)), entry.ident
+                holds = {**held.get(entry.ident, {}), **holds}  # its thread's own holds wait with it
             elif entry.task is None:
                 name, stack, loop_thread = names.get(ident, f"<thread {ident}>"), _format_stack(frames.get(ident)), None
             else:
@@ -1069,7 +1094,7 @@ def check_deadlock() -> list[Cycle]:
                     ident=ident,
                     name=name,
                     waiting_for=_describe(resource if resource is not None else entry.key),
-                    holding=tuple(_describe(key) for key in sorted(held.get(ident, {}))),
+                    holding=tuple(_describe(key) for key in sorted(holds)),
                     timed=entry.timed,
                     stack=stack,
                     loop_thread=loop_thread,

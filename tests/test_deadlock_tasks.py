@@ -487,3 +487,145 @@ def test_a_task_in_a_blocking_lock_call_is_its_own_node_and_the_cycle_is_found_a
     assert locker.finish() == "locked"
     assert not first.is_locked() and not second.is_locked()
     assert deadlock.ownership().held == {}
+
+
+def _until_parked(*keys: int) -> None:
+    deadline = time.monotonic() + BOUND
+    while not all(parked_count(key) == 1 for key in keys):
+        assert time.monotonic() < deadline, "everyone to park"
+        time.sleep(0.001)
+
+
+def _check_and_break(expected_names: set[str], cleanup_ident: int) -> deadlock.Cycle:
+    """The one cycle, its reports named *expected_names*, broken in its blocking task; on a failure,
+    the thread *cleanup_ident* is let go so that the test ends."""
+    try:
+        [cycle] = deadlock.check_deadlock()
+        assert {report.name for report in cycle.threads} == expected_names
+        [task_report] = [report for report in cycle.threads if report.blocking]
+        assert deadlock.break_deadlock(cycle, task_report.ident)
+        return cycle
+    except BaseException:
+        core.cancel_park(cleanup_ident, deadlock.DeadlockError("the test failed: let the threads go"))
+        raise
+
+
+def _run_loop_in_this_thread(coroutine: Any, name: str) -> Any:
+    async def main() -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        task.set_name(name)
+        return await coroutine
+
+    return asyncio.run(main())
+
+
+def test_what_the_thread_held_before_its_loop_ran_waits_with_its_tasks_blocking_call():
+    """The thread takes *first* outside any task, then runs a loop whose task blocks in
+    ``second.lock()``; another thread holds *second* and waits for *first*.  The thread is
+    parked with everything it holds, so its holds count for the task's node (found, broken)."""
+    first, second = RawMutex(), RawMutex()
+    first_held, second_held = threading.Event(), threading.Event()
+
+    async def blocks() -> str:
+        try:
+            second.lock()
+        except deadlock.DeadlockError:
+            return "broken"
+        second.unlock()
+        return "locked"
+
+    def loop_side() -> str:
+        first.lock()
+        try:
+            first_held.set()
+            assert second_held.wait(BOUND)
+            return str(_run_loop_in_this_thread(blocks(), "blocking-task"))
+        finally:
+            first.unlock()
+
+    def other_side() -> str:
+        second.lock()
+        try:
+            second_held.set()
+            assert first_held.wait(BOUND)
+            first.lock()
+            first.unlock()
+            return "locked"
+        finally:
+            second.unlock()
+
+    other = start(other_side, name="other-thread")
+    loop = start(loop_side, name="loop-thread")
+    _until_parked(first._key, second._key)
+    cycle = _check_and_break({"blocking-task", "other-thread"}, other.ident)
+    task_report = next(report for report in cycle.threads if report.blocking)
+    assert [lock.key for lock in task_report.holding] == [first._key]  # the thread's hold, shown for it
+    assert loop.finish() == "broken" and other.finish() == "locked"
+    assert deadlock.ownership().held == {}
+
+
+def test_a_task_blocking_on_a_lock_its_own_thread_took_outside_it_is_a_cycle_of_one():
+    lock = RawMutex()
+
+    async def blocks() -> str:
+        try:
+            lock.lock()  # held by this very thread: it waits for itself
+        except deadlock.DeadlockError:
+            return "broken"
+        lock.unlock()
+        return "locked"
+
+    def loop_side() -> str:
+        lock.lock()
+        try:
+            return str(_run_loop_in_this_thread(blocks(), "self-task"))
+        finally:
+            lock.unlock()
+
+    loop = start(loop_side, name="loop-thread")
+    _until_parked(lock._key)
+    _check_and_break({"self-task"}, loop.ident)
+    assert loop.finish() == "broken"
+    assert deadlock.ownership().held == {}
+
+
+def test_a_task_blocking_in_call_once_waits_for_the_run_as_a_thread_would():
+    """A task holds *lock* and blocks its thread in ``Once.call_once`` while a thread runs the
+    Once and waits for *lock*: Once's own tracking enters the task as the waiter too."""
+    from parking_lot.raw import Once
+
+    lock, once = RawMutex(), Once()
+    lock_held, running = threading.Event(), threading.Event()
+
+    def runner() -> str:
+        def body() -> None:
+            running.set()
+            assert lock_held.wait(BOUND)
+            lock.lock()
+            lock.unlock()
+
+        try:
+            once.call_once(body)
+        except deadlock.DeadlockError:
+            return "broken"
+        return "ran"
+
+    async def waits() -> str:
+        lock.lock()
+        try:
+            lock_held.set()
+            assert running.wait(BOUND)
+            once.call_once(lambda: None)  # blocks this thread until the runner's run ends
+            return "done"
+        finally:
+            lock.unlock()
+
+    run_thread = start(runner, name="once-runner")
+    assert running.wait(BOUND)
+    loop = start(lambda: _run_loop_in_this_thread(waits(), "once-task"), name="loop-thread")
+    _until_parked(lock._key, once._key)
+    _check_and_break({"once-task", "once-runner"}, run_thread.ident)
+    with pytest.raises(deadlock.DeadlockError):
+        loop.finish()
+    assert run_thread.finish() == "ran"
