@@ -180,7 +180,7 @@ class Lock:
     def _setup(self) -> None:
         raw = self._raw = RawMutex._inside(self)
         self._locked = raw._locked  # the LOCKED bit, for the inlined fast paths
-        #: What a free enter and every exit return for ``async with`` to await (complete with None).
+        #: What every ``__aexit__`` returns for ``async with`` to await (complete with None).
         self._ready = new_ready()
 
     def locked(self) -> bool:
@@ -234,25 +234,22 @@ class Lock:
             return True
         return raw.try_lock_for(timeout)
 
-    def __aenter__(self) -> Awaitable[None]:
-        # Not a coroutine on the fast path: the lock is taken here and `async with` awaits
-        # _ready (None, as asyncio's __aenter__ gives); the slow path is a coroutine.
-        if self._locked.acquire(False):  # inlined: RawMutex.lock
-            return self._ready
-        return self._lock_slow()
-
-    async def _lock_slow(self) -> None:
-        await self._raw._lock_slow_async(None)
-
-    async def _acquire_aenter(self) -> None:
-        await self.acquire()
+    #: Whether this class's ``acquire`` is Lock's, which ``__aenter__`` then inlines.  asyncio's
+    #: ``__aenter__`` calls ``self.acquire()``: so does ours when a subclass or a mixin overrides it.
+    _inlines_acquire = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # asyncio's __aenter__ calls self.acquire() (and __aexit__ self.release(), as ours
-        # does): so does ours, for a class that overrides it.
-        if "acquire" in cls.__dict__ and "__aenter__" not in cls.__dict__:
-            cls.__aenter__ = Lock._acquire_aenter  # type: ignore[method-assign]
+        cls._inlines_acquire = cls.acquire is Lock.acquire
+
+    async def __aenter__(self) -> None:
+        # A coroutine, as asyncio's: nothing is taken until it runs (a caller may hand it to
+        # create_task, or drop it).  __aexit__ is not one: releasing never waits.
+        if self._inlines_acquire:
+            if not self._locked.acquire(False):  # inlined: RawMutex.lock (the task's slow path)
+                await self._raw._lock_slow_async(None)
+        else:
+            await self.acquire()
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -566,7 +563,7 @@ class Semaphore:
         self._state_lock = _thread.allocate_lock()  # guards _value
         self._parked = False  # waiters may be queued on id(self): written under its bucket lock
         self._handed = 0  # waiters handed a unit that have not run yet: under _state_lock
-        self._ready = new_ready()  # what async with awaits when it does not wait (see Lock)
+        self._ready = new_ready()  # what __aexit__ returns (see Lock)
 
     def locked(self) -> bool:
         """Return True if the semaphore cannot be acquired at once (no unit, or waiters first)."""
@@ -699,44 +696,39 @@ class Semaphore:
         unpark_one(id(self), callback)
         return handed[0]
 
-    def __aenter__(self) -> Awaitable[None]:
-        # Not a coroutine on the fast path (a unit free, nobody waiting first): the unit is
-        # taken here and `async with` awaits _ready.  Either way the value is None, as
-        # asyncio's __aenter__ gives (a subclass with its own acquire gets _acquire_aenter).
-        if not self._parked:
+    #: Whether this class's ``acquire`` and ``release`` are Semaphore's, which ``__aenter__``
+    #: and ``__aexit__`` then inline.  asyncio's call ``self.acquire()`` and ``self.release()``:
+    #: so do ours when a subclass or a mixin overrides them.
+    _inlines_acquire = True
+    _inlines_release = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._inlines_acquire = cls.acquire is Semaphore.acquire
+        cls._inlines_release = cls.release is Semaphore.release
+
+    async def __aenter__(self) -> None:
+        # A coroutine, as asyncio's: nothing is taken until it runs.  The value is None.
+        if self._inlines_acquire and not self._parked:
             with self._state_lock:  # inlined: _try_acquire
                 value = self._value
                 if value > 0 and not self._handed:
                     self._value = value - 1
-                    return self._ready
-        return self._acquire_aenter()
-
-    async def _acquire_aenter(self) -> None:
+                    return
         await self.acquire()
 
     def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Awaitable[None]:
-        with self._state_lock:  # inlined: release (a subclass that has its own gets _release_aexit)
-            self._value += 1
-        if self._parked:
-            self._hand_over()
+        # Not a coroutine: releasing never waits, so `async with` awaits _ready.
+        if self._inlines_release:
+            with self._state_lock:  # inlined: release
+                self._value += 1
+            if self._parked:
+                self._hand_over()
+        else:
+            self.release()
         return self._ready
-
-    def _release_aexit(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Awaitable[None]:
-        self.release()
-        return self._ready
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # asyncio's __aenter__ and __aexit__ call self.acquire() and self.release(): so do
-        # ours, for a class that overrides them.
-        if "acquire" in cls.__dict__ and "__aenter__" not in cls.__dict__:
-            cls.__aenter__ = Semaphore._acquire_aenter  # type: ignore[method-assign]
-        if "release" in cls.__dict__ and "__aexit__" not in cls.__dict__:
-            cls.__aexit__ = Semaphore._release_aexit  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         return _repr(self, "locked" if self.locked() else f"unlocked, value:{self._value}", id(self), self._handed)

@@ -311,6 +311,10 @@ class Mutex(Generic[T]):
         came first is passed on).  Port of ``lock_api::Mutex::lock`` over ``lock`` in
         parking_lot's ``src/raw_mutex.rs``, parked with ``parking_lot.core.park_async``.
 
+        Use it with ``await`` or ``async with``: for speed, on 3.10, 3.11 and 3.15 its
+        ``__aenter__`` takes a free mutex when it is called, not when what it returns is
+        awaited, so code that calls ``__aenter__()`` itself must await the result at once.
+
         Returns:
             A :class:`~parking_lot._pending.PendingGuard` of the :class:`MutexGuard`.
 

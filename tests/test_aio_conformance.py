@@ -641,26 +641,80 @@ def test_semaphore_subclass_release_is_what_async_with_calls(m: ModuleType) -> N
     run(body)
 
 
-@pytest.mark.parametrize("name, make", [("Lock", lambda cls: cls()), ("Semaphore", lambda cls: cls(1)),
-                                        ("BoundedSemaphore", lambda cls: cls(1))], ids=["Lock", "Semaphore", "BoundedSemaphore"])
-@pytest.mark.parametrize("m", IMPLS)
-def test_subclass_acquire_is_what_async_with_calls(m: ModuleType, name: str, make: Any) -> None:
-    """``async with`` takes the lock or unit through ``self.acquire()`` for a subclass that
-    overrides it (asyncio's ``__aenter__`` calls it; ours inlines the fast path only for its own)."""
-    acquired: list[str] = []
+_ACQUIRABLE = [("Lock", lambda cls: cls()), ("Semaphore", lambda cls: cls(1)), ("BoundedSemaphore", lambda cls: cls(1))]
 
-    class Counting(getattr(m, name)):  # type: ignore[misc]
+
+@pytest.mark.parametrize("name, make", _ACQUIRABLE, ids=[name for name, _ in _ACQUIRABLE])
+@pytest.mark.parametrize("m", IMPLS)
+def test_async_with_calls_acquire_and_release_a_subclass_or_a_mixin_overrides(m: ModuleType, name: str, make: Any) -> None:
+    """``async with`` takes and gives back through ``self.acquire()`` / ``self.release()`` when
+    they are overridden (asyncio's ``__aenter__``/``__aexit__`` call them; ours inline them only
+    for the class's own): in a subclass, in a mixin before it in the MRO, and in a subclass
+    whose own ``__aenter__`` calls ``super().__aenter__()``."""
+    calls: list[str] = []
+    base = getattr(m, name)
+
+    class Mixin:
         async def acquire(self) -> bool:
-            acquired.append("sub")
+            calls.append("acquire")
+            return bool(await super().acquire())  # type: ignore[misc]
+
+        def release(self) -> None:
+            calls.append("release")
+            super().release()  # type: ignore[misc]
+
+    class Sub(base):  # type: ignore[misc, valid-type]
+        async def acquire(self) -> bool:
+            calls.append("acquire")
             return bool(await super().acquire())
 
-    async def body() -> None:
-        obj = make(Counting)
-        async with obj as value:
-            assert obj.locked()
-        assert acquired == ["sub"] and value is None and not obj.locked()
+        def release(self) -> None:
+            calls.append("release")
+            super().release()
 
-    run(body)
+    class OwnEnter(Sub):
+        async def __aenter__(self) -> Any:
+            calls.append("__aenter__")
+            return await super().__aenter__()
+
+    mixed = type("Mixed", (Mixin, base), {})
+
+    async def body() -> list[list[str]]:
+        seen = []
+        for cls in (Sub, mixed, OwnEnter):
+            calls.clear()
+            obj = make(cls)
+            async with obj as value:
+                assert obj.locked() and value is None
+            assert not obj.locked()
+            seen.append(list(calls))
+        return seen
+
+    assert run(body) == [["acquire", "release"], ["acquire", "release"], ["__aenter__", "acquire", "release"]]
+
+
+@pytest.mark.parametrize("name, make", _ACQUIRABLE + [("Condition", lambda cls: cls())],
+                         ids=[name for name, _ in _ACQUIRABLE] + ["Condition"])
+def test_aenter_is_a_coroutine_that_takes_nothing_until_it_runs(name: str, make: Any) -> None:
+    """As asyncio's: ``obj.__aenter__()`` is a coroutine, which ``create_task`` accepts, and the
+    lock or unit is taken when it runs, not when it is made (a dropped one takes nothing)."""
+
+    async def body(m: ModuleType) -> tuple[bool, bool, bool]:
+        obj = make(getattr(m, name))
+        entering = obj.__aenter__()
+        taken_before = obj.locked()
+        is_coroutine = asyncio.iscoroutine(entering)
+        await asyncio.wait_for(asyncio.ensure_future(entering) if not is_coroutine
+                               else asyncio.get_running_loop().create_task(entering), BOUND)
+        taken_after = obj.locked()
+        await obj.__aexit__(None, None, None)
+        dropped = obj.__aenter__()
+        dropped.close()  # never run: nothing taken
+        return is_coroutine, taken_before, taken_after and not obj.locked()
+
+    expected = run(lambda: body(asyncio))
+    assert expected == (True, False, True)
+    assert run(lambda: body(aio)) == expected
 
 
 def _async_with_cases() -> list[tuple[str, Any]]:
