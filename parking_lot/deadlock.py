@@ -769,17 +769,39 @@ _enable_lock = _thread.allocate_lock()
 
 
 def enable() -> None:
-    """Start tracking lock ownership (locks already held now are not known to the detector)."""
+    """Start tracking lock ownership (locks already held now are not known to the detector).
+
+    A lock module imported later (``parking_lot.aio``) is tracked from its import on.
+    """
     with _enable_lock:
         if _originals:
             return
-        for cls, methods in _tracking.DECLARED:
-            for name, spec in methods.items():
-                if spec is TRANSPARENT:
-                    continue
-                make = _wrapper(spec)  # (declare() checked that cls defines the method)
-                _originals.append((cls, name, cls.__dict__[name]))
-                setattr(cls, name, make(cls.__dict__[name]))
+        for cls, methods in list(_tracking.DECLARED):
+            _wrap_declared(cls, methods)
+
+
+def _wrap_declared(cls: type, methods: dict[str, Tracked]) -> None:
+    """Install the recording wrappers of one declaration (with ``_enable_lock`` held)."""
+    for name, spec in methods.items():
+        if spec is TRANSPARENT or any(c is cls and n == name for c, n, _ in _originals):
+            continue
+        make = _wrapper(spec)  # (declare() checked that cls defines the method)
+        _originals.append((cls, name, cls.__dict__[name]))
+        setattr(cls, name, make(cls.__dict__[name]))
+
+
+def _declared_late(cls: type, methods: dict[str, Tracked]) -> None:
+    """A declaration made while detection is on (its module imported after enable()): apply it now.
+
+    Else the module's locks would be half tracked: the raw calls they make inside recorded,
+    their own releases not, and holds that never end would show as false cycles.
+    """
+    with _enable_lock:
+        if _originals:
+            _wrap_declared(cls, methods)
+
+
+_tracking.DECLARE_HOOKS.append(_declared_late)
 
 
 def disable() -> None:

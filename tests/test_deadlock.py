@@ -564,3 +564,49 @@ def test_asking_for_the_upgradable_lock_a_thread_holds_itself_deadlocks_it():
     deadlock.break_deadlock(cycle)
     assert isinstance(worker.finish(), deadlock.DeadlockError)
     assert not raw.is_locked()
+
+
+_IMPORTED_AFTER_ENABLE = """
+import asyncio, sys, threading
+from parking_lot import deadlock
+deadlock.enable()
+assert "parking_lot.aio" not in sys.modules  # (else this child tests nothing)
+from parking_lot import aio  # declared while detection is on
+
+lock = aio.Lock()
+inside = []
+
+def thread_side():
+    for _ in range(3):
+        assert lock.acquire_blocking(timeout=30)
+        inside.append(dict(deadlock.ownership().held.get(threading.get_ident(), {})))
+        lock.release()
+
+async def task_side():
+    for _ in range(3):
+        async with lock:
+            pass
+
+worker = threading.Thread(target=thread_side)
+worker.start()
+worker.join(30)
+asyncio.run(task_side())
+wrapped = hasattr(aio.Lock.release, "__wrapped__")
+deadlock.disable()
+print(inside == [{id(lock): 1}] * 3, not any(deadlock.ownership().held.values()), wrapped,
+      not hasattr(aio.Lock.release, "__wrapped__"))
+"""
+
+
+def test_a_lock_module_imported_after_enable_is_tracked_from_its_import():
+    """``parking_lot.aio`` (not imported by the detector) imported after ``enable()``: its
+    declarations apply at once, so a thread's ``acquire_blocking`` is held once and its
+    ``release`` ends the hold (before, the release went unrecorded: every hold stayed, and a
+    thread waiting for the lock again showed holding it, a false cycle); ``disable()`` puts the
+    originals back."""
+    import sys
+
+    result = run_child([sys.executable, "-c", _IMPORTED_AFTER_ENABLE], capture_output=True, text=True,
+                       timeout=max(BOUND, 60))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True"], result.stdout

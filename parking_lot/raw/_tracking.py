@@ -151,6 +151,13 @@ def declare(cls: type, **methods: Tracked) -> None:
         if name not in cls.__dict__:
             raise ValueError(f"{cls.__qualname__}.{name} is not defined by {cls.__qualname__}")
     DECLARED.append((cls, dict(methods)))
+    for hook in DECLARE_HOOKS:
+        hook(cls, dict(methods))
+
+
+#: Called with each declaration after it is recorded: :mod:`parking_lot.deadlock` applies one made
+#: while detection is on (a lock module imported after ``enable()``, such as ``parking_lot.aio``).
+DECLARE_HOOKS: list[Callable[[type, dict[str, Tracked]], None]] = []
 
 
 #: Classes of primitives that no thread holds (semaphores, events, barriers): nothing of theirs is
