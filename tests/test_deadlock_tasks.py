@@ -510,6 +510,17 @@ def _check_and_break(expected_names: set[str], cleanup_ident: int) -> deadlock.C
         raise
 
 
+async def _lock_blocking(lock: RawMutex) -> str:
+    """Take *lock* with its blocking ``lock()`` inside a task (parking the loop's thread), let it go:
+    "locked", or "broken" if the detector broke the wait."""
+    try:
+        lock.lock()
+    except deadlock.DeadlockError:
+        return "broken"
+    lock.unlock()
+    return "locked"
+
+
 def _run_loop_in_this_thread(coroutine: Any, name: str) -> Any:
     async def main() -> Any:
         task = asyncio.current_task()
@@ -527,20 +538,12 @@ def test_what_the_thread_held_before_its_loop_ran_waits_with_its_tasks_blocking_
     first, second = RawMutex(), RawMutex()
     first_held, second_held = threading.Event(), threading.Event()
 
-    async def blocks() -> str:
-        try:
-            second.lock()
-        except deadlock.DeadlockError:
-            return "broken"
-        second.unlock()
-        return "locked"
-
     def loop_side() -> str:
         first.lock()
         try:
             first_held.set()
             assert second_held.wait(BOUND)
-            return str(_run_loop_in_this_thread(blocks(), "blocking-task"))
+            return str(_run_loop_in_this_thread(_lock_blocking(second), "blocking-task"))
         finally:
             first.unlock()
 
@@ -568,18 +571,10 @@ def test_what_the_thread_held_before_its_loop_ran_waits_with_its_tasks_blocking_
 def test_a_task_blocking_on_a_lock_its_own_thread_took_outside_it_is_a_cycle_of_one():
     lock = RawMutex()
 
-    async def blocks() -> str:
-        try:
-            lock.lock()  # held by this very thread: it waits for itself
-        except deadlock.DeadlockError:
-            return "broken"
-        lock.unlock()
-        return "locked"
-
     def loop_side() -> str:
         lock.lock()
-        try:
-            return str(_run_loop_in_this_thread(blocks(), "self-task"))
+        try:  # the task's lock() waits for this very thread
+            return str(_run_loop_in_this_thread(_lock_blocking(lock), "self-task"))
         finally:
             lock.unlock()
 
