@@ -418,77 +418,6 @@ def test_a_trio_task_of_another_run_holding_it_is_waited_for_not_refused():
     assert not mutex.is_locked()
 
 
-def test_a_task_in_a_blocking_lock_call_is_its_own_node_and_the_cycle_is_found_and_broken():
-    """A task that holds a lock and then blocks its loop's thread in ``lock()`` of another,
-    held by a thread that waits for the first: the thread's park is the task's wait (the task
-    holds the first lock, not the loop's thread), so the cycle closes and is reported with the
-    task's name and the thread's stack, and breaking it raises in the task's ``lock()``."""
-    first, second = RawMutex(), RawMutex()
-    task_holds_first, thread_holds_second = threading.Event(), threading.Event()
-
-    def thread_side() -> str:
-        second.lock()
-        try:
-            thread_holds_second.set()
-            assert task_holds_first.wait(BOUND)
-            first.lock()  # held by the task: parks this thread
-        finally:
-            second.unlock()
-        first.unlock()
-        return "locked"
-
-    async def task_side() -> str:
-        first.lock()  # recorded for this task
-        try:
-            task_holds_first.set()
-            assert thread_holds_second.wait(BOUND)
-            try:
-                second.lock()  # a blocking call inside the task: parks the loop's thread
-            except deadlock.DeadlockError:
-                return "broken"
-            second.unlock()
-            return "locked"
-        finally:
-            first.unlock()
-
-    def loop_thread() -> tuple[str, int]:
-        async def main() -> tuple[str, int]:
-            task = asyncio.current_task()
-            assert task is not None
-            task.set_name("blocking-task")
-            return await task_side(), id(task)
-
-        return asyncio.run(main())
-
-    locker = start(thread_side, name="locker-thread")
-    loop = start(loop_thread, name="loop-thread")
-    deadline = time.monotonic() + BOUND
-    while not (parked_count(first._key) == parked_count(second._key) == 1):
-        assert time.monotonic() < deadline, "both to park"
-        time.sleep(0.001)
-    try:
-        cycles = deadlock.check_deadlock()
-        assert len(cycles) == 1, cycles
-        [cycle] = cycles
-        reports = {report.name: report for report in cycle.threads}
-        assert set(reports) == {"blocking-task", "locker-thread"}
-        task_report = reports["blocking-task"]
-        assert task_report.is_task and task_report.blocking and task_report.loop_thread == loop.ident
-        assert task_report.waiting_for.key == second._key
-        assert [lock.key for lock in task_report.holding] == [first._key]
-        assert "task_side" in task_report.stack  # the loop's thread's stack, down to the blocking call
-        assert "in a blocking call that parks its loop's thread" in str(cycle)
-        assert deadlock.break_deadlock(cycle, task_report.ident)
-    except BaseException:
-        core.cancel_park(loop.ident, deadlock.DeadlockError("the test failed: let the threads go"))
-        raise
-    result, task_id = loop.finish()
-    assert (result, task_id) == ("broken", task_report.ident)
-    assert locker.finish() == "locked"
-    assert not first.is_locked() and not second.is_locked()
-    assert deadlock.ownership().held == {}
-
-
 def _until_parked(*keys: int) -> None:
     deadline = time.monotonic() + BOUND
     while not all(parked_count(key) == 1 for key in keys):
@@ -521,6 +450,20 @@ async def _lock_blocking(lock: RawMutex) -> str:
     return "locked"
 
 
+def _hold_then_lock(held: RawMutex, wanted: RawMutex, holding: threading.Event, other_holds: threading.Event) -> str:
+    """A thread's side: take *held* and say so, wait until the other side holds its lock, then take
+    *wanted* (parking while the other side holds it) and let both go: "locked"."""
+    held.lock()
+    try:
+        holding.set()
+        assert other_holds.wait(BOUND)
+        wanted.lock()
+        wanted.unlock()
+        return "locked"
+    finally:
+        held.unlock()
+
+
 def _run_loop_in_this_thread(coroutine: Any, name: str) -> Any:
     async def main() -> Any:
         task = asyncio.current_task()
@@ -529,6 +472,40 @@ def _run_loop_in_this_thread(coroutine: Any, name: str) -> Any:
         return await coroutine
 
     return asyncio.run(main())
+
+
+def test_a_task_in_a_blocking_lock_call_is_its_own_node_and_the_cycle_is_found_and_broken():
+    """A task that holds a lock and then blocks its loop's thread in ``lock()`` of another,
+    held by a thread that waits for the first: the thread's park is the task's wait (the task
+    holds the first lock, not the loop's thread), so the cycle closes and is reported with the
+    task's name and the thread's stack, and breaking it raises in the task's ``lock()``."""
+    first, second = RawMutex(), RawMutex()
+    task_holds_first, thread_holds_second = threading.Event(), threading.Event()
+
+    async def task_side() -> tuple[str, int]:
+        first.lock()  # recorded for this task
+        try:
+            task_holds_first.set()
+            assert thread_holds_second.wait(BOUND)
+            return await _lock_blocking(second), id(asyncio.current_task())  # parks the loop's thread
+        finally:
+            first.unlock()
+
+    locker = start(_hold_then_lock, second, first, thread_holds_second, task_holds_first, name="locker-thread")
+    loop = start(lambda: _run_loop_in_this_thread(task_side(), "blocking-task"), name="loop-thread")
+    _until_parked(first._key, second._key)
+    cycle = _check_and_break({"blocking-task", "locker-thread"}, loop.ident)
+    task_report = next(report for report in cycle.threads if report.name == "blocking-task")
+    assert task_report.is_task and task_report.blocking and task_report.loop_thread == loop.ident
+    assert task_report.waiting_for.key == second._key
+    assert [lock.key for lock in task_report.holding] == [first._key]
+    assert "task_side" in task_report.stack  # the loop's thread's stack, down to the blocking call
+    assert "in a blocking call that parks its loop's thread" in str(cycle)
+    result, task_id = loop.finish()
+    assert (result, task_id) == ("broken", task_report.ident)
+    assert locker.finish() == "locked"
+    assert not first.is_locked() and not second.is_locked()
+    assert deadlock.ownership().held == {}
 
 
 def test_what_the_thread_held_before_its_loop_ran_waits_with_its_tasks_blocking_call():
@@ -547,18 +524,7 @@ def test_what_the_thread_held_before_its_loop_ran_waits_with_its_tasks_blocking_
         finally:
             first.unlock()
 
-    def other_side() -> str:
-        second.lock()
-        try:
-            second_held.set()
-            assert first_held.wait(BOUND)
-            first.lock()
-            first.unlock()
-            return "locked"
-        finally:
-            second.unlock()
-
-    other = start(other_side, name="other-thread")
+    other = start(_hold_then_lock, second, first, second_held, first_held, name="other-thread")
     loop = start(loop_side, name="loop-thread")
     _until_parked(first._key, second._key)
     cycle = _check_and_break({"blocking-task", "other-thread"}, other.ident)
