@@ -189,14 +189,9 @@ def _cffi_pair() -> Callable[[int], Coroutine[Any, Any, float]] | None:
 
 
 class _SharedReadyLock(aio.Lock):
-    """``aio.Lock`` whose free enter and exit return the one shared ``READY``, not the lock's own."""
+    """``aio.Lock`` whose exit returns the one shared ``READY``, not the lock's own."""
 
     __slots__ = ()
-
-    def __aenter__(self) -> Awaitable[None]:
-        if self._locked.acquire(False):
-            return READY
-        return self._lock_slow()
 
     def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                   tb: TracebackType | None) -> Awaitable[None]:

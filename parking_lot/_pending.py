@@ -50,8 +50,9 @@ def new_ready() -> Awaitable[None]:
     Each lock keeps its own (made in 77 ns; 176 bytes): on a free-threaded build, one object
     that the exits of every thread returned would have its reference count contended --
     ``async with`` on two ``aio.Lock``s in two threads (3.14t, each thread its own loop and
-    lock) scaled 1.09-1.20x from one thread to two with one shared object, 1.66-1.89x with
-    one per lock (``benchmarks/bench_async_with_floor.py``, its last table).
+    lock) scaled 1.48-1.64x from one thread to two with one shared object and 1.75-1.81x with
+    one per lock; with an enter that made no coroutine either, 1.09-1.20x against 1.66-1.89x
+    (``benchmarks/bench_async_with_floor.py``, its last table).
     """
     generator = _finished()
     for _ in generator:
