@@ -339,6 +339,62 @@ def test_ctrl_c_in_the_middle_of_a_bench_scenario_ends_it(scenario):
     _assert_interrupted(status, elapsed, stderr, "bench")
 
 
+def _interrupted_then(error):
+    """A command handler that is interrupted and whose unwinding then raises *error* (as
+    ``threading.Condition.wait`` did under ``Thread.start`` in CPython 3.12.1: ``RuntimeError:
+    release unlocked lock``), or, for ``error=None``, that raises the interrupt alone."""
+    def handler(args):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            if error is not None:
+                raise error
+    return handler
+
+
+@pytest.mark.parametrize("command", ["info", "bench", "demo"])
+def test_an_error_raised_while_ctrl_c_unwinds_a_command_still_ends_it_with_130(command, monkeypatch, capsys):
+    """Regression (CI, 3.12.1): Ctrl-C landed inside the standard library's Thread.start, whose
+    cleanup then raised RuntimeError; the command ended with a traceback and status 1."""
+    from parking_lot import __main__ as cli
+
+    monkeypatch.setattr(cli, f"_cmd_{command}", _interrupted_then(RuntimeError("release unlocked lock")))
+    assert cli.main([command]) == cli.INTERRUPTED
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"python -m parking_lot {command}: while Ctrl-C unwound it: RuntimeError: release unlocked lock",
+                     f"python -m parking_lot {command}: interrupted"]
+
+
+def test_an_error_not_raised_by_an_interrupt_is_not_called_one(monkeypatch, capsys):
+    """Neither an error of its own nor one that hid the interrupt on purpose (``raise ... from
+    None``, as the benchmark's watchdog reports a hung scenario) becomes "interrupted"."""
+    from parking_lot import __main__ as cli
+    from parking_lot.bench import ScenarioHung
+
+    def hung(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ScenarioHung("scenario 'x': no round finished") from None
+
+    for handler, expected in ((_interrupted_then(None), None), (_raise(ValueError("own")), ValueError),
+                              (hung, ScenarioHung)):
+        monkeypatch.setattr(cli, "_cmd_info", handler)
+        if expected is None:
+            assert cli.main(["info"]) == cli.INTERRUPTED
+            assert capsys.readouterr().err == "python -m parking_lot info: interrupted\n"
+        else:
+            with pytest.raises(expected):
+                cli.main(["info"])
+            assert "interrupted" not in capsys.readouterr().err
+
+
+def _raise(error):
+    def handler(args):
+        raise error
+    return handler
+
+
 @needs_sigint
 @pytest.mark.parametrize("threads", ["2", "16"])
 def test_ctrl_c_while_demo_workers_run_ends_it(threads):
