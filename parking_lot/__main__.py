@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import parking_lot
-from parking_lot import FairMutex, Mutex, thread_parker
+from parking_lot import FairMutex, Mutex, compat, thread_parker
 
 _FFI_MODULES = ("_keyed_event", "_wait_address", "_futex", "_atomics")
 PROG = "python -m parking_lot"
@@ -200,13 +200,17 @@ def _contend(mutex: Mutex[None], threads: int, seconds: float) -> list[int]:
     Ctrl-C during the join cannot leave the process waiting for them.)
     """
     counts = [0] * threads
-    stop = threading.Event()
-    ready = threading.Barrier(threads + 1)
+    # This library's Event and Barrier, not threading's: the finally below calls them after an
+    # interrupt that may have landed inside one of their calls, and ours are built to leave no
+    # lock held when it does (threading.Barrier's lock can stay held if the interrupt lands
+    # just after its ``with`` took it, and abort() would then wait for ever).
+    stop = compat.Event()
+    ready = compat.Barrier(threads + 1)
 
     def work(index: int) -> None:
         try:
             ready.wait()
-        except threading.BrokenBarrierError:
+        except compat.BrokenBarrierError:
             return  # interrupted before the start
         while not stop.is_set():
             with mutex.lock():
