@@ -851,13 +851,30 @@ def _where(lines: set[tuple[str, int]], marked: dict[tuple[str, int], str]) -> l
     return sorted(f"{os.path.relpath(path, PACKAGE_DIR)}:{line} ({marked[path, line]})" for path, line in lines)
 
 
+#: How many more times the line-coverage check aims at a line the first pass missed.
+RETRIES = 3
+
+
 def test_every_one_step_line_is_injected_at_by_a_fault_injection_scenario():
     marked = faultinject.one_step_lines(PACKAGE_DIR)
     assert len(marked) > 30, "the marked lines were not found: is the grep working?"
+    scenarios = _scenarios().values()
     with faultinject.only_at(frozenset(marked)) as injected:
-        for scenario in _scenarios().values():
+        for scenario in scenarios:
             _inject_at_each_reached_line(scenario)
     never = set(marked) - injected
+    # A scenario with a second thread takes a slow or a fast path as that thread's timing falls
+    # (seen on a loaded 3.13t: RawReentrantMutex's lock() found the contender holding the mutex),
+    # so the run aiming at the n-th marked line may reach another line n-th.  Aim at each line
+    # missed alone, its first event, in every scenario, a few times: a line no scenario
+    # reaches stays missed.
+    for _ in range(RETRIES):
+        for line in sorted(never):
+            with faultinject.only_at(frozenset({line})) as hit:
+                for scenario in scenarios:
+                    if scenario(None).count and scenario(1).fired_at is not None:
+                        break
+            never -= hit
     assert not never, f"'# one-step:' lines no fault-injection scenario raised at: {_where(never, marked)}"
 
 
