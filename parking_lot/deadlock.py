@@ -56,6 +56,8 @@ from typing import Any
 
 from . import compat, condvar, mutex, reentrant_mutex, rwlock  # noqa: F401 (imported for their declarations)
 from .core import ParkedThread, cancel_park, parked_threads, parked_threads_frozen
+from .core._hashtable import release_all_held
+from .core._hashtable import state as _core_state
 from .raw import _tracking, once  # noqa: F401 (once: imported for its declarations)
 from .raw._tracking import TRANSPARENT, Tracked, current_owner, owner_key
 from .raw.rwlock import TOKEN_EXCLUSIVE, TOKEN_UPGRADABLE, RawRwLock
@@ -262,10 +264,17 @@ def _mark_upgradable(key: int, holds: bool) -> None:
 def _forget_key(key: int) -> None:
     """Nobody holds *key* any more (its lock was re-made, as after fork)."""
     with _records.lock:
-        for keys in _records.held.values():
-            keys.pop(key, None)
-        for entry in [entry for entry in _records.upgraders if entry[1] == key]:
-            _records.upgraders.discard(entry)
+        _forget_key_locked(key)
+
+
+def _forget_key_locked(key: int) -> None:
+    """_forget_key's work, records lock held; a function of its own so that its loops are
+    not in the ``with`` block (an exception at a loop's back edge can skip the block's
+    exit: python/cpython#108214, see ``core._park._wake_every_one_on``)."""
+    for keys in _records.held.values():
+        keys.pop(key, None)
+    for entry in [entry for entry in _records.upgraders if entry[1] == key]:
+        _records.upgraders.discard(entry)
 
 
 @dataclass(frozen=True)
@@ -297,8 +306,13 @@ def ownership() -> Ownership:
     records = _records
     with records.lock:
         records.tidy()
-        held = {ident: dict(keys) for ident, keys in records.held.items() if keys}
-        return Ownership(held, frozenset(records.upgraders))
+        return Ownership(_held_copy(records.held), frozenset(records.upgraders))
+
+
+def _held_copy(held: dict[int, dict[int, int]]) -> dict[int, dict[int, int]]:
+    """A copy of *held* without its empty entries (records lock held; a function of its own
+    for the reason ``_forget_key_locked`` gives)."""
+    return {ident: dict(keys) for ident, keys in held.items() if keys}
 
 
 # --- the patches -----------------------------------------------------------------------------
@@ -804,12 +818,18 @@ def _declared_late(cls: type, methods: dict[str, Tracked]) -> None:
 _tracking.DECLARE_HOOKS.append(_declared_late)
 
 
+def _restore_originals() -> None:
+    """Put every patched method back (enable lock held; a function of its own for the reason
+    ``_forget_key_locked`` gives)."""
+    while _originals:
+        cls, name, original = _originals.pop()
+        setattr(cls, name, original)
+
+
 def disable() -> None:
     """Stop tracking: the original methods come back; what was recorded is forgotten."""
     with _enable_lock:
-        while _originals:
-            cls, name, original = _originals.pop()
-            setattr(cls, name, original)
+        _restore_originals()
         with _records.lock:
             _records.held.clear()
             _records.objects.clear()
@@ -927,8 +947,12 @@ def _snapshot(consistent: bool) -> tuple[tuple[ParkedThread, ...], Ownership, di
     the lock it waits for).
     """
     if consistent:
-        with parked_threads_frozen() as parked:
-            return parked, ownership(), dict(_blocking_tasks)
+        try:
+            with parked_threads_frozen() as parked:
+                return parked, ownership(), dict(_blocking_tasks)
+        except BaseException:
+            release_all_held(_core_state.table)  # an interrupt between __enter__ and the block (CPython 3.14)
+            raise
     return parked_threads(), ownership(), dict(_blocking_tasks)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import subprocess
@@ -145,14 +146,26 @@ def start(target: Callable[..., Any], *args: Any, name: str | None = None) -> Wo
     return worker
 
 
-def _held_lot_locks() -> list[tuple[str, Any]]:
-    """The parking lot's own locks (every bucket lock, the thread registry's) that are held now."""
+def lot_lock_held(lock: Any) -> bool:
+    """Whether *lock*, one of the lot's (a ``_thread.RLock``: ``locked()`` only from 3.14 on), is held
+    by any thread, this one included."""
+    if lock._is_owned():
+        return True
+    if lock.acquire(False):
+        lock.release()
+        return False
+    return True
+
+
+def _held_lot_locks() -> list[tuple[str, Any, Any]]:
+    """The parking lot's own locks (every bucket lock, the thread registry's) that are held now:
+    (name, the object holding the lock, the lock's attribute name)."""
     from parking_lot import core
 
     state = core.state
-    locks = [(f"bucket {index}", bucket.lock) for index, bucket in enumerate(state.table.buckets)]
-    locks.append(("thread registry", state._threads_lock))
-    return [(name, lock) for name, lock in locks if lock.locked()]
+    locks = [(f"bucket {index}", bucket, "lock") for index, bucket in enumerate(state.table.buckets)]
+    locks.append(("thread registry", state, "_threads_lock"))
+    return [(name, owner, attr) for name, owner, attr in locks if lot_lock_held(getattr(owner, attr))]
 
 
 @pytest.fixture(autouse=True)
@@ -168,12 +181,14 @@ def _no_lot_lock_left_held() -> Iterator[None]:
     while (held := _held_lot_locks()) and time.monotonic() < deadline:
         time.sleep(0.001)
     if held:
-        for _, lock in held:
-            try:
-                lock.release()  # a lock object may be released by any thread
-            except RuntimeError:
-                pass  # released meanwhile
-        pytest.fail(f"the test left the parking lot's locks held: {', '.join(name for name, _ in held)}")
+        for _, owner, attr in held:
+            lock = getattr(owner, attr)
+            if lock._is_owned():
+                while lock._is_owned():
+                    lock.release()
+            else:  # held by another thread: only it may release an RLock; the lot gets a fresh one
+                setattr(owner, attr, _thread.RLock())
+        pytest.fail(f"the test left the parking lot's locks held: {', '.join(name for name, _, _ in held)}")
 
 
 @pytest.fixture(params=AVAILABLE_BACKENDS)

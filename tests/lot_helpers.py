@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from conftest import BOUND, Worker, start, wait_until
+from conftest import BOUND, Worker, lot_lock_held, start, wait_until
 from parking_lot import core
 
 _keys = itertools.count(1 << 40)
@@ -35,7 +35,7 @@ def park_thread(key: int, **kwargs: Any) -> Worker:
 
 
 def all_bucket_locks_free() -> bool:
-    return not any(bucket.lock.locked() for bucket in core.state.table.buckets)
+    return not any(lot_lock_held(bucket.lock) for bucket in core.state.table.buckets)
 
 
 # --- the state-machine models' expectations (tests/test_core_model.py, tests/test_core_model_tasks.py) ---

@@ -62,11 +62,11 @@ def test_validate_runs_under_the_bucket_lock_and_before_sleep_after_it():
     seen = {}
 
     def validate():
-        seen["locked_in_validate"] = core.state.table.bucket_for(key).lock.locked()
+        seen["locked_in_validate"] = core.state.table.bucket_for(key).lock._is_owned()
         return True
 
     def before_sleep():
-        seen["locked_in_before_sleep"] = core.state.table.bucket_for(key).lock.locked()
+        seen["locked_in_before_sleep"] = core.state.table.bucket_for(key).lock._is_owned()
         seen["parked_in_before_sleep"] = core.parked_count(key)
 
     assert core.park(key, validate, before_sleep, timeout=0.001) is TimedOut

@@ -2,7 +2,8 @@
 
 Port of the data half of parking_lot_core's ``parking_lot.rs``:
 
-* A :class:`Bucket` is a lock object (``_thread.lock``) plus a FIFO queue of the threads
+* A :class:`Bucket` is a lock object (``_thread.RLock``, for its owner test: see
+  :func:`release_if_held`; never taken twice by one thread) plus a FIFO queue of the threads
   parked on the keys that hash to it (a Python list: O(1) append, C-speed scans
   and removals) and a fairness timer.
 * A :class:`HashTable` is ``2**hash_bits`` buckets.  Keys are spread with
@@ -29,13 +30,13 @@ exist there.
 from __future__ import annotations
 
 import _thread
-import contextlib
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from parking_lot.thread_parker import ThreadParker, new_parker
 
@@ -110,7 +111,7 @@ class Bucket:
     __slots__ = ("lock", "queue", "fair_deadline_ns", "seed")
 
     def __init__(self, now_ns: int, seed: int) -> None:
-        self.lock = _thread.allocate_lock()
+        self.lock = _thread.RLock()  # an owner test for release_if_held; never taken twice
         self.queue: list[ThreadData] = []
         self.fair_deadline_ns = now_ns
         self.seed = seed
@@ -168,6 +169,39 @@ class Statistics:
     live_threads: int
 
 
+def release_if_held(lock: Any | None) -> None:
+    """Release *lock*, a lock of the lot (or nothing for None), if this thread holds it: the handler of every
+    ``with`` on one, and of every loop that takes them all.
+
+    An asynchronous exception (Ctrl-C, any signal handler's) can land just after a lock
+    is taken and before the code that would release it is in force: on CPython 3.14,
+    between a ``with`` statement's ``__enter__`` and its block (python/cpython#148874:
+    the ``CALL`` of ``__enter__`` runs the signal handlers as it ends, and ``__exit__`` is
+    not yet armed); on every version, between an ``acquire()`` and whatever records it
+    (``ExitStack.enter_context`` leaked 111-128 of some 290 interrupts in a signal
+    storm on 3.11-3.14).  The lot's locks are ``_thread.RLock`` for their owner test:
+    after the exception, this thread holds one iff it was stranded so (the lot never
+    takes one twice, and a ``with`` block that was entered has released its lock by the
+    time the exception reaches the handler).
+    """
+    if lock is not None and lock._is_owned():
+        lock.release()
+
+
+def _threads_of(threads: weakref.WeakSet[ThreadData], ident: int) -> list[ThreadData]:
+    """The members of *threads* whose ident is *ident*: a function of its own, not a
+    comprehension in the caller's ``with`` block, so that a signal handler's exception at
+    its loop's back edge reaches the ``with`` (python/cpython#108214; see
+    ``_park._wake_every_one_on``)."""
+    return [thread for thread in threads if thread.ident == ident]
+
+
+def release_all_held(table: HashTable) -> None:
+    """:func:`release_if_held` for every bucket lock of *table* (after locking them all)."""
+    for bucket in table.buckets:
+        release_if_held(bucket.lock)
+
+
 class LotState:
     """The process-wide state: the current table and the live-thread count."""
 
@@ -175,7 +209,7 @@ class LotState:
         self.table = HashTable(0)
         self.growths = 0
         self._threads: weakref.WeakSet[ThreadData] = weakref.WeakSet()
-        self._threads_lock = _thread.allocate_lock()
+        self._threads_lock = _thread.RLock()  # an owner test for release_if_held
         #: How many threads :meth:`register_thread` ever counted: at least the live ones.
         self._threads_registered = 0
         #: Each task's wait in park_async: ``id(wait)`` -> a weak reference to its ThreadData
@@ -193,9 +227,14 @@ class LotState:
 
     def register_thread(self, thread: ThreadData) -> None:
         """Count *thread* as live until it is garbage (the table grows in :func:`thread_data`)."""
-        with self._threads_lock:
-            self._threads.add(thread)
-            self._threads_registered += 1
+        lock = self._threads_lock
+        try:
+            with lock:
+                self._threads.add(thread)
+                self._threads_registered += 1
+        except BaseException:
+            release_if_held(lock)
+            raise
 
     @property
     def waiting_tasks(self) -> int:
@@ -230,13 +269,23 @@ class LotState:
 
     def find_threads(self, ident: int) -> list[ThreadData]:
         """The ThreadData of thread *ident* (more than one if a dead thread's lingers on)."""
-        with self._threads_lock:
-            return [thread for thread in self._threads if thread.ident == ident]
+        lock = self._threads_lock
+        try:
+            with lock:
+                return _threads_of(self._threads, ident)
+        except BaseException:
+            release_if_held(lock)
+            raise
 
     def find_task_waits(self, task_id: int) -> list[ThreadData]:
         """The waits in progress of the task whose ``id()`` is *task_id* (park_async)."""
-        with self._threads_lock:
-            refs = list(self._task_waits.values())  # a copy: a wait may end (a finaliser) meanwhile
+        lock = self._threads_lock
+        try:
+            with lock:
+                refs = list(self._task_waits.values())  # a copy: a wait may end (a finaliser) meanwhile
+        except BaseException:
+            release_if_held(lock)
+            raise
         waits = []
         for ref in refs:
             wait = ref()
@@ -244,30 +293,15 @@ class LotState:
                 waits.append(wait)
         return waits
 
-    @contextlib.contextmanager
-    def all_buckets_locked(self) -> Iterator[HashTable]:
-        """Hold every bucket lock of the current table (in order, as grow does); yield the table."""
-        while True:
-            table = self.table
-            with contextlib.ExitStack() as held:
-                for bucket in table.buckets:
-                    held.enter_context(bucket.lock)
-                if self.table is not table:
-                    continue
-                yield table
-                return
-
     def grow(self, num_threads: int) -> None:
         """Make the table big enough for *num_threads* (parking_lot's grow_hashtable)."""
         while True:
             table = self.table
             if len(table.buckets) >= LOAD_FACTOR * num_threads:
                 return
-            with contextlib.ExitStack() as held:
-                # enter_context takes a lock and records it for release in one
-                # step, so no exception can strand a bucket lock.
+            try:
                 for bucket in table.buckets:
-                    held.enter_context(bucket.lock)
+                    bucket.lock.acquire()
                 if self.table is not table:
                     continue  # someone else grew it while we were locking
                 new_table = HashTable(num_threads)
@@ -277,6 +311,8 @@ class LotState:
                 self.table = new_table
                 self.growths += 1
                 return
+            finally:
+                release_all_held(table)
 
     def statistics(self) -> Statistics:
         table = self.table
@@ -291,7 +327,7 @@ class LotState:
 
     def after_fork_in_child(self) -> None:
         """Forget the parent's threads: fresh locks, an empty table, only this thread live."""
-        self._threads_lock = _thread.allocate_lock()
+        self._threads_lock = _thread.RLock()
         self.table = HashTable(0)
         self.growths = 0
         self._threads = weakref.WeakSet()

@@ -20,7 +20,8 @@ Callbacks raise
     (``timed_out`` is called) and the exception propagates.  ``timed_out`` runs
     after the thread has left its queue; if it raises, the thread stays out and
     the exception propagates.  Callbacks must not call into the parking lot
-    (the bucket lock is held and not reentrant).
+    (the bucket lock is held; taken again by the same thread it would let a
+    queue change under the code that holds it).
 
 Asynchronous exceptions
     An exception arriving while a thread waits (Ctrl-C) or at any line of this
@@ -39,11 +40,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from parking_lot.thread_parker import UnparkBatch
 
-from ._hashtable import _FIB_MULTIPLIER, _MASK64, Bucket, ThreadData, state, thread_data
+from ._hashtable import _FIB_MULTIPLIER, _MASK64, Bucket, ThreadData, release_all_held, release_if_held, state, thread_data
 from ._types import (
     ONE_THREAD_RESULTS,
     DEFAULT_PARK_TOKEN,
@@ -306,11 +307,13 @@ def park(
     thread = thread_data()
     parker = thread.parker
     queued = False
+    lock = None  # the bucket lock last taken: released by the handler if an exception strands it
     try:
         while True:
             table = state.table
             bucket = table.bucket_for(key)
-            with bucket.lock:
+            lock = bucket.lock
+            with lock:
                 if state.table is not table:
                     continue
                 if validate is not None and not validate():
@@ -334,6 +337,7 @@ def park(
             queued = False; raise _take_cancel(thread)  # one-step: queued is cleared only by the cancel that took the thread off the queue
         return Unparked(thread.unpark_token)
     except BaseException as exc:
+        release_if_held(lock)
         if queued:
             # Give the wait up: a deadline in the past settles a wake-up that an
             # unparker already committed to (the keyed-event rendezvous).
@@ -379,13 +383,15 @@ def cancel_park(ident: int, exc: BaseException) -> bool:
 
 def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
     taken_from = None  # the key whose queue the thread was taken off, until it is woken
+    lock = None
     try:
         with UnparkBatch() as wake:
             while True:
                 key = thread.key
                 table = state.table
                 bucket = table.bucket_for(key)
-                with bucket.lock:
+                lock = bucket.lock
+                with lock:
                     if state.table is not table or thread.key != key:
                         continue  # grown or requeued meanwhile
                     queue = bucket.queue
@@ -400,6 +406,7 @@ def _cancel_one(thread: ThreadData, exc: BaseException) -> bool:
                         thread.cancel = exc; thread.woken = True; wake.append(thread.parker.unpark_lock()); taken_from = None  # one-step: a thread taken off its queue is always woken
                     return True
     except BaseException:
+        release_if_held(lock)
         if taken_from is not None:  # cut short between taking the thread off its queue and waking it
             _wake_taken(thread, taken_from)
         raise
@@ -412,41 +419,53 @@ def _wake_taken(thread: ThreadData, key: int) -> None:
     primitive re-checks); the cancel's exception is the canceller's.  Nothing is done if
     the thread has moved on meanwhile (its own timeout let it go, and it parked again).
     """
-    with UnparkBatch() as wake:
-        while True:
-            table = state.table
-            bucket = table.bucket_for(key)
-            with bucket.lock:
-                if state.table is not table:
-                    continue
-                if thread.key != key or thread in bucket.queue:
-                    return  # parked again since: not ours to wake
-                # Already on an exception's path: no second one is guarded against here.
-                thread.unpark_token = DEFAULT_UNPARK_TOKEN
-                thread.woken = True
-                wake.append(thread.parker.unpark_lock())
-                return
+    lock = None
+    try:
+        with UnparkBatch() as wake:
+            while True:
+                table = state.table
+                bucket = table.bucket_for(key)
+                lock = bucket.lock
+                with lock:
+                    if state.table is not table:
+                        continue
+                    if thread.key != key or thread in bucket.queue:
+                        return  # parked again since: not ours to wake
+                    # Already on an exception's path: no second one is guarded against here.
+                    thread.unpark_token = DEFAULT_UNPARK_TOKEN
+                    thread.woken = True
+                    wake.append(thread.parker.unpark_lock())
+                    return
+    except BaseException:
+        release_if_held(lock)
+        raise
 
 
 def _leave_queue(thread: ThreadData, timed_out: Callable[[int, bool], object] | None) -> ParkResult:
     """After a failed ``park_until``: leave the queue unless an unparker took us first."""
-    while True:
-        key = thread.key
-        table = state.table
-        bucket = table.bucket_for(key)
-        with bucket.lock:
-            if state.table is not table or thread.key != key:
-                continue  # grown or requeued meanwhile: find the right bucket
-            queue = bucket.queue
-            if not thread.parker.timed_out() or thread not in queue:
-                # An unparker took us between the timeout and the lock, or we
-                # already left (an earlier attempt was interrupted).
-                return Unparked(thread.unpark_token) if thread.woken else TimedOut
-            queue.remove(thread)
-            was_last_thread = _first_index(queue, key) < 0
-            if timed_out is not None:
-                timed_out(key, was_last_thread)
-            return TimedOut
+    lock = None
+    try:
+        while True:
+            key = thread.key
+            table = state.table
+            bucket = table.bucket_for(key)
+            lock = bucket.lock
+            with lock:
+                if state.table is not table or thread.key != key:
+                    continue  # grown or requeued meanwhile: find the right bucket
+                queue = bucket.queue
+                if not thread.parker.timed_out() or thread not in queue:
+                    # An unparker took us between the timeout and the lock, or we
+                    # already left (an earlier attempt was interrupted).
+                    return Unparked(thread.unpark_token) if thread.woken else TimedOut
+                queue.remove(thread)
+                was_last_thread = _first_index(queue, key) < 0
+                if timed_out is not None:
+                    timed_out(key, was_last_thread)
+                return TimedOut
+    except BaseException:
+        release_if_held(lock)
+        raise
 
 
 # --- unpark ----------------------------------------------------------------------------
@@ -465,36 +484,42 @@ def unpark_one(key: int, callback: Callable[[UnparkResult], UnparkToken] | None 
         key = _check_word(key, "key")
     if callback is not None and not callable(callback):
         _check_callable(callback, "callback")
-    with UnparkBatch() as wake:
-        while True:
-            table = state.table
-            bucket = table.bucket_for(key)
-            with bucket.lock:
-                if state.table is not table:
-                    continue
-                queue = bucket.queue
-                # _first_index, with the usual case (the bucket's first thread is ours) inlined
-                index = 0 if queue and queue[0].key == key else _first_index(queue, key)
-                if index < 0:
+    lock = None
+    try:
+        with UnparkBatch() as wake:
+            while True:
+                table = state.table
+                bucket = table.bucket_for(key)
+                lock = bucket.lock
+                with lock:
+                    if state.table is not table:
+                        continue
+                    queue = bucket.queue
+                    # _first_index, with the usual case (the bucket's first thread is ours) inlined
+                    index = 0 if queue and queue[0].key == key else _first_index(queue, key)
+                    if index < 0:
+                        if callback is not None:
+                            _check_token(callback(_NOTHING_UNPARKED), "callback")
+                        return _NOTHING_UNPARKED
+                    thread = queue[index]
+                    more = index + 1 < len(queue) and _first_index(queue, key, index + 1) >= 0
+                    # bucket.should_be_fair() asked only once its timer can have fired (the clock
+                    # read first: the method call is most of its cost, and the timer rarely fires)
+                    result = ONE_THREAD_RESULTS[more][
+                        thread.requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
+                    ]
+                    token = DEFAULT_UNPARK_TOKEN
                     if callback is not None:
-                        _check_token(callback(_NOTHING_UNPARKED), "callback")
-                    return _NOTHING_UNPARKED
-                thread = queue[index]
-                more = index + 1 < len(queue) and _first_index(queue, key, index + 1) >= 0
-                # bucket.should_be_fair() asked only once its timer can have fired (the clock
-                # read first: the method call is most of its cost, and the timer rarely fires)
-                result = ONE_THREAD_RESULTS[more][
-                    thread.requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
-                ]
-                token = DEFAULT_UNPARK_TOKEN
-                if callback is not None:
-                    token = callback(result)
-                    if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
-                        token = _check_token(token, "callback")
-                thread.unpark_token = token
-                thread.woken = True
-                wake.append(queue.pop(index).parker.unpark_lock())
-                return result
+                        token = callback(result)
+                        if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                            token = _check_token(token, "callback")
+                    thread.unpark_token = token
+                    thread.woken = True
+                    wake.append(queue.pop(index).parker.unpark_lock())
+                    return result
+    except BaseException:
+        release_if_held(lock)
+        raise
 
 
 def unpark_all(key: int, unpark_token: UnparkToken = DEFAULT_UNPARK_TOKEN) -> int:
@@ -503,23 +528,41 @@ def unpark_all(key: int, unpark_token: UnparkToken = DEFAULT_UNPARK_TOKEN) -> in
         key = _check_word(key, "key")
     if type(unpark_token) is not int or not 0 <= unpark_token < WORD_LIMIT:
         unpark_token = _check_word(unpark_token, "unpark_token")
-    with UnparkBatch() as wake:
-        while True:
-            table = state.table
-            bucket = table.bucket_for(key)
-            with bucket.lock:
-                if state.table is not table:
-                    continue
-                queue = bucket.queue
-                count = 0
-                index = _first_index(queue, key)
-                while index >= 0:
-                    thread = queue[index]
-                    thread.unpark_token = unpark_token
-                    thread.woken = True
-                    wake.append(queue.pop(index).parker.unpark_lock()); count += 1  # one-step: a thread taken off its queue is always woken, and counted
-                    index = _first_index(queue, key, index)
-                return count
+    lock = None
+    try:
+        with UnparkBatch() as wake:
+            while True:
+                table = state.table
+                bucket = table.bucket_for(key)
+                lock = bucket.lock
+                with lock:
+                    if state.table is not table:
+                        continue
+                    return _wake_every_one_on(bucket.queue, key, unpark_token, wake)
+    except BaseException:
+        release_if_held(lock)
+        raise
+
+
+def _wake_every_one_on(queue: list[ThreadData], key: int, unpark_token: UnparkToken, wake: UnparkBatch) -> int:
+    """unpark_all's work, bucket lock held: take every thread on *key* off *queue* into *wake*.
+
+    A function of its own, not a loop in unpark_all's ``with`` block: a signal handler's
+    exception raised at a loop's back edge right after a conditional jump finds no
+    handler in that frame on CPython 3.11-3.15 (python/cpython#108214), so it would leave
+    the ``with`` without releasing the bucket lock; raised here, it reaches the caller at
+    a call, inside the block (tests/test_interrupt_storm.py checks every ``with`` of the
+    package for such loops).
+    """
+    count = 0
+    index = _first_index(queue, key)
+    while index >= 0:
+        thread = queue[index]
+        thread.unpark_token = unpark_token
+        thread.woken = True
+        wake.append(queue.pop(index).parker.unpark_lock()); count += 1  # one-step: a thread taken off its queue is always woken, and counted
+        index = _first_index(queue, key, index)
+    return count
 
 
 def unpark_requeue(
@@ -544,25 +587,33 @@ def unpark_requeue(
         raise TypeError(f"validate must be callable, not {type(validate).__name__}")
     if not callable(callback):
         raise TypeError(f"callback must be callable, not {type(callback).__name__}")
-    with UnparkBatch() as wake:
-        while True:
-            table = state.table
-            shift = table._shift  # hash_key, inlined (as in HashTable.bucket_for)
-            index_from = ((key_from * _FIB_MULTIPLIER) & _MASK64) >> shift
-            index_to = ((key_to * _FIB_MULTIPLIER) & _MASK64) >> shift
-            bucket_from = table.buckets[index_from]
-            if index_from == index_to:  # one bucket, locked once
-                with bucket_from.lock:
+    lock = second_lock = None  # the bucket locks taken: released by the handler if an exception strands one
+    try:
+        with UnparkBatch() as wake:
+            while True:
+                table = state.table
+                shift = table._shift  # hash_key, inlined (as in HashTable.bucket_for)
+                index_from = ((key_from * _FIB_MULTIPLIER) & _MASK64) >> shift
+                index_to = ((key_to * _FIB_MULTIPLIER) & _MASK64) >> shift
+                bucket_from = table.buckets[index_from]
+                if index_from == index_to:  # one bucket, locked once
+                    lock = bucket_from.lock
+                    with lock:
+                        if state.table is not table:
+                            continue
+                        return _requeue_locked(bucket_from, bucket_from, key_from, key_to, validate, callback, wake)
+                bucket_to = table.buckets[index_to]
+                first, second = (bucket_from, bucket_to) if index_from < index_to else (bucket_to, bucket_from)
+                lock, second_lock = first.lock, second.lock
+                with lock:
                     if state.table is not table:
                         continue
-                    return _requeue_locked(bucket_from, bucket_from, key_from, key_to, validate, callback, wake)
-            bucket_to = table.buckets[index_to]
-            first, second = (bucket_from, bucket_to) if index_from < index_to else (bucket_to, bucket_from)
-            with first.lock:
-                if state.table is not table:
-                    continue
-                with second.lock:
-                    return _requeue_locked(bucket_from, bucket_to, key_from, key_to, validate, callback, wake)
+                    with second_lock:
+                        return _requeue_locked(bucket_from, bucket_to, key_from, key_to, validate, callback, wake)
+    except BaseException:
+        release_if_held(second_lock)
+        release_if_held(lock)
+        raise
 
 
 def _requeue_locked(
@@ -642,50 +693,63 @@ def unpark_filter(
         raise TypeError(f"filter must be callable, not {type(filter).__name__}")
     if not callable(callback):
         raise TypeError(f"callback must be callable, not {type(callback).__name__}")
-    with UnparkBatch() as wake:
-        while True:
-            table = state.table
-            bucket = table.bucket_for(key)
-            with bucket.lock:
-                if state.table is not table:
-                    continue
-                queue = bucket.queue
-                if _first_index(queue, key) < 0:  # nobody on the key: no filter call, nothing made
-                    token = callback(_NOTHING_UNPARKED)
-                    if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
-                        _check_token(token, "callback")
-                    return _NOTHING_UNPARKED
-                chosen: list[ThreadData] = []
-                have_more = False
-                # The queue itself, not a copy: nothing changes it before the loop ends (the bucket
-                # lock is held, and callbacks must not call into the lot).
-                for thread in queue:
-                    if thread.key != key:
+    lock = None
+    try:
+        with UnparkBatch() as wake:
+            while True:
+                table = state.table
+                bucket = table.bucket_for(key)
+                lock = bucket.lock
+                with lock:
+                    if state.table is not table:
                         continue
-                    op = filter(thread.park_token)
-                    if op is _FILTER_UNPARK:
-                        chosen.append(thread)
-                    elif op is _FILTER_SKIP:
-                        have_more = True
-                    elif op is _FILTER_STOP:
-                        have_more = True
-                        break
-                    else:
-                        raise TypeError(f"filter must return a FilterOp, not {op!r}")
-                result = _new_result(
-                    UnparkResult,
-                    (len(chosen), 0, have_more, bool(chosen) and (
-                        chosen[0].requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
-                    )),
-                )
-                token = callback(result)
-                if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
-                    token = _check_token(token, "callback")
-                for thread in chosen:
-                    thread.unpark_token = token
-                    thread.woken = True
-                    queue.remove(thread); wake.append(thread.parker.unpark_lock())  # one-step: a thread taken off its queue is always woken
-                return result
+                    queue = bucket.queue
+                    if _first_index(queue, key) < 0:  # nobody on the key: no filter call, nothing made
+                        token = callback(_NOTHING_UNPARKED)
+                        if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                            _check_token(token, "callback")
+                        return _NOTHING_UNPARKED
+                    chosen: list[ThreadData] = []
+                    have_more = _choose(queue, key, filter, chosen)
+                    result = _new_result(
+                        UnparkResult,
+                        (len(chosen), 0, have_more, bool(chosen) and (
+                            chosen[0].requeued or (_monotonic_ns() > bucket.fair_deadline_ns and bucket.should_be_fair())
+                        )),
+                    )
+                    token = callback(result)
+                    if type(token) is not int or not 0 <= token < WORD_LIMIT:  # _check_token's test, inlined
+                        token = _check_token(token, "callback")
+                    for thread in chosen:
+                        thread.unpark_token = token
+                        thread.woken = True
+                        queue.remove(thread); wake.append(thread.parker.unpark_lock())  # one-step: a thread taken off its queue is always woken
+                    return result
+    except BaseException:
+        release_if_held(lock)
+        raise
+
+
+def _choose(queue: list[ThreadData], key: int, filter: Callable[[ParkToken], FilterOp], chosen: list[ThreadData]) -> bool:  # noqa: A002
+    """unpark_filter's choice, bucket lock held: append to *chosen* the threads on *key* that
+    ``filter`` unparks; whether it skipped or stopped at one (others stay).  A function of
+    its own for the reason :func:`_wake_every_one_on` gives."""
+    have_more = False
+    # The queue itself, not a copy: nothing changes it before the loop ends (the bucket
+    # lock is held, and callbacks must not call into the lot).
+    for thread in queue:
+        if thread.key != key:
+            continue
+        op = filter(thread.park_token)
+        if op is _FILTER_UNPARK:
+            chosen.append(thread)
+        elif op is _FILTER_SKIP:
+            have_more = True
+        elif op is _FILTER_STOP:
+            return True
+        else:
+            raise TypeError(f"filter must return a FilterOp, not {op!r}")
+    return have_more
 
 
 # --- introspection ---------------------------------------------------------------------
@@ -694,13 +758,19 @@ def unpark_filter(
 def parked_count(key: int) -> int:
     """How many threads are parked on *key* right now (exact: taken under the bucket lock)."""
     key = _check_word(key, "key")
-    while True:
-        table = state.table
-        bucket = table.bucket_for(key)
-        with bucket.lock:
-            if state.table is not table:
-                continue
-            return sum(1 for thread in bucket.queue if thread.key == key)
+    lock = None
+    try:
+        while True:
+            table = state.table
+            bucket = table.bucket_for(key)
+            lock = bucket.lock
+            with lock:
+                if state.table is not table:
+                    continue
+                return sum(1 for thread in bucket.queue if thread.key == key)
+    except BaseException:
+        release_if_held(lock)
+        raise
 
 
 def parked_threads() -> tuple[ParkedThread, ...]:
@@ -715,28 +785,67 @@ def parked_threads() -> tuple[ParkedThread, ...]:
     >>> parked_threads() == () or all(isinstance(entry, ParkedThread) for entry in parked_threads())
     True
     """
-    while True:
-        table = state.table
-        parked: list[ParkedThread] = []
-        for bucket in table.buckets:
-            with bucket.lock:
-                parked.extend(ParkedThread(t.ident, t.key, t.park_token, t.timed, t.task) for t in bucket.queue)
-        if state.table is table:  # else the table grew meanwhile: its threads moved, read the new one
-            return tuple(parked)
+    lock = None
+    try:
+        while True:
+            table = state.table
+            parked: list[ParkedThread] = []
+            for bucket in table.buckets:
+                lock = bucket.lock
+                with lock:
+                    parked.extend(ParkedThread(t.ident, t.key, t.park_token, t.timed, t.task) for t in bucket.queue)
+            if state.table is table:  # else the table grew meanwhile: its threads moved, read the new one
+                return tuple(parked)
+    except BaseException:
+        release_if_held(lock)
+        raise
 
 
-@contextlib.contextmanager
-def parked_threads_frozen() -> Iterator[tuple[ParkedThread, ...]]:
-    """Hold every bucket lock of the lot for the ``with`` block; yield who is parked on what.
+def parked_threads_frozen() -> contextlib.AbstractContextManager[tuple[ParkedThread, ...]]:
+    """Hold every bucket lock of the lot for the ``with`` block; give who is parked on what.
 
     While the block runs no thread parks, is unparked, times out or is requeued,
     so what else the block reads about them (a lock's owner records) belongs to
     the same moment.  The block must be short and must not park, unpark or wait
     for a thread that might (it would wait forever: the buckets are held).
 
+    An exception that lands while the locks are being taken leaves none held.  On CPython
+    3.14 an asynchronous one (Ctrl-C) can also land between the ``with`` statement's
+    ``__enter__`` and its block (python/cpython#148874), where no ``__exit__`` will run:
+    code that must survive that catches ``BaseException`` around the ``with`` and calls
+    ``release_all_held(state.table)`` of ``parking_lot.core._hashtable``, as the deadlock
+    detector does.
+
     >>> with parked_threads_frozen() as parked:
     ...     isinstance(parked, tuple)
     True
     """
-    with state.all_buckets_locked() as table:
-        yield tuple(ParkedThread(t.ident, t.key, t.park_token, t.timed, t.task) for b in table.buckets for t in b.queue)
+    return _FrozenLot()
+
+
+class _FrozenLot:
+    """:func:`parked_threads_frozen`'s context manager: a class, whose ``__enter__`` runs in one
+    frame, and not a generator, between whose ``yield`` and the caller's ``with`` block
+    contextlib's own code runs (an interrupt there left every bucket locked until the
+    generator was collected, in whatever thread, which cannot release another's lock)."""
+
+    __slots__ = ("_table",)
+
+    def __enter__(self) -> tuple[ParkedThread, ...]:
+        while True:
+            table = state.table
+            try:
+                for bucket in table.buckets:
+                    bucket.lock.acquire()
+                if state.table is table:
+                    self._table = table
+                    return tuple(
+                        ParkedThread(t.ident, t.key, t.park_token, t.timed, t.task) for b in table.buckets for t in b.queue
+                    )
+            except BaseException:
+                release_all_held(table)
+                raise
+            release_all_held(table)  # grown meanwhile: lock the new table's buckets
+
+    def __exit__(self, *exc_info: object) -> None:
+        release_all_held(self._table)

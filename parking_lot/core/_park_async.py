@@ -54,7 +54,7 @@ from collections.abc import Awaitable, Callable, Generator
 from types import ModuleType
 from typing import Any
 
-from ._hashtable import ThreadData, state
+from ._hashtable import ThreadData, release_if_held, state
 from ._park import _RESULT_ATTRIBUTE, _first_index, _leave_queue, _take_cancel, checked_park_arguments
 from ._types import DEFAULT_PARK_TOKEN, WORD_LIMIT, Invalid, ParkResult, ParkToken, TimedOut, Unparked
 
@@ -534,11 +534,13 @@ async def park_async(
     thread = ThreadData(parker, parker.task)
     state.register_task_wait(thread)
     queued = False
+    lock = None  # the bucket lock last taken: released by the handlers if an exception strands it
     try:
         while True:
             table = state.table
             bucket = table.bucket_for(key)
-            with bucket.lock:
+            lock = bucket.lock
+            with lock:
                 if state.table is not table:
                     continue
                 if validate is not None and not validate():
@@ -567,10 +569,13 @@ async def park_async(
         # The coroutine is being closed outside its loop: by the garbage collector (a task
         # whose loop was closed), which runs it inside a finaliser, perhaps in a thread that
         # holds a bucket lock right now (table growth holds them all).  Nothing here may block.
+        # Nor release one: the coroutine was suspended at its await, holding none, and one
+        # this thread holds now is held by the code the collector interrupted.
         if queued:
             _abandon(thread, parker)
         raise
     except BaseException as exc:
+        release_if_held(lock)
         if queued:
             # Cancelled (or another exception) at the await: leave as at a timeout,
             # unless an unparker took us first; say which.  A cancel_park that took us off
@@ -598,15 +603,19 @@ def _abandon(thread: ThreadData, parker: TaskParkerBase) -> None:
     key = thread.key
     table = state.table
     bucket = table.bucket_for(key)
-    if bucket.lock.acquire(False):
+    lock = bucket.lock
+    # Not if this thread holds it (the collector ran inside the lot): the lock would be taken
+    # twice and the queue changed under the code that holds it.
+    if not lock._is_owned():  # type: ignore[attr-defined]  # _thread.RLock's owner test (typeshed omits it)
         try:
-            if state.table is table and thread.key == key:  # else grown or requeued: the loop's turn
-                queue = bucket.queue
-                if thread in queue and thread.parker.timed_out():
-                    queue.remove(thread)
-                    if thread.on_timeout is not None:
-                        thread.on_timeout(key, _first_index(queue, key) < 0)
-                return
+            if lock.acquire(False):
+                if state.table is table and thread.key == key:  # else grown or requeued: the loop's turn
+                    queue = bucket.queue
+                    if thread in queue and thread.parker.timed_out():
+                        queue.remove(thread)
+                        if thread.on_timeout is not None:
+                            thread.on_timeout(key, _first_index(queue, key) < 0)
+                    return
         finally:
-            bucket.lock.release()
+            release_if_held(lock)  # taken here iff held now: it was not before
     parker.run_soon(_leave_queue, thread, thread.on_timeout)
